@@ -1,0 +1,27 @@
+//! Embeds an rpath to the libtorch that torch-sys linked against, so `cargo run`, `cargo test` and
+//! the built binary find libtorch without LD_LIBRARY_PATH; records the git commit.
+use std::env;
+use std::process::Command;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    // torch-sys (links = "tch") exports the lib dir it linked against.
+    if let Ok(lib) = env::var("DEP_TCH_LIBTORCH_LIB") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+    }
+    // libtorch_cuda.so is in the PyPI wheel and torch-sys names it on the link line, but the CPU
+    // set-up installs none of its CUDA libraries (cuBLAS, cuDNN, ...). Nothing of ours references
+    // it (as-needed drops it), so its unresolved dependencies must not fail the link; CUDA is
+    // loaded at run time where it can be (src/device.rs).
+    println!("cargo:rustc-link-arg=-Wl,--allow-shlib-undefined");
+
+    for f in [".git/HEAD", ".git/index"] {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    let git = |args: &[&str]| {
+        Command::new("git").args(args).output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    println!("cargo:rustc-env=FEATDIV_GIT_COMMIT={commit}{}", if dirty { "-dirty" } else { "" });
+}

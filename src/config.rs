@@ -1,0 +1,296 @@
+//! The run configuration: a public TOML shape (see README), `--set key=value` overrides, and
+//! validation that names the offending key.
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "one")]
+    pub threads: usize,
+    #[serde(default = "auto")]
+    pub device: String,
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    #[serde(default)]
+    pub train: TrainConfig,
+    #[serde(default)]
+    pub breakers: BreakerConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// "fashion-mnist" | "mnist" | "cifar10" | "npz" | "synthetic"
+    pub source: String,
+    /// Folder (IDX, CIFAR) or file (npz). Default for fashion-mnist: data/fashion-mnist.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// false: step t uses the rows of batch (t mod n_batches), in file order.
+    #[serde(default)]
+    pub shuffle: bool,
+    #[serde(default)]
+    pub augment: bool,
+    /// Keep only the first N training / test examples (0: all).
+    #[serde(default)]
+    pub train_subset: usize,
+    #[serde(default)]
+    pub test_subset: usize,
+    /// Normalize with the data set's mean and std (on by default).
+    #[serde(default = "yes")]
+    pub normalize: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// "mlp" (the toy model of the paper's section on unique features).
+    pub arch: String,
+    /// Default: from the data set.
+    #[serde(default)]
+    pub classes: Option<usize>,
+    #[serde(default = "default_hidden")]
+    pub hidden: Vec<usize>,
+    /// "he" | "xavier" | "zero" | "k-unique:K" | "k-unique-untied:K"
+    #[serde(default = "he")]
+    pub init: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    #[serde(default)]
+    pub steps: usize,
+    #[serde(default)]
+    pub epochs: usize,
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    #[serde(default)]
+    pub nesterov: bool,
+    /// Applies to every parameter, biases included (as in the authors' code).
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// "constant" | "multistep" | "from-end" | "cosine"
+    #[serde(default = "constant")]
+    pub schedule: String,
+    /// Milestones as fractions of the run for "multistep" (each cuts the rate by `gamma`).
+    #[serde(default = "default_milestones")]
+    pub milestones: Vec<f64>,
+    #[serde(default = "default_gamma")]
+    pub gamma: f64,
+    /// Write a record (loss, lr, diversity metrics) every this many steps.
+    #[serde(default = "one")]
+    pub log_every: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// eps: W += eps * Z * std_He on every hidden layer at init.
+    #[serde(default)]
+    pub init_noise: f64,
+    #[serde(default)]
+    pub dropout: f64,
+    /// Relative std of elementwise noise on each gradient: g += grad_noise * |g| * z.
+    #[serde(default)]
+    pub grad_noise: f64,
+}
+
+fn one() -> usize {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn auto() -> String {
+    "auto".into()
+}
+fn he() -> String {
+    "he".into()
+}
+fn constant() -> String {
+    "constant".into()
+}
+fn default_hidden() -> Vec<usize> {
+    vec![256]
+}
+fn default_batch() -> usize {
+    128
+}
+fn default_lr() -> f64 {
+    0.05
+}
+fn default_momentum() -> f64 {
+    0.9
+}
+fn default_milestones() -> Vec<f64> {
+    vec![0.5, 0.75]
+}
+fn default_gamma() -> f64 {
+    0.1
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            batch_size: default_batch(),
+            steps: 0,
+            epochs: 2,
+            lr: default_lr(),
+            momentum: default_momentum(),
+            nesterov: false,
+            weight_decay: 0.0,
+            schedule: constant(),
+            milestones: default_milestones(),
+            gamma: default_gamma(),
+            log_every: 1,
+        }
+    }
+}
+
+pub const SOURCES: &[&str] = &["fashion-mnist", "mnist", "cifar10", "npz", "synthetic"];
+pub const SCHEDULES: &[&str] = &["constant", "multistep", "from-end", "cosine"];
+pub const ARCHS: &[&str] = &["mlp"];
+
+impl Config {
+    /// Parses TOML text, applies `key=value` overrides, and validates.
+    pub fn from_toml_str(text: &str, overrides: &[String]) -> Result<Config> {
+        let mut value: toml::Table = toml::from_str(text).context("config is not valid TOML")?;
+        for o in overrides {
+            apply_override(&mut value, o)?;
+        }
+        let cfg: Config = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("invalid config: {}", e.message()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn from_file(path: &Path, overrides: &[String]) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        Config::from_toml_str(&text, overrides)
+            .with_context(|| format!("in config {}", path.display()))
+    }
+
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).context("cannot serialize config")
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let t = &self.train;
+        let b = &self.breakers;
+        check(self.threads >= 1, "threads", "must be >= 1")?;
+        check(
+            ["auto", "cpu", "cuda"].contains(&self.device.as_str())
+                || self.device.starts_with("cuda:"),
+            "device",
+            "must be auto, cpu, cuda or cuda:N",
+        )?;
+        check(
+            SOURCES.contains(&self.data.source.as_str()),
+            "data.source",
+            &format!("unknown source {:?}; expected one of {SOURCES:?}", self.data.source),
+        )?;
+        check(
+            self.data.source != "npz" || self.data.path.is_some(),
+            "data.path",
+            "required when data.source = \"npz\"",
+        )?;
+        check(
+            ARCHS.contains(&self.model.arch.as_str()),
+            "model.arch",
+            &format!("unknown arch {:?}; expected one of {ARCHS:?}", self.model.arch),
+        )?;
+        check(self.model.classes != Some(0), "model.classes", "must be >= 1")?;
+        check(!self.model.hidden.is_empty(), "model.hidden", "needs at least one layer")?;
+        check(self.model.hidden.iter().all(|&h| h > 0), "model.hidden", "widths must be > 0")?;
+        crate::init::InitSpec::parse(&self.model.init)
+            .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
+        check(t.batch_size > 0, "train.batch_size", "must be > 0")?;
+        check(
+            (t.steps > 0) != (t.epochs > 0),
+            "train.steps",
+            "exactly one of train.steps and train.epochs must be > 0",
+        )?;
+        check(t.lr.is_finite() && t.lr > 0.0, "train.lr", "must be a finite number > 0")?;
+        check((0.0..1.0).contains(&t.momentum), "train.momentum", "must be in [0, 1)")?;
+        check(!t.nesterov || t.momentum > 0.0, "train.nesterov", "needs momentum > 0")?;
+        check(
+            t.weight_decay.is_finite() && t.weight_decay >= 0.0,
+            "train.weight_decay",
+            "must be a finite number >= 0",
+        )?;
+        check(
+            SCHEDULES.contains(&t.schedule.as_str()),
+            "train.schedule",
+            &format!("unknown schedule {:?}; expected one of {SCHEDULES:?}", t.schedule),
+        )?;
+        check(
+            t.milestones.iter().all(|m| (0.0..=1.0).contains(m)),
+            "train.milestones",
+            "fractions must lie in [0, 1]",
+        )?;
+        check(t.gamma > 0.0 && t.gamma <= 1.0, "train.gamma", "must be in (0, 1]")?;
+        check(t.log_every > 0, "train.log_every", "must be > 0")?;
+        check(
+            b.init_noise.is_finite() && b.init_noise >= 0.0,
+            "breakers.init_noise",
+            "must be a finite number >= 0",
+        )?;
+        check((0.0..1.0).contains(&b.dropout), "breakers.dropout", "must be in [0, 1)")?;
+        check(
+            b.grad_noise.is_finite() && b.grad_noise >= 0.0,
+            "breakers.grad_noise",
+            "must be a finite number >= 0",
+        )?;
+        Ok(())
+    }
+
+    /// True when any symmetry breaker is configured.
+    pub fn has_breaker(&self) -> bool {
+        self.breakers.init_noise > 0.0 || self.breakers.dropout > 0.0 || self.breakers.grad_noise > 0.0
+    }
+}
+
+fn check(ok: bool, key: &str, what: &str) -> Result<()> {
+    if ok { Ok(()) } else { bail!("invalid config key {key}: {what}") }
+}
+
+/// `a.b.c=value`: value parsed as TOML (number, bool, array, quoted string), else taken as a string.
+fn apply_override(root: &mut toml::Table, spec: &str) -> Result<()> {
+    let (key, raw) = spec
+        .split_once('=')
+        .with_context(|| format!("override {spec:?} is not of the form key=value"))?;
+    let key = key.trim();
+    let value = parse_value(raw.trim());
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        bail!("override {spec:?}: empty key segment");
+    }
+    let mut table = root;
+    for part in &parts[..parts.len() - 1] {
+        let entry = table
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        table = entry
+            .as_table_mut()
+            .with_context(|| format!("override {spec:?}: {part} is not a table"))?;
+    }
+    table.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
+fn parse_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}

@@ -1,0 +1,171 @@
+//! Data sets as tensors loaded once: IDX (MNIST, Fashion-MNIST), CIFAR-10 binary, npz, synthetic.
+//! Every loader checks what it reads and names the file in its errors.
+mod augment;
+mod batches;
+mod cifar;
+mod idx;
+mod npz;
+mod synthetic;
+
+pub use augment::augment_batch;
+pub use batches::Batches;
+pub use cifar::{load_cifar10, write_cifar_batch};
+pub use idx::{load_idx_pair, read_idx, write_idx};
+pub use npz::{load_npz, write_npz};
+pub use synthetic::synthetic;
+
+use crate::config::DataConfig;
+use anyhow::{Result, bail, ensure};
+use std::path::{Path, PathBuf};
+use tch::{Device, Kind, Tensor};
+
+/// One split: images [N, C, H, W] float32, labels [N] int64.
+#[derive(Debug)]
+pub struct Split {
+    pub images: Tensor,
+    pub labels: Tensor,
+}
+
+impl Split {
+    pub fn len(&self) -> usize {
+        self.labels.size()[0] as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn head(&self, n: usize) -> Split {
+        if n == 0 || n >= self.len() {
+            return self.shallow_clone();
+        }
+        Split { images: self.images.narrow(0, 0, n as i64), labels: self.labels.narrow(0, 0, n as i64) }
+    }
+    fn shallow_clone(&self) -> Split {
+        Split { images: self.images.shallow_clone(), labels: self.labels.shallow_clone() }
+    }
+    pub fn to_device(&self, device: Device) -> Split {
+        Split { images: self.images.to_device(device), labels: self.labels.to_device(device) }
+    }
+}
+
+#[derive(Debug)]
+pub struct Dataset {
+    pub name: String,
+    pub train: Split,
+    pub test: Split,
+    pub classes: usize,
+    /// Where the test split came from, for the record (e.g. "t10k files", "same as train").
+    pub test_note: String,
+}
+
+impl Dataset {
+    /// [C, H, W] of one example.
+    pub fn example_shape(&self) -> Vec<i64> {
+        self.train.images.size()[1..].to_vec()
+    }
+    pub fn input_dim(&self) -> i64 {
+        self.example_shape().iter().product()
+    }
+    pub fn to_device(&self, device: Device) -> Dataset {
+        Dataset {
+            name: self.name.clone(),
+            train: self.train.to_device(device),
+            test: self.test.to_device(device),
+            classes: self.classes,
+            test_note: self.test_note.clone(),
+        }
+    }
+}
+
+/// Per-channel normalization constants of the named data sets.
+pub fn normalization(source: &str) -> Option<(Vec<f64>, Vec<f64>)> {
+    match source {
+        "fashion-mnist" => Some((vec![0.2860], vec![0.3530])),
+        "mnist" => Some((vec![0.1307], vec![0.3081])),
+        // The authors' CIFAR-10 constants (DIGEST section 5).
+        "cifar10" => Some((
+            vec![125.3 / 255.0, 123.0 / 255.0, 113.9 / 255.0],
+            vec![63.0 / 255.0, 62.1 / 255.0, 66.7 / 255.0],
+        )),
+        _ => None,
+    }
+}
+
+pub fn default_path(source: &str) -> Option<PathBuf> {
+    match source {
+        "fashion-mnist" => Some(PathBuf::from("data/fashion-mnist")),
+        "mnist" => Some(PathBuf::from("data/mnist")),
+        "cifar10" => Some(PathBuf::from("data/cifar-10-batches-bin")),
+        _ => None,
+    }
+}
+
+/// Loads the data set a config names, applies subsets and normalization, on the CPU.
+pub fn load(cfg: &DataConfig, seed: u64) -> Result<Dataset> {
+    let path = cfg.path.clone().or_else(|| default_path(&cfg.source));
+    let mut ds = match (cfg.source.as_str(), path) {
+        ("synthetic", _) => synthetic(seed, 2048, 1024),
+        ("fashion-mnist" | "mnist", Some(dir)) => load_idx_dir(&cfg.source, &dir)?,
+        ("cifar10", Some(dir)) => load_cifar10(&dir)?,
+        ("npz", Some(file)) => load_npz(&file)?,
+        (source, _) => bail!("data.source {source:?} needs data.path"),
+    };
+    ds.train = ds.train.head(cfg.train_subset);
+    ds.test = ds.test.head(cfg.test_subset);
+    if cfg.normalize
+        && let Some((mean, std)) = normalization(&cfg.source)
+    {
+        ds.train.images = normalize(&ds.train.images, &mean, &std);
+        ds.test.images = normalize(&ds.test.images, &mean, &std);
+    }
+    Ok(ds)
+}
+
+fn normalize(images: &Tensor, mean: &[f64], std: &[f64]) -> Tensor {
+    let c = mean.len() as i64;
+    let m = Tensor::from_slice(mean).to_kind(Kind::Float).view([1, c, 1, 1]);
+    let s = Tensor::from_slice(std).to_kind(Kind::Float).view([1, c, 1, 1]);
+    (images - m) / s
+}
+
+/// Fashion-MNIST / MNIST from a folder with the four IDX files (`.gz` or raw).
+pub fn load_idx_dir(name: &str, dir: &Path) -> Result<Dataset> {
+    if !dir.is_dir() {
+        bail!(
+            "data folder {} does not exist; run `make data` (Fashion-MNIST from Debian's \
+             dataset-fashion-mnist package) or set data.path to a folder holding \
+             train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz] \
+             and t10k-labels-idx1-ubyte[.gz]",
+            dir.display()
+        );
+    }
+    let train = load_idx_pair(&find_idx(dir, "train-images-idx3-ubyte")?, &find_idx(dir, "train-labels-idx1-ubyte")?, 10)?;
+    let test = load_idx_pair(&find_idx(dir, "t10k-images-idx3-ubyte")?, &find_idx(dir, "t10k-labels-idx1-ubyte")?, 10)?;
+    Ok(Dataset { name: name.to_string(), train, test, classes: 10, test_note: "t10k files".into() })
+}
+
+fn find_idx(dir: &Path, stem: &str) -> Result<PathBuf> {
+    for candidate in [dir.join(format!("{stem}.gz")), dir.join(stem)] {
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    bail!("missing data file {}/{stem}[.gz]", dir.display())
+}
+
+/// Checks that labels are int64 in [0, classes) and images finite; names `what` in errors.
+pub(crate) fn check_split(split: &Split, classes: usize, what: &str) -> Result<()> {
+    ensure!(split.images.dim() == 4, "{what}: images must be [N, C, H, W], got {:?}", split.images.size());
+    ensure!(split.labels.dim() == 1, "{what}: labels must be [N], got {:?}", split.labels.size());
+    ensure!(
+        split.images.size()[0] == split.labels.size()[0],
+        "{what}: {} images but {} labels",
+        split.images.size()[0],
+        split.labels.size()[0]
+    );
+    ensure!(split.len() > 0, "{what}: no examples");
+    let finite = split.images.isfinite().all().int64_value(&[]) == 1;
+    ensure!(finite, "{what}: images contain NaN or infinite values");
+    let (lo, hi) = (split.labels.min().int64_value(&[]), split.labels.max().int64_value(&[]));
+    ensure!(lo >= 0 && (hi as usize) < classes, "{what}: labels span [{lo}, {hi}], outside [0, {classes})");
+    Ok(())
+}

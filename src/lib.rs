@@ -1,0 +1,20 @@
+//! featdiv: reproduce and check the claims of Blumenfeld, Gilboa & Soudry (ICML 2020),
+//! "Beyond Signal Propagation: Is Feature Diversity Necessary in Deep Neural Network Initialization?"
+//!
+//! Data flows one way: config -> data + model + init -> train (with breakers) -> records ->
+//! metrics / claims -> report.
+pub mod bench;
+pub mod breakers;
+pub mod checkpoint;
+pub mod claims;
+pub mod config;
+pub mod data;
+pub mod device;
+pub mod environment;
+pub mod init;
+pub mod metrics;
+pub mod models;
+pub mod records;
+pub mod runner;
+pub mod schedule;
+pub mod train;

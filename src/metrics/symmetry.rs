@@ -1,0 +1,74 @@
+//! Symmetry gap between features that were identical at init, and counts of distinct features.
+use serde::Serialize;
+use std::collections::HashSet;
+use tch::{Kind, Tensor};
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct SymmetryGap {
+    /// max |F[o] - F[o']| over features o, o' of one group.
+    pub abs: f64,
+    /// The same in float32 ulps at the layer's largest |entry| (see `symmetry_gap`).
+    pub ulps: u64,
+}
+
+/// Distance in float32 ulps: how many representable floats lie between a and b.
+pub fn ulp_distance(a: f32, b: f32) -> u64 {
+    let ord = |x: f32| -> i64 {
+        let bits = x.to_bits() as i32 as i64;
+        if bits < 0 { i32::MIN as i64 - bits } else { bits }
+    };
+    (ord(a) - ord(b)).unsigned_abs()
+}
+
+/// Spacing of float32 numbers (one ulp) at magnitude `x`.
+pub fn ulp_at(x: f64) -> f64 {
+    let x = (x.abs() as f32).max(f32::MIN_POSITIVE);
+    let next = f32::from_bits(x.to_bits() + 1);
+    (next - x) as f64
+}
+
+/// Gap within each group of `groups` (group id per row of `rows`), against its first member.
+/// Ulps are counted at the scale of the layer's largest |entry|: a gap of 1 ulp is one rounding
+/// step of the largest weight, whatever the size of the entries that differ.
+pub fn symmetry_gap(rows: &Tensor, groups: &[usize]) -> SymmetryGap {
+    let n = rows.size()[0] as usize;
+    assert_eq!(n, groups.len(), "one group id per feature");
+    if n == 0 {
+        return SymmetryGap { abs: 0.0, ulps: 0 };
+    }
+    let mut first = std::collections::HashMap::new();
+    let reference: Vec<i64> = groups.iter().enumerate().map(|(j, g)| *first.entry(*g).or_insert(j) as i64).collect();
+    let rows = rows.to_kind(Kind::Float);
+    let refs = rows.index_select(0, &Tensor::from_slice(&reference).to_device(rows.device()));
+    let abs = (&rows - &refs).abs().max().double_value(&[]);
+    let scale = rows.abs().max().double_value(&[]);
+    let ulps = (abs / ulp_at(scale)).ceil() as u64;
+    SymmetryGap { abs, ulps }
+}
+
+/// Number of distinct rows: bitwise when `rel_tol` is 0, else rows within rel_tol times the
+/// largest row norm (Euclidean) of a representative count as one (greedy, in row order).
+pub fn distinct_features(rows: &Tensor, rel_tol: f64) -> usize {
+    let rows = rows.to_kind(Kind::Float).contiguous();
+    let n = rows.size()[0];
+    if n == 0 {
+        return 0;
+    }
+    if rel_tol == 0.0 {
+        let flat = Vec::<f32>::try_from(rows.flatten(0, -1)).unwrap_or_default();
+        let d = flat.len() / n as usize;
+        let set: HashSet<Vec<u32>> = flat.chunks(d.max(1)).map(|r| r.iter().map(|x| x.to_bits()).collect()).collect();
+        return set.len();
+    }
+    let tol = rel_tol * rows.norm_scalaropt_dim(2.0, [1i64], false).max().double_value(&[]);
+    let dist = Tensor::cdist(&rows, &rows, 2.0, None::<i64>);
+    let dist = Vec::<f32>::try_from(dist.flatten(0, -1)).unwrap_or_default();
+    let n = n as usize;
+    let mut reps: Vec<usize> = Vec::new();
+    for j in 0..n {
+        if !reps.iter().any(|&r| (dist[j * n + r] as f64) <= tol) {
+            reps.push(j);
+        }
+    }
+    reps.len()
+}

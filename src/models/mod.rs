@@ -1,0 +1,23 @@
+//! Models of the paper. Every model exposes its feature layers (weights whose rows are features,
+//! with the groups of features that were identical at init) so metrics and claims are model-agnostic.
+pub mod mlp;
+
+pub use mlp::Mlp;
+
+use tch::Tensor;
+
+/// A layer whose output features (rows of `weight`) the paper's symmetry argument is about.
+#[derive(Debug)]
+pub struct FeatureLayer {
+    pub name: String,
+    pub weight: Tensor,
+    pub bias: Option<Tensor>,
+    /// Group id of each feature: features with the same id were identical at init.
+    pub groups: Vec<usize>,
+}
+
+pub trait Model {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor;
+    fn var_store(&self) -> &tch::nn::VarStore;
+    fn feature_layers(&self) -> Vec<FeatureLayer>;
+}

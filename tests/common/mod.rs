@@ -1,0 +1,46 @@
+//! Helpers shared by the claim and unit tests.
+#![allow(dead_code)]
+use featdiv::config::DataConfig;
+use featdiv::data::{self, Dataset};
+use std::path::PathBuf;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// The committed Fashion-MNIST cut: 2,000 training and 1,000 test images, normalized.
+pub fn fashion_small() -> Dataset {
+    let cfg = DataConfig {
+        source: "fashion-mnist".into(),
+        path: Some(fixture("fashion-mnist-small")),
+        shuffle: true,
+        augment: false,
+        train_subset: 0,
+        test_subset: 0,
+        normalize: true,
+    };
+    data::load(&cfg, 0).expect("fixture loads")
+}
+
+/// insta snapshots live in the top-level snapshots/ folder.
+#[macro_export]
+macro_rules! snapshot_json {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"), prepend_module_to_snapshot => false}, {
+            insta::assert_json_snapshot!($name, $value);
+        })
+    };
+}
+
+/// Rounds to `digits` significant digits so snapshots are stable across machines.
+pub fn sig(x: f64, digits: i32) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(digits - 1 - x.abs().log10().floor() as i32);
+    (x * scale).round() / scale
+}

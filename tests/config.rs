@@ -1,0 +1,106 @@
+//! The public config shape: parsing, overrides, and a clear error for every invalid value.
+use featdiv::config::Config;
+use rstest::rstest;
+
+const EXAMPLE: &str = r#"
+seed = 0
+threads = 1
+device = "cpu"
+[data]
+source = "npz"
+path = "x.npz"
+shuffle = false
+augment = false
+[model]
+arch = "mlp"
+classes = 10
+hidden = [256]
+init = "k-unique:4"
+[train]
+batch_size = 128
+steps = 0
+epochs = 2
+lr = 0.05
+momentum = 0.9
+nesterov = false
+weight_decay = 0.0
+schedule = "constant"
+log_every = 1
+[breakers]
+init_noise = 0.0
+dropout = 0.0
+grad_noise = 0.0
+"#;
+
+#[test]
+fn the_documented_example_parses() {
+    let cfg = Config::from_toml_str(EXAMPLE, &[]).unwrap();
+    assert_eq!(cfg.model.init, "k-unique:4");
+    assert_eq!(cfg.train.epochs, 2);
+    assert_eq!(cfg.data.path.as_deref(), Some(std::path::Path::new("x.npz")));
+}
+
+#[test]
+fn overrides_reach_nested_keys_and_parse_types() {
+    let sets = ["train.lr=0.1", "model.init=k-unique-untied:2", "model.hidden=[64, 32]", "breakers.dropout=0.5", "data.shuffle=true"];
+    let cfg = Config::from_toml_str(EXAMPLE, &sets.map(String::from)).unwrap();
+    assert_eq!(cfg.train.lr, 0.1);
+    assert_eq!(cfg.model.init, "k-unique-untied:2");
+    assert_eq!(cfg.model.hidden, vec![64, 32]);
+    assert_eq!(cfg.breakers.dropout, 0.5);
+    assert!(cfg.data.shuffle);
+}
+
+#[test]
+fn config_round_trips_through_toml() {
+    let cfg = Config::from_toml_str(EXAMPLE, &[]).unwrap();
+    let again = Config::from_toml_str(&cfg.to_toml().unwrap(), &[]).unwrap();
+    assert_eq!(cfg, again);
+}
+
+#[rstest]
+#[case("train.lr=-1", "train.lr")]
+#[case("train.lr=nan", "train.lr")]
+#[case("train.batch_size=0", "train.batch_size")]
+#[case("train.steps=10", "train.steps")] // both steps and epochs > 0
+#[case("train.momentum=1.5", "train.momentum")]
+#[case("train.schedule=\"warmup\"", "train.schedule")]
+#[case("train.log_every=0", "train.log_every")]
+#[case("train.weight_decay=-0.1", "train.weight_decay")]
+#[case("model.init=\"k-unique:0\"", "model.init")]
+#[case("model.init=\"orthogonal\"", "model.init")]
+#[case("model.init=\"k-unique:x\"", "model.init")]
+#[case("model.arch=\"resnet\"", "model.arch")]
+#[case("model.hidden=[]", "model.hidden")]
+#[case("model.hidden=[0]", "model.hidden")]
+#[case("model.classes=0", "model.classes")]
+#[case("data.source=\"imagenet\"", "data.source")]
+#[case("breakers.dropout=1.0", "breakers.dropout")]
+#[case("breakers.init_noise=-1", "breakers.init_noise")]
+#[case("breakers.grad_noise=inf", "breakers.grad_noise")]
+#[case("threads=0", "threads")]
+#[case("device=\"tpu\"", "device")]
+fn invalid_values_name_their_key(#[case] set: &str, #[case] key: &str) {
+    let err = Config::from_toml_str(EXAMPLE, &[set.to_string()]).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains(key), "error for {set} should name {key}: {msg}");
+}
+
+#[test]
+fn unknown_keys_and_wrong_types_are_errors() {
+    let err = Config::from_toml_str(EXAMPLE, &["train.learning_rate=0.1".into()]).unwrap_err();
+    assert!(format!("{err:#}").contains("learning_rate"), "{err:#}");
+    let err = Config::from_toml_str(EXAMPLE, &["train.epochs=\"two\"".into()]).unwrap_err();
+    assert!(format!("{err:#}").contains("invalid"), "{err:#}");
+    let err = Config::from_toml_str("seed = [", &[]).unwrap_err();
+    assert!(format!("{err:#}").contains("TOML"), "{err:#}");
+    let err = Config::from_toml_str(EXAMPLE, &["nokey".into()]).unwrap_err();
+    assert!(format!("{err:#}").contains("key=value"), "{err:#}");
+}
+
+#[test]
+fn npz_source_needs_a_path() {
+    let text = EXAMPLE.replace("path = \"x.npz\"\n", "");
+    let err = Config::from_toml_str(&text, &[]).unwrap_err();
+    assert!(format!("{err:#}").contains("data.path"), "{err:#}");
+}
