@@ -1,6 +1,6 @@
 //! Symmetry breakers: noise at init, dropout (in the model), and noise on every gradient.
-use crate::models::FeatureLayer;
 use crate::init::he_std;
+use crate::models::FeatureLayer;
 use tch::Tensor;
 
 /// W += eps * Z * std_He on the incoming weights of every feature layer (DIGEST section 2).

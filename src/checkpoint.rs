@@ -14,9 +14,13 @@ pub fn read_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
         "npz" => Tensor::read_npz(path),
         "safetensors" => Tensor::read_safetensors(path),
         "ot" | "pt" => Tensor::load_multi(path),
-        _ => bail!("{}: unknown checkpoint type {ext:?}; expected .npz, .safetensors or .ot", path.display()),
+        _ => bail!(
+            "{}: unknown checkpoint type {ext:?}; expected .npz, .safetensors or .ot",
+            path.display()
+        ),
     };
-    let mut tensors = read.map_err(|e| anyhow::anyhow!("{}: cannot read checkpoint: {e}", path.display()))?;
+    let mut tensors =
+        read.map_err(|e| anyhow::anyhow!("{}: cannot read checkpoint: {e}", path.display()))?;
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(tensors)
 }
@@ -30,10 +34,18 @@ pub fn checkpoint_diversity(path: &Path) -> Result<Vec<LayerDiversity>> {
             continue;
         }
         if t.isfinite().all().int64_value(&[]) == 0 {
-            bail!("{}: tensor {name} contains NaN or infinite values", path.display());
+            bail!(
+                "{}: tensor {name} contains NaN or infinite values",
+                path.display()
+            );
         }
         let n = t.size()[0] as usize;
-        let layer = FeatureLayer { name, weight: t.to_kind(tch::Kind::Float), bias: None, groups: vec![0; n] };
+        let layer = FeatureLayer {
+            name,
+            weight: t.to_kind(tch::Kind::Float),
+            bias: None,
+            groups: vec![0; n],
+        };
         out.push(layer_diversity(&layer));
     }
     if out.is_empty() {

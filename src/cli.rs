@@ -5,7 +5,11 @@ use featdiv::config::Config;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "featdiv", version, about = "Is feature diversity necessary at initialization? Claims checker and experiment runner.")]
+#[command(
+    name = "featdiv",
+    version,
+    about = "Is feature diversity necessary at initialization? Claims checker and experiment runner."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,11 +64,18 @@ enum Command {
 
 pub fn run() -> Result<()> {
     match Cli::parse().command {
-        Command::Train { config, mut overrides, out, device, quiet } => {
+        Command::Train {
+            config,
+            mut overrides,
+            out,
+            device,
+            quiet,
+        } => {
             if let Some(d) = device {
                 overrides.push(format!("device={d:?}"));
             }
-            let text = std::fs::read_to_string(&config).with_context(|| format!("cannot read config {}", config.display()))?;
+            let text = std::fs::read_to_string(&config)
+                .with_context(|| format!("cannot read config {}", config.display()))?;
             let cfg = Config::from_file(&config, &overrides)?;
             let outcome = featdiv::runner::run_to_dir(&cfg, &text, &overrides, &out, quiet)?;
             println!(
@@ -81,15 +92,22 @@ pub fn run() -> Result<()> {
         Command::Diversity { file, json } => {
             let layers = featdiv::checkpoint::checkpoint_diversity(&file)?;
             if json {
-                let map: serde_json::Map<String, serde_json::Value> =
-                    layers.iter().map(|l| Ok((l.name.clone(), serde_json::to_value(l)?))).collect::<Result<_>>()?;
+                let map: serde_json::Map<String, serde_json::Value> = layers
+                    .iter()
+                    .map(|l| Ok((l.name.clone(), serde_json::to_value(l)?)))
+                    .collect::<Result<_>>()?;
                 println!("{}", serde_json::to_string_pretty(&map)?);
             } else {
                 print!("{}", diversity_table(&layers));
             }
             Ok(())
         }
-        Command::Reproduce { out, data_dir, device, threads } => {
+        Command::Reproduce {
+            out,
+            data_dir,
+            device,
+            threads,
+        } => {
             let device = featdiv::device::resolve(&device)?;
             let study = featdiv::claims::study::Study::default_quick(&data_dir, threads);
             let report = study.run(device, &out)?;
@@ -97,10 +115,16 @@ pub fn run() -> Result<()> {
             println!("records: {}", out.display());
             Ok(())
         }
-        Command::Bench { data_dir, threads, repeats } => {
+        Command::Bench {
+            data_dir,
+            threads,
+            repeats,
+        } => {
             let secs = featdiv::bench::bench_epoch(&data_dir, threads, repeats)?;
             let median = secs[secs.len() / 2];
-            println!("featdiv mlp epoch (784-256-10, batch 128, {threads} threads): median {median:.3} s over {repeats}: {secs:.3?}");
+            println!(
+                "featdiv mlp epoch (784-256-10, batch 128, {threads} threads): median {median:.3} s over {repeats}: {secs:.3?}"
+            );
             Ok(())
         }
     }
@@ -109,7 +133,16 @@ pub fn run() -> Result<()> {
 fn diversity_table(layers: &[featdiv::metrics::LayerDiversity]) -> String {
     let mut s = format!(
         "{:<28} {:>16} {:>10} {:>10} {:>10} {:>11} {:>10} {:>8} {:>9} {:>9}\n",
-        "tensor", "shape", "forward", "backward", "all", "gap", "gap_ulps", "distinct", "width_pr", "width_rho"
+        "tensor",
+        "shape",
+        "forward",
+        "backward",
+        "all",
+        "gap",
+        "gap_ulps",
+        "distinct",
+        "width_pr",
+        "width_rho"
     );
     for l in layers {
         s.push_str(&format!(

@@ -197,7 +197,10 @@ impl Config {
         check(
             SOURCES.contains(&self.data.source.as_str()),
             "data.source",
-            &format!("unknown source {:?}; expected one of {SOURCES:?}", self.data.source),
+            &format!(
+                "unknown source {:?}; expected one of {SOURCES:?}",
+                self.data.source
+            ),
         )?;
         check(
             self.data.source != "npz" || self.data.path.is_some(),
@@ -207,11 +210,26 @@ impl Config {
         check(
             ARCHS.contains(&self.model.arch.as_str()),
             "model.arch",
-            &format!("unknown arch {:?}; expected one of {ARCHS:?}", self.model.arch),
+            &format!(
+                "unknown arch {:?}; expected one of {ARCHS:?}",
+                self.model.arch
+            ),
         )?;
-        check(self.model.classes != Some(0), "model.classes", "must be >= 1")?;
-        check(!self.model.hidden.is_empty(), "model.hidden", "needs at least one layer")?;
-        check(self.model.hidden.iter().all(|&h| h > 0), "model.hidden", "widths must be > 0")?;
+        check(
+            self.model.classes != Some(0),
+            "model.classes",
+            "must be >= 1",
+        )?;
+        check(
+            !self.model.hidden.is_empty(),
+            "model.hidden",
+            "needs at least one layer",
+        )?;
+        check(
+            self.model.hidden.iter().all(|&h| h > 0),
+            "model.hidden",
+            "widths must be > 0",
+        )?;
         crate::init::InitSpec::parse(&self.model.init)
             .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
         check(t.batch_size > 0, "train.batch_size", "must be > 0")?;
@@ -220,9 +238,21 @@ impl Config {
             "train.steps",
             "exactly one of train.steps and train.epochs must be > 0",
         )?;
-        check(t.lr.is_finite() && t.lr > 0.0, "train.lr", "must be a finite number > 0")?;
-        check((0.0..1.0).contains(&t.momentum), "train.momentum", "must be in [0, 1)")?;
-        check(!t.nesterov || t.momentum > 0.0, "train.nesterov", "needs momentum > 0")?;
+        check(
+            t.lr.is_finite() && t.lr > 0.0,
+            "train.lr",
+            "must be a finite number > 0",
+        )?;
+        check(
+            (0.0..1.0).contains(&t.momentum),
+            "train.momentum",
+            "must be in [0, 1)",
+        )?;
+        check(
+            !t.nesterov || t.momentum > 0.0,
+            "train.nesterov",
+            "needs momentum > 0",
+        )?;
         check(
             t.weight_decay.is_finite() && t.weight_decay >= 0.0,
             "train.weight_decay",
@@ -231,21 +261,32 @@ impl Config {
         check(
             SCHEDULES.contains(&t.schedule.as_str()),
             "train.schedule",
-            &format!("unknown schedule {:?}; expected one of {SCHEDULES:?}", t.schedule),
+            &format!(
+                "unknown schedule {:?}; expected one of {SCHEDULES:?}",
+                t.schedule
+            ),
         )?;
         check(
             t.milestones.iter().all(|m| (0.0..=1.0).contains(m)),
             "train.milestones",
             "fractions must lie in [0, 1]",
         )?;
-        check(t.gamma > 0.0 && t.gamma <= 1.0, "train.gamma", "must be in (0, 1]")?;
+        check(
+            t.gamma > 0.0 && t.gamma <= 1.0,
+            "train.gamma",
+            "must be in (0, 1]",
+        )?;
         check(t.log_every > 0, "train.log_every", "must be > 0")?;
         check(
             b.init_noise.is_finite() && b.init_noise >= 0.0,
             "breakers.init_noise",
             "must be a finite number >= 0",
         )?;
-        check((0.0..1.0).contains(&b.dropout), "breakers.dropout", "must be in [0, 1)")?;
+        check(
+            (0.0..1.0).contains(&b.dropout),
+            "breakers.dropout",
+            "must be in [0, 1)",
+        )?;
         check(
             b.grad_noise.is_finite() && b.grad_noise >= 0.0,
             "breakers.grad_noise",
@@ -256,12 +297,18 @@ impl Config {
 
     /// True when any symmetry breaker is configured.
     pub fn has_breaker(&self) -> bool {
-        self.breakers.init_noise > 0.0 || self.breakers.dropout > 0.0 || self.breakers.grad_noise > 0.0
+        self.breakers.init_noise > 0.0
+            || self.breakers.dropout > 0.0
+            || self.breakers.grad_noise > 0.0
     }
 }
 
 fn check(ok: bool, key: &str, what: &str) -> Result<()> {
-    if ok { Ok(()) } else { bail!("invalid config key {key}: {what}") }
+    if ok {
+        Ok(())
+    } else {
+        bail!("invalid config key {key}: {what}")
+    }
 }
 
 /// `a.b.c=value`: value parsed as TOML (number, bool, array, quoted string), else taken as a string.

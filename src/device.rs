@@ -15,14 +15,19 @@ pub fn load_cuda() -> std::result::Result<(), String> {
             for name in cuda_candidates() {
                 let c = CString::new(name.clone()).map_err(|e| e.to_string())?;
                 // SAFETY: dlopen with a valid C string; the handle is intentionally never closed.
-                let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+                let handle =
+                    unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
                 if !handle.is_null() {
                     return Ok(());
                 }
                 // SAFETY: dlerror returns a thread-local C string or null.
                 let err = unsafe { libc::dlerror() };
                 if !err.is_null() {
-                    errors.push(unsafe { std::ffi::CStr::from_ptr(err) }.to_string_lossy().into_owned());
+                    errors.push(
+                        unsafe { std::ffi::CStr::from_ptr(err) }
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
                 }
             }
             Err(errors.join("; "))
@@ -45,11 +50,17 @@ pub fn resolve(spec: &str) -> Result<Device> {
         "cpu" => Ok(Device::Cpu),
         "auto" => {
             let _ = load_cuda();
-            Ok(if tch::Cuda::is_available() { Device::Cuda(0) } else { Device::Cpu })
+            Ok(if tch::Cuda::is_available() {
+                Device::Cuda(0)
+            } else {
+                Device::Cpu
+            })
         }
         _ if spec == "cuda" || spec.starts_with("cuda:") => {
             let index = match spec.strip_prefix("cuda:") {
-                Some(i) => i.parse::<usize>().map_err(|_| anyhow::anyhow!("bad device {spec:?}"))?,
+                Some(i) => i
+                    .parse::<usize>()
+                    .map_err(|_| anyhow::anyhow!("bad device {spec:?}"))?,
                 None => 0,
             };
             if let Err(why) = load_cuda() {

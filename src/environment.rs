@@ -39,7 +39,9 @@ pub fn libtorch_dir() -> Option<PathBuf> {
 
 /// Version of the loaded libtorch: `version.py` of a wheel, `build-version` of a libtorch zip.
 pub fn libtorch_version() -> String {
-    let Some(dir) = libtorch_dir() else { return "unknown".into() };
+    let Some(dir) = libtorch_dir() else {
+        return "unknown".into();
+    };
     if let Ok(text) = std::fs::read_to_string(dir.join("version.py")) {
         for line in text.lines() {
             if let Some(v) = line.strip_prefix("__version__ = ") {
@@ -47,7 +49,9 @@ pub fn libtorch_version() -> String {
             }
         }
     }
-    std::fs::read_to_string(dir.join("build-version")).map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into())
+    std::fs::read_to_string(dir.join("build-version"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 impl Environment {
@@ -59,7 +63,9 @@ impl Environment {
             threads: tch::get_num_threads(),
             device: crate::device::name(device),
             libtorch_version: libtorch_version(),
-            libtorch_path: libtorch_dir().map(|d| d.display().to_string()).unwrap_or_default(),
+            libtorch_path: libtorch_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
             cuda_available: tch::Cuda::is_available(),
             determinism: Determinism {
                 cpu_bitwise_at_fixed_threads: device == tch::Device::Cpu,
@@ -67,7 +73,9 @@ impl Environment {
                 deterministic_algorithms: None,
                 cudnn_benchmark: None,
             },
-            hostname: std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_default(),
+            hostname: std::fs::read_to_string("/etc/hostname")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default(),
         }
     }
 }

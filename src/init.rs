@@ -11,7 +11,10 @@ pub enum InitSpec {
     /// K unique incoming rows per hidden layer (unit j copies row j mod K). `tied`: the outgoing
     /// columns of duplicated units are copies too, so duplicates stay identical under exact
     /// arithmetic; untied: outgoing weights are drawn independently, itself a symmetry breaker.
-    KUnique { k: usize, tied: bool },
+    KUnique {
+        k: usize,
+        tied: bool,
+    },
 }
 
 impl InitSpec {
@@ -28,9 +31,15 @@ impl InitSpec {
             "zero" => Ok(InitSpec::Zero),
             _ => {
                 if let Some(rest) = code.strip_prefix("k-unique-untied:") {
-                    Ok(InitSpec::KUnique { k: k_of(rest)?, tied: false })
+                    Ok(InitSpec::KUnique {
+                        k: k_of(rest)?,
+                        tied: false,
+                    })
                 } else if let Some(rest) = code.strip_prefix("k-unique:") {
-                    Ok(InitSpec::KUnique { k: k_of(rest)?, tied: true })
+                    Ok(InitSpec::KUnique {
+                        k: k_of(rest)?,
+                        tied: true,
+                    })
                 } else {
                     Err(format!(
                         "unknown init code {code:?}; expected he, xavier, zero, k-unique:K or k-unique-untied:K"
@@ -52,22 +61,29 @@ impl InitSpec {
 
 /// He std of a layer feeding a ReLU; the head (no ReLU after it) uses the LeCun std.
 pub fn he_std(fan_in: i64, is_head: bool) -> f64 {
-    if is_head { (1.0 / fan_in as f64).sqrt() } else { (2.0 / fan_in as f64).sqrt() }
+    if is_head {
+        (1.0 / fan_in as f64).sqrt()
+    } else {
+        (2.0 / fan_in as f64).sqrt()
+    }
 }
 
-/// Rows `j` of the result are rows `j mod k` of `rows`; same for columns with `cols_k`.
-fn tile(draw: &Tensor, out: i64, inp: i64) -> Tensor {
-    let (k_out, k_in) = draw.size2().expect("2-d draw");
+/// Row j of the result is row (j mod k_out) of `draw`, column i is column (i mod k_in).
+fn tile(draw: &Tensor, out: i64, inp: i64) -> Result<Tensor> {
+    let (k_out, k_in) = draw.size2()?;
     let r = Tensor::arange(out, (Kind::Int64, draw.device())).remainder(k_out);
     let c = Tensor::arange(inp, (Kind::Int64, draw.device())).remainder(k_in);
-    draw.index_select(0, &r).index_select(1, &c)
+    Ok(draw.index_select(0, &r).index_select(1, &c))
 }
 
 pub fn init_mlp(mlp: &mut Mlp, spec: &InitSpec) -> Result<()> {
     let widths = mlp.hidden_widths();
     if let InitSpec::KUnique { k, .. } = spec {
         let min = widths.iter().copied().min().unwrap_or(0);
-        ensure!(*k as i64 <= min, "invalid config key model.init: K = {k} exceeds the smallest hidden width {min}");
+        ensure!(
+            *k as i64 <= min,
+            "invalid config key model.init: K = {k} exceeds the smallest hidden width {min}"
+        );
     }
     let _guard = tch::no_grad_guard();
     let n = mlp.layers.len();
@@ -78,19 +94,28 @@ pub fn init_mlp(mlp: &mut Mlp, spec: &InitSpec) -> Result<()> {
         let value = match spec {
             InitSpec::Zero => Tensor::zeros([out, fan_in], opts),
             InitSpec::He => Tensor::randn([out, fan_in], opts) * he_std(fan_in, is_head),
-            InitSpec::Xavier => Tensor::randn([out, fan_in], opts) * (2.0 / (fan_in + out) as f64).sqrt(),
+            InitSpec::Xavier => {
+                Tensor::randn([out, fan_in], opts) * (2.0 / (fan_in + out) as f64).sqrt()
+            }
             InitSpec::KUnique { k, tied } => {
                 let k = *k as i64;
                 // Incoming rows: k unique (hidden layers); the head keeps one row per class.
                 let k_out = if is_head { out } else { k };
                 // Incoming columns of layers after the first are outgoing weights of duplicated units.
                 let k_in = if l > 0 && *tied { k } else { fan_in };
-                tile(&(Tensor::randn([k_out, k_in], opts) * he_std(fan_in, is_head)), out, fan_in)
+                tile(
+                    &(Tensor::randn([k_out, k_in], opts) * he_std(fan_in, is_head)),
+                    out,
+                    fan_in,
+                )?
             }
         };
         w.copy_(&value);
         let _ = b.zero_();
     }
-    mlp.groups = widths.iter().map(|&h| spec.feature_groups(h as usize)).collect();
+    mlp.groups = widths
+        .iter()
+        .map(|&h| spec.feature_groups(h as usize))
+        .collect();
     Ok(())
 }

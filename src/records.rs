@@ -5,7 +5,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn tmp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
@@ -15,8 +18,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     let tmp = tmp_path(path);
     let mut f = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move {} into place", path.display()))
 }
 
 pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
@@ -40,16 +46,23 @@ impl Jsonl {
             .truncate(true)
             .open(path)
             .with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(Jsonl { file, path: path.to_path_buf() })
+        Ok(Jsonl {
+            file,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn append(&mut self, value: &serde_json::Value) -> Result<()> {
         let mut line = serde_json::to_string(value)?;
         line.push('\n');
-        self.file.write_all(line.as_bytes()).with_context(|| format!("cannot append to {}", self.path.display()))
+        self.file
+            .write_all(line.as_bytes())
+            .with_context(|| format!("cannot append to {}", self.path.display()))
     }
 
     pub fn finish(self) -> Result<()> {
-        self.file.sync_all().with_context(|| format!("cannot sync {}", self.path.display()))
+        self.file
+            .sync_all()
+            .with_context(|| format!("cannot sync {}", self.path.display()))
     }
 }

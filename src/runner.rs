@@ -11,13 +11,22 @@ use std::path::Path;
 
 /// Trains `cfg` and writes its records under `out`. `config_text` is the file as the user wrote
 /// it; the resolved config (overrides applied) is written beside it.
-pub fn run_to_dir(cfg: &Config, config_text: &str, overrides: &[String], out: &Path, quiet: bool) -> Result<Outcome> {
+pub fn run_to_dir(
+    cfg: &Config,
+    config_text: &str,
+    overrides: &[String],
+    out: &Path,
+    quiet: bool,
+) -> Result<Outcome> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut header = String::from("# featdiv run config, as given");
     for o in overrides {
         header.push_str(&format!("\n# --set {o}"));
     }
-    write_atomic(&out.join("config.toml"), format!("{header}\n{config_text}").as_bytes())?;
+    write_atomic(
+        &out.join("config.toml"),
+        format!("{header}\n{config_text}").as_bytes(),
+    )?;
     write_atomic(&out.join("config.resolved.toml"), cfg.to_toml()?.as_bytes())?;
 
     let device = crate::device::resolve(&cfg.device)?;
@@ -36,7 +45,10 @@ pub fn run_to_dir(cfg: &Config, config_text: &str, overrides: &[String], out: &P
             }
             Event::Eval(r) => {
                 steps.append(&json!({"kind": "eval", "step": r.step, "epoch": r.epoch, "test_acc": r.test_acc}))?;
-                let line = format!("epoch {:.2}  step {}/{}  test acc {:.4}", r.epoch, r.step, total, r.test_acc);
+                let line = format!(
+                    "epoch {:.2}  step {}/{}  test acc {:.4}",
+                    r.epoch, r.step, total, r.test_acc
+                );
                 if bar.is_hidden() {
                     if !quiet {
                         eprintln!("{line}");
@@ -93,7 +105,9 @@ fn progress(total: u64, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {msg}  [{elapsed} < {eta}]") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {msg}  [{elapsed} < {eta}]")
+    {
         bar.set_style(style);
     }
     bar

@@ -53,10 +53,20 @@ pub struct Outcome {
 pub fn build_model(cfg: &Config, ds: &Dataset, device: Device) -> Result<Mlp> {
     let classes = cfg.model.classes.unwrap_or(ds.classes);
     if classes < ds.classes {
-        bail!("invalid config key model.classes: {classes} is fewer than the {} classes of the data", ds.classes);
+        bail!(
+            "invalid config key model.classes: {classes} is fewer than the {} classes of the data",
+            ds.classes
+        );
     }
-    let spec = InitSpec::parse(&cfg.model.init).map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
-    let mut mlp = Mlp::new(device, ds.input_dim(), &cfg.model.hidden, classes as i64, cfg.breakers.dropout);
+    let spec = InitSpec::parse(&cfg.model.init)
+        .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
+    let mut mlp = Mlp::new(
+        device,
+        ds.input_dim(),
+        &cfg.model.hidden,
+        classes as i64,
+        cfg.breakers.dropout,
+    );
     init_mlp(&mut mlp, &spec)?;
     add_init_noise(&mlp.feature_layers(), cfg.breakers.init_noise);
     Ok(mlp)
@@ -71,7 +81,11 @@ pub fn accuracy(model: &dyn Model, split: &Split) -> f64 {
     while start < n {
         let len = 1000.min(n - start);
         let logits = model.forward_t(&split.images.narrow(0, start, len), false);
-        correct += logits.argmax(-1, false).eq_tensor(&split.labels.narrow(0, start, len)).sum(Kind::Int64).int64_value(&[]);
+        correct += logits
+            .argmax(-1, false)
+            .eq_tensor(&split.labels.narrow(0, start, len))
+            .sum(Kind::Int64)
+            .int64_value(&[]);
         start += len;
     }
     correct as f64 / n.max(1) as f64
@@ -84,8 +98,19 @@ pub fn diversity_of(model: &dyn Model) -> Vec<LayerDiversity> {
 /// Total steps of a run and steps an epoch.
 pub fn budget(cfg: &Config, n_train: usize) -> (usize, usize) {
     let per_epoch = Batches::new(n_train, cfg.train.batch_size, cfg.data.shuffle).per_epoch();
-    let total = if cfg.train.steps > 0 { cfg.train.steps } else { cfg.train.epochs * per_epoch };
+    let total = if cfg.train.steps > 0 {
+        cfg.train.steps
+    } else {
+        cfg.train.epochs * per_epoch
+    };
     (total, per_epoch)
+}
+
+/// libtorch's default generator and thread count are process-global: runs in one process take
+/// turns, so that each run's random draws depend on its seed alone, not on other threads.
+pub fn global_state_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Trains per `cfg` on `ds` (already on `device`), calling `sink` for every record. Seeds the
@@ -96,6 +121,7 @@ pub fn train(
     device: Device,
     sink: &mut dyn FnMut(Event) -> Result<()>,
 ) -> Result<(Mlp, Outcome)> {
+    let _turn = global_state_lock();
     tch::set_num_threads(cfg.threads as i32);
     tch::manual_seed(cfg.seed as i64);
     if device.is_cuda() {
@@ -104,11 +130,20 @@ pub fn train(
     let started = Instant::now();
     let model = build_model(cfg, ds, device)?;
     let diversity_init = diversity_of(&model);
-    let weights_init: Vec<Tensor> = model.feature_layers().iter().map(|l| l.weight.detach().copy()).collect();
+    let weights_init: Vec<Tensor> = model
+        .feature_layers()
+        .iter()
+        .map(|l| l.weight.detach().copy())
+        .collect();
     let t = &cfg.train;
-    let mut opt = tch::nn::Sgd { momentum: t.momentum, dampening: 0.0, wd: t.weight_decay, nesterov: t.nesterov }
-        .build(model.var_store(), t.lr)
-        .context("cannot build the SGD optimizer")?;
+    let mut opt = tch::nn::Sgd {
+        momentum: t.momentum,
+        dampening: 0.0,
+        wd: t.weight_decay,
+        nesterov: t.nesterov,
+    }
+    .build(model.var_store(), t.lr)
+    .context("cannot build the SGD optimizer")?;
     let vars = model.var_store().trainable_variables();
     let mut batches = Batches::new(ds.train.len(), t.batch_size, cfg.data.shuffle);
     let (total, per_epoch) = budget(cfg, ds.train.len());
@@ -118,7 +153,11 @@ pub fn train(
         let lr = lr_at(t, step, total, per_epoch);
         opt.set_lr(lr);
         let (x, y) = batches.get(&ds.train, step);
-        let x = if cfg.data.augment { augment_batch(&x) } else { x };
+        let x = if cfg.data.augment {
+            augment_batch(&x)?
+        } else {
+            x
+        };
         let loss = model.forward_t(&x, true).cross_entropy_for_logits(&y);
         opt.zero_grad();
         loss.backward();
@@ -127,20 +166,36 @@ pub fn train(
         if logged {
             final_loss = finite_loss(&loss, step)?;
             let layers = diversity_of(&model);
-            sink(Event::Step(&StepRecord { step, epoch: step as f64 / per_epoch as f64, loss: final_loss, lr, layers }))?;
+            sink(Event::Step(&StepRecord {
+                step,
+                epoch: step as f64 / per_epoch as f64,
+                loss: final_loss,
+                lr,
+                layers,
+            }))?;
         }
         opt.step();
         if (step + 1) % per_epoch == 0 || step + 1 == total {
             if !logged {
                 final_loss = finite_loss(&loss, step)?;
             }
-            let e = EvalRecord { step: step + 1, epoch: (step + 1) as f64 / per_epoch as f64, test_acc: accuracy(&model, &ds.test) };
+            let e = EvalRecord {
+                step: step + 1,
+                epoch: (step + 1) as f64 / per_epoch as f64,
+                test_acc: accuracy(&model, &ds.test),
+            };
             sink(Event::Eval(&e))?;
             evals.push(e);
         }
     }
     let (best_step, best_test_acc) =
-        evals.iter().map(|e| (e.step, e.test_acc)).fold((0, f64::NAN), |b, e| if b.1.is_nan() || e.1 > b.1 { e } else { b });
+        evals
+            .iter()
+            .map(|e| (e.step, e.test_acc))
+            .fold(
+                (0, f64::NAN),
+                |b, e| if b.1.is_nan() || e.1 > b.1 { e } else { b },
+            );
     let outcome = Outcome {
         final_test_acc: evals.last().map_or(f64::NAN, |e| e.test_acc),
         best_test_acc,
@@ -160,7 +215,9 @@ pub fn train(
 fn finite_loss(loss: &Tensor, step: usize) -> Result<f64> {
     let v = loss.double_value(&[]);
     if !v.is_finite() {
-        bail!("training diverged: the loss at step {step} is {v}; lower train.lr or check the data");
+        bail!(
+            "training diverged: the loss at step {step} is {v}; lower train.lr or check the data"
+        );
     }
     Ok(v)
 }

@@ -37,12 +37,21 @@ fn the_documented_example_parses() {
     let cfg = Config::from_toml_str(EXAMPLE, &[]).unwrap();
     assert_eq!(cfg.model.init, "k-unique:4");
     assert_eq!(cfg.train.epochs, 2);
-    assert_eq!(cfg.data.path.as_deref(), Some(std::path::Path::new("x.npz")));
+    assert_eq!(
+        cfg.data.path.as_deref(),
+        Some(std::path::Path::new("x.npz"))
+    );
 }
 
 #[test]
 fn overrides_reach_nested_keys_and_parse_types() {
-    let sets = ["train.lr=0.1", "model.init=k-unique-untied:2", "model.hidden=[64, 32]", "breakers.dropout=0.5", "data.shuffle=true"];
+    let sets = [
+        "train.lr=0.1",
+        "model.init=k-unique-untied:2",
+        "model.hidden=[64, 32]",
+        "breakers.dropout=0.5",
+        "data.shuffle=true",
+    ];
     let cfg = Config::from_toml_str(EXAMPLE, &sets.map(String::from)).unwrap();
     assert_eq!(cfg.train.lr, 0.1);
     assert_eq!(cfg.model.init, "k-unique-untied:2");
@@ -83,7 +92,10 @@ fn config_round_trips_through_toml() {
 fn invalid_values_name_their_key(#[case] set: &str, #[case] key: &str) {
     let err = Config::from_toml_str(EXAMPLE, &[set.to_string()]).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(msg.contains(key), "error for {set} should name {key}: {msg}");
+    assert!(
+        msg.contains(key),
+        "error for {set} should name {key}: {msg}"
+    );
 }
 
 #[test]

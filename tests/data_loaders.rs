@@ -17,8 +17,18 @@ fn write_idx_set(dir: &Path, n_train: usize, n_test: usize, gz: bool) {
     for (split, n) in [("train", n_train), ("t10k", n_test)] {
         let pixels: Vec<u8> = (0..n * 28 * 28).map(|i| (i % 251) as u8).collect();
         let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-        write_idx(&dir.join(format!("{split}-images-idx3-ubyte{ext}")), &[n, 28, 28], &pixels).unwrap();
-        write_idx(&dir.join(format!("{split}-labels-idx1-ubyte{ext}")), &[n], &labels).unwrap();
+        write_idx(
+            &dir.join(format!("{split}-images-idx3-ubyte{ext}")),
+            &[n, 28, 28],
+            &pixels,
+        )
+        .unwrap();
+        write_idx(
+            &dir.join(format!("{split}-labels-idx1-ubyte{ext}")),
+            &[n],
+            &labels,
+        )
+        .unwrap();
     }
 }
 
@@ -30,7 +40,12 @@ fn fixture_is_a_fashion_mnist_cut() {
     assert_eq!(ds.classes, 10);
     // Every class is present in the cut.
     let counts = ds.train.labels.bincount::<Tensor>(None, 10);
-    assert!(Vec::<i64>::try_from(counts).unwrap().iter().all(|&c| c > 100));
+    assert!(
+        Vec::<i64>::try_from(counts)
+            .unwrap()
+            .iter()
+            .all(|&c| c > 100)
+    );
     // Normalized with the Fashion-MNIST constants: mean near 0.
     assert!(ds.train.images.mean(Kind::Float).double_value(&[]).abs() < 0.1);
 }
@@ -43,7 +58,10 @@ fn idx_round_trip_raw_and_gz() {
         let ds = data::load_idx_dir("mnist", dir.path()).unwrap();
         assert_eq!(ds.train.len(), 30);
         assert_eq!(ds.test.len(), 20);
-        assert_eq!(Vec::<i64>::try_from(ds.train.labels.narrow(0, 0, 3)).unwrap(), vec![0, 1, 2]);
+        assert_eq!(
+            Vec::<i64>::try_from(ds.train.labels.narrow(0, 0, 3)).unwrap(),
+            vec![0, 1, 2]
+        );
         let px = ds.train.images.double_value(&[0, 0, 0, 5]);
         assert!((px - 5.0 / 255.0).abs() < 1e-6);
     }
@@ -59,13 +77,19 @@ fn idx_errors_name_file_and_problem() {
 
     std::fs::write(&images, &bytes[..bytes.len() - 7]).unwrap();
     let e = err_of(data::load_idx_dir("mnist", dir.path()));
-    assert!(e.contains("train-images-idx3-ubyte") && e.contains("truncated"), "{e}");
+    assert!(
+        e.contains("train-images-idx3-ubyte") && e.contains("truncated"),
+        "{e}"
+    );
 
     let mut bad = bytes.clone();
     bad[2] = 0x0d; // float data: not supported
     std::fs::write(&images, &bad).unwrap();
     let e = err_of(data::load_idx_dir("mnist", dir.path()));
-    assert!(e.contains("train-images-idx3-ubyte") && e.contains("magic"), "{e}");
+    assert!(
+        e.contains("train-images-idx3-ubyte") && e.contains("magic"),
+        "{e}"
+    );
 
     std::fs::write(&images, &bytes[..2]).unwrap();
     let e = err_of(data::load_idx_dir("mnist", dir.path()));
@@ -74,7 +98,10 @@ fn idx_errors_name_file_and_problem() {
     std::fs::write(&images, &bytes).unwrap();
     write_idx(&labels, &[30], &[11u8; 30]).unwrap();
     let e = err_of(data::load_idx_dir("mnist", dir.path()));
-    assert!(e.contains("train-labels-idx1-ubyte") && e.contains("label 11"), "{e}");
+    assert!(
+        e.contains("train-labels-idx1-ubyte") && e.contains("label 11"),
+        "{e}"
+    );
 
     write_idx(&labels, &[29], &[1u8; 29]).unwrap();
     let e = err_of(data::load_idx_dir("mnist", dir.path()));
@@ -82,10 +109,16 @@ fn idx_errors_name_file_and_problem() {
 
     std::fs::remove_file(&labels).unwrap();
     let e = err_of(data::load_idx_dir("mnist", dir.path()));
-    assert!(e.contains("missing data file") && e.contains("train-labels-idx1-ubyte"), "{e}");
+    assert!(
+        e.contains("missing data file") && e.contains("train-labels-idx1-ubyte"),
+        "{e}"
+    );
 
     let e = err_of(data::load_idx_dir("mnist", &dir.path().join("nowhere")));
-    assert!(e.contains("does not exist") && e.contains("make data"), "{e}");
+    assert!(
+        e.contains("does not exist") && e.contains("make data"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -96,7 +129,10 @@ fn corrupt_gzip_is_named() {
     let bytes = std::fs::read(&f).unwrap();
     std::fs::write(&f, &bytes[..bytes.len() / 2]).unwrap();
     let e = err_of(data::load_idx_dir("fashion-mnist", dir.path()));
-    assert!(e.contains("t10k-images-idx3-ubyte.gz") && e.contains("gzip"), "{e}");
+    assert!(
+        e.contains("t10k-images-idx3-ubyte.gz") && e.contains("gzip"),
+        "{e}"
+    );
 }
 
 fn write_cifar(dir: &Path, per_batch: usize) {
@@ -127,13 +163,19 @@ fn cifar_errors_name_file_and_problem() {
     let bytes = std::fs::read(&f).unwrap();
     std::fs::write(&f, &bytes[..bytes.len() - 100]).unwrap();
     let e = err_of(data::load_cifar10(dir.path()));
-    assert!(e.contains("data_batch_2.bin") && e.contains("truncated"), "{e}");
+    assert!(
+        e.contains("data_batch_2.bin") && e.contains("truncated"),
+        "{e}"
+    );
 
     let mut bad = bytes.clone();
     bad[3073] = 42;
     std::fs::write(&f, &bad).unwrap();
     let e = err_of(data::load_cifar10(dir.path()));
-    assert!(e.contains("data_batch_2.bin") && e.contains("record 1") && e.contains("label 42"), "{e}");
+    assert!(
+        e.contains("data_batch_2.bin") && e.contains("record 1") && e.contains("label 42"),
+        "{e}"
+    );
 
     std::fs::write(&f, &bytes).unwrap();
     std::fs::remove_file(dir.path().join("test_batch.bin")).unwrap();
@@ -142,7 +184,10 @@ fn cifar_errors_name_file_and_problem() {
 }
 
 fn split(n: i64) -> Split {
-    Split { images: Tensor::randn([n, 3, 4, 4], (Kind::Float, tch::Device::Cpu)), labels: Tensor::arange(n, (Kind::Int64, tch::Device::Cpu)).remainder(3) }
+    Split {
+        images: Tensor::randn([n, 3, 4, 4], (Kind::Float, tch::Device::Cpu)),
+        labels: Tensor::arange(n, (Kind::Int64, tch::Device::Cpu)).remainder(3),
+    }
 }
 
 #[test]
@@ -166,23 +211,60 @@ fn npz_errors_name_file_and_problem() {
 
     Tensor::write_npz(&[("pixels", Tensor::zeros([2, 1, 2, 2], cpu))], &f).unwrap();
     let e = err_of(data::load_npz(&f));
-    assert!(e.contains("d.npz") && e.contains("`images` and `labels`"), "{e}");
+    assert!(
+        e.contains("d.npz") && e.contains("`images` and `labels`"),
+        "{e}"
+    );
 
     let nan = Tensor::zeros([2, 1, 2, 2], cpu).fill_(f64::NAN);
-    Tensor::write_npz(&[("images", nan), ("labels", Tensor::zeros([2], (Kind::Int64, tch::Device::Cpu)))], &f).unwrap();
+    Tensor::write_npz(
+        &[
+            ("images", nan),
+            (
+                "labels",
+                Tensor::zeros([2], (Kind::Int64, tch::Device::Cpu)),
+            ),
+        ],
+        &f,
+    )
+    .unwrap();
     let e = err_of(data::load_npz(&f));
     assert!(e.contains("d.npz") && e.contains("NaN"), "{e}");
 
-    Tensor::write_npz(&[("images", Tensor::zeros([2, 1, 2, 2], cpu)), ("labels", Tensor::zeros([2], cpu))], &f).unwrap();
+    Tensor::write_npz(
+        &[
+            ("images", Tensor::zeros([2, 1, 2, 2], cpu)),
+            ("labels", Tensor::zeros([2], cpu)),
+        ],
+        &f,
+    )
+    .unwrap();
     let e = err_of(data::load_npz(&f));
     assert!(e.contains("int64"), "{e}");
 
-    Tensor::write_npz(&[("images", Tensor::zeros([3, 4], cpu)), ("labels", Tensor::zeros([3], (Kind::Int64, tch::Device::Cpu)))], &f).unwrap();
+    Tensor::write_npz(
+        &[
+            ("images", Tensor::zeros([3, 4], cpu)),
+            (
+                "labels",
+                Tensor::zeros([3], (Kind::Int64, tch::Device::Cpu)),
+            ),
+        ],
+        &f,
+    )
+    .unwrap();
     let e = err_of(data::load_npz(&f));
     assert!(e.contains("[N, C, H, W]"), "{e}");
 
     let labels = Tensor::from_slice(&[0i64, -1]);
-    Tensor::write_npz(&[("images", Tensor::zeros([2, 1, 2, 2], cpu)), ("labels", labels)], &f).unwrap();
+    Tensor::write_npz(
+        &[
+            ("images", Tensor::zeros([2, 1, 2, 2], cpu)),
+            ("labels", labels),
+        ],
+        &f,
+    )
+    .unwrap();
     let e = err_of(data::load_npz(&f));
     assert!(e.contains("labels span"), "{e}");
 
@@ -191,7 +273,10 @@ fn npz_errors_name_file_and_problem() {
     assert!(e.contains("d.npz") && e.contains("npz"), "{e}");
 
     let e = err_of(data::load_npz(&dir.path().join("missing.npz")));
-    assert!(e.contains("missing.npz") && e.contains("does not exist"), "{e}");
+    assert!(
+        e.contains("missing.npz") && e.contains("does not exist"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -207,14 +292,28 @@ fn subsets_and_synthetic_source() {
     };
     let ds = data::load(&cfg, 0).unwrap();
     assert_eq!((ds.train.len(), ds.test.len()), (100, 50));
-    assert!(ds.train.images.min().double_value(&[]) >= 0.0, "normalize = false keeps [0, 1]");
-    let syn = data::load(&DataConfig { source: "synthetic".into(), path: None, ..cfg }, 3).unwrap();
+    assert!(
+        ds.train.images.min().double_value(&[]) >= 0.0,
+        "normalize = false keeps [0, 1]"
+    );
+    let syn = data::load(
+        &DataConfig {
+            source: "synthetic".into(),
+            path: None,
+            ..cfg
+        },
+        3,
+    )
+    .unwrap();
     assert_eq!(syn.train.images.size()[1..], [1, 8, 8]);
 }
 
 #[test]
 fn unshuffled_batches_follow_file_order_and_wrap() {
-    let s = Split { images: Tensor::arange(10, (Kind::Float, tch::Device::Cpu)).view([10, 1, 1, 1]), labels: Tensor::zeros([10], (Kind::Int64, tch::Device::Cpu)) };
+    let s = Split {
+        images: Tensor::arange(10, (Kind::Float, tch::Device::Cpu)).view([10, 1, 1, 1]),
+        labels: Tensor::zeros([10], (Kind::Int64, tch::Device::Cpu)),
+    };
     let mut b = Batches::new(10, 4, false);
     assert_eq!(b.per_epoch(), 3);
     let first = |t: &Tensor| t.flatten(0, -1).double_value(&[0]);
@@ -224,10 +323,18 @@ fn unshuffled_batches_follow_file_order_and_wrap() {
     assert_eq!((first(&x0), x2.size()[0], first(&x3)), (0.0, 2, 0.0));
     let mut sh = Batches::new(10, 4, true);
     tch::manual_seed(0);
-    let seen: Vec<f64> = (0..3).flat_map(|t| Vec::<f64>::try_from(sh.get(&s, t).0.flatten(0, -1).to_kind(Kind::Double)).unwrap()).collect();
+    let seen: Vec<f64> = (0..3)
+        .flat_map(|t| {
+            Vec::<f64>::try_from(sh.get(&s, t).0.flatten(0, -1).to_kind(Kind::Double)).unwrap()
+        })
+        .collect();
     let mut sorted = seen.clone();
     sorted.sort_by(f64::total_cmp);
-    assert_eq!(sorted, (0..10).map(f64::from).collect::<Vec<_>>(), "an epoch sees every example once");
+    assert_eq!(
+        sorted,
+        (0..10).map(f64::from).collect::<Vec<_>>(),
+        "an epoch sees every example once"
+    );
     assert_ne!(seen, sorted, "and in shuffled order");
 }
 
@@ -235,25 +342,31 @@ fn unshuffled_batches_follow_file_order_and_wrap() {
 fn augmentation_is_a_random_crop_of_the_reflect_padded_image_maybe_flipped() {
     let x = Tensor::randn([6, 3, 32, 32], (Kind::Float, tch::Device::Cpu));
     tch::manual_seed(1);
-    let y = data::augment_batch(&x);
+    let y = data::augment_batch(&x).unwrap();
     assert_eq!(y.size(), x.size());
     let padded = x.reflection_pad2d([4, 4, 4, 4]);
     let (mut flips, mut moved) = (0, 0);
     for b in 0..6 {
         let yb = y.get(b);
-        let found = (0..9).flat_map(|oy| (0..9).map(move |ox| (oy, ox))).find_map(|(oy, ox)| {
-            let crop = padded.get(b).narrow(1, oy, 32).narrow(2, ox, 32);
-            if crop.equal(&yb) {
-                Some((oy, ox, false))
-            } else if crop.flip([2]).equal(&yb) {
-                Some((oy, ox, true))
-            } else {
-                None
-            }
-        });
-        let (oy, ox, flipped) = found.unwrap_or_else(|| panic!("sample {b} is no crop of the padded image"));
+        let found = (0..9)
+            .flat_map(|oy| (0..9).map(move |ox| (oy, ox)))
+            .find_map(|(oy, ox)| {
+                let crop = padded.get(b).narrow(1, oy, 32).narrow(2, ox, 32);
+                if crop.equal(&yb) {
+                    Some((oy, ox, false))
+                } else if crop.flip([2]).equal(&yb) {
+                    Some((oy, ox, true))
+                } else {
+                    None
+                }
+            });
+        let (oy, ox, flipped) =
+            found.unwrap_or_else(|| panic!("sample {b} is no crop of the padded image"));
         flips += flipped as usize;
         moved += (oy != 4 || ox != 4) as usize;
     }
-    assert!(moved > 0 && flips > 0 && flips < 6, "offsets and flips vary: moved {moved}, flipped {flips}");
+    assert!(
+        moved > 0 && flips > 0 && flips < 6,
+        "offsets and flips vary: moved {moved}, flipped {flips}"
+    );
 }

@@ -54,7 +54,12 @@ impl ToyRun {
                 test_subset: 0,
                 normalize: true,
             },
-            model: ModelConfig { arch: "mlp".into(), classes: None, hidden: self.hidden.clone(), init: self.init.clone() },
+            model: ModelConfig {
+                arch: "mlp".into(),
+                classes: None,
+                hidden: self.hidden.clone(),
+                init: self.init.clone(),
+            },
             train: TrainConfig {
                 batch_size: self.batch_size,
                 steps: self.steps,
@@ -83,14 +88,20 @@ pub fn final_gap(outcome: &Outcome) -> (f64, u64) {
 }
 
 pub fn max_gap(layers: &[LayerDiversity]) -> (f64, u64) {
-    layers.iter().fold((0.0, 0), |(a, u), l| (a.max(l.gap_abs), u.max(l.gap_ulps)))
+    layers
+        .iter()
+        .fold((0.0, 0), |(a, u), l| (a.max(l.gap_abs), u.max(l.gap_ulps)))
 }
 
 /// Mean and sample standard deviation.
 pub fn mean_std(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;
     let mean = xs.iter().sum::<f64>() / n;
-    let var = if xs.len() > 1 { xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    let var = if xs.len() > 1 {
+        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
     (mean, var.sqrt())
 }
 
@@ -139,14 +150,56 @@ pub fn monotone_within_noise(curve: &[Point], floor: f64) -> std::result::Result
 
 /// Smallest x whose mean accuracy is within `margin` of `baseline`.
 pub fn threshold(curve: &[Point], baseline: f64, margin: f64) -> Option<f64> {
-    curve.iter().find(|p| p.mean >= baseline - margin).map(|p| p.x)
+    curve
+        .iter()
+        .find(|p| p.mean >= baseline - margin)
+        .map(|p| p.x)
+}
+
+/// K2: accuracy never falls with K beyond seed noise, and rises by more than `growth` from the
+/// first K to the last.
+pub fn check_k2(curve: &[Point], growth: f64) -> std::result::Result<(), String> {
+    monotone_within_noise(curve, 0.02)?;
+    let rise = curve[curve.len() - 1].mean - curve[0].mean;
+    if rise > growth {
+        Ok(())
+    } else {
+        Err(format!(
+            "accuracy rises only {rise:.3} from K={} to K={} (needs > {growth})",
+            curve[0].x,
+            curve[curve.len() - 1].x
+        ))
+    }
+}
+
+/// K3: the smallest eps within `margin` of the baseline exists, and accuracy is monotone in eps
+/// within seed noise up to it: the range of "small" noise the claim is about. Beyond it the noise
+/// is a random init of another scale, and accuracy may fall for that reason alone.
+pub fn check_k3(curve: &[Point], baseline: f64, margin: f64) -> std::result::Result<f64, String> {
+    let eps = threshold(curve, baseline, margin).ok_or_else(|| {
+        format!("no eps in the grid comes within {margin} of the baseline {baseline:.3}")
+    })?;
+    let upto = curve
+        .iter()
+        .position(|p| p.x == eps)
+        .unwrap_or(curve.len() - 1);
+    monotone_within_noise(&curve[..=upto], 0.02)?;
+    Ok(eps)
 }
 
 /// Accuracies of `make(seed)` over seeds.
-pub fn accuracies(seeds: &[u64], ds: &Dataset, device: Device, make: impl Fn(u64) -> ToyRun) -> Result<Vec<(ToyRun, Outcome)>> {
-    seeds.iter().map(|&s| {
-        let run = make(s);
-        let o = run.run(ds, device)?;
-        Ok((run, o))
-    }).collect()
+pub fn accuracies(
+    seeds: &[u64],
+    ds: &Dataset,
+    device: Device,
+    make: impl Fn(u64) -> ToyRun,
+) -> Result<Vec<(ToyRun, Outcome)>> {
+    seeds
+        .iter()
+        .map(|&s| {
+            let run = make(s);
+            let o = run.run(ds, device)?;
+            Ok((run, o))
+        })
+        .collect()
 }

@@ -11,7 +11,12 @@ pub struct Batches {
 
 impl Batches {
     pub fn new(n: usize, batch_size: usize, shuffle: bool) -> Batches {
-        Batches { batch_size: batch_size as i64, n: n as i64, shuffle, order: None }
+        Batches {
+            batch_size: batch_size as i64,
+            n: n as i64,
+            shuffle,
+            order: None,
+        }
     }
 
     /// Batches per epoch; the last one may be short.
@@ -24,16 +29,25 @@ impl Batches {
         let per = self.per_epoch();
         let j = (step % per) as i64;
         if self.shuffle && (j == 0 || self.order.is_none()) {
-            self.order = Some(Tensor::randperm(self.n, (Kind::Int64, split.labels.device())));
+            self.order = Some(Tensor::randperm(
+                self.n,
+                (Kind::Int64, split.labels.device()),
+            ));
         }
         let start = j * self.batch_size;
         let len = self.batch_size.min(self.n - start);
         match &self.order {
             Some(order) if self.shuffle => {
                 let idx = order.narrow(0, start, len);
-                (split.images.index_select(0, &idx), split.labels.index_select(0, &idx))
+                (
+                    split.images.index_select(0, &idx),
+                    split.labels.index_select(0, &idx),
+                )
             }
-            _ => (split.images.narrow(0, start, len), split.labels.narrow(0, start, len)),
+            _ => (
+                split.images.narrow(0, start, len),
+                split.labels.narrow(0, start, len),
+            ),
         }
     }
 }

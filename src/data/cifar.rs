@@ -20,7 +20,11 @@ fn read_batch(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
     let mut pixels = Vec::with_capacity(bytes.len());
     for (i, rec) in bytes.chunks_exact(RECORD).enumerate() {
         if rec[0] >= 10 {
-            bail!("{}: record {i} has label {}, outside [0, 10)", path.display(), rec[0]);
+            bail!(
+                "{}: record {i} has label {}, outside [0, 10)",
+                path.display(),
+                rec[0]
+            );
         }
         labels.push(rec[0]);
         pixels.extend_from_slice(&rec[1..]);
@@ -37,7 +41,10 @@ fn to_split(files: &[std::path::PathBuf]) -> Result<Split> {
     }
     let n = labels.len() as i64;
     let split = Split {
-        images: Tensor::from_slice(&pixels).view([n, 3, 32, 32]).to_kind(Kind::Float) / 255.0,
+        images: Tensor::from_slice(&pixels)
+            .view([n, 3, 32, 32])
+            .to_kind(Kind::Float)
+            / 255.0,
         labels: Tensor::from_slice(&labels).to_kind(Kind::Int64),
     };
     check_split(&split, 10, &files[0].display().to_string())?;
@@ -53,8 +60,15 @@ pub fn load_cifar10(dir: &Path) -> Result<Dataset> {
             dir.display()
         );
     }
-    let train: Vec<_> = (1..=5).map(|i| dir.join(format!("data_batch_{i}.bin"))).filter(|p| p.is_file()).collect();
-    ensure!(!train.is_empty(), "{}: no data_batch_N.bin files", dir.display());
+    let train: Vec<_> = (1..=5)
+        .map(|i| dir.join(format!("data_batch_{i}.bin")))
+        .filter(|p| p.is_file())
+        .collect();
+    ensure!(
+        !train.is_empty(),
+        "{}: no data_batch_N.bin files",
+        dir.display()
+    );
     let test = dir.join("test_batch.bin");
     ensure!(test.is_file(), "missing data file {}", test.display());
     Ok(Dataset {
@@ -68,7 +82,11 @@ pub fn load_cifar10(dir: &Path) -> Result<Dataset> {
 
 /// Writes records in CIFAR-10's binary format (pixels: N x 3072 bytes); for tests.
 pub fn write_cifar_batch(path: &Path, labels: &[u8], pixels: &[u8]) -> Result<()> {
-    ensure!(pixels.len() == labels.len() * (RECORD - 1), "pixels must be {} bytes per label", RECORD - 1);
+    ensure!(
+        pixels.len() == labels.len() * (RECORD - 1),
+        "pixels must be {} bytes per label",
+        RECORD - 1
+    );
     let mut out = Vec::with_capacity(labels.len() * RECORD);
     for (i, &l) in labels.iter().enumerate() {
         out.push(l);

@@ -24,7 +24,11 @@ pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
 }
 
 fn parse_idx(bytes: &[u8]) -> Result<(Vec<usize>, Vec<u8>)> {
-    ensure!(bytes.len() >= 4, "file has {} bytes, shorter than the 4-byte magic", bytes.len());
+    ensure!(
+        bytes.len() >= 4,
+        "file has {} bytes, shorter than the 4-byte magic",
+        bytes.len()
+    );
     ensure!(
         bytes[0] == 0 && bytes[1] == 0 && bytes[2] == UBYTE,
         "bad magic {:02x}{:02x}{:02x}{:02x} (expected 000008NN, unsigned bytes)",
@@ -34,11 +38,20 @@ fn parse_idx(bytes: &[u8]) -> Result<(Vec<usize>, Vec<u8>)> {
         bytes[3]
     );
     let rank = bytes[3] as usize;
-    ensure!((1..=4).contains(&rank), "rank {rank} in the magic is not 1..4");
+    ensure!(
+        (1..=4).contains(&rank),
+        "rank {rank} in the magic is not 1..4"
+    );
     let header = 4 + 4 * rank;
-    ensure!(bytes.len() >= header, "truncated header ({} bytes, need {header})", bytes.len());
+    ensure!(
+        bytes.len() >= header,
+        "truncated header ({} bytes, need {header})",
+        bytes.len()
+    );
     let dims: Vec<usize> = (0..rank)
-        .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize)
+        .map(|i| {
+            u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize
+        })
         .collect();
     let expected: usize = dims.iter().product();
     let have = bytes.len() - header;
@@ -52,8 +65,16 @@ fn parse_idx(bytes: &[u8]) -> Result<(Vec<usize>, Vec<u8>)> {
 pub fn load_idx_pair(images: &Path, labels: &Path, classes: usize) -> Result<Split> {
     let (idims, ibytes) = read_idx(images)?;
     let (ldims, lbytes) = read_idx(labels)?;
-    ensure!(idims.len() == 3, "{}: images must have rank 3 [N, H, W], got dims {idims:?}", images.display());
-    ensure!(ldims.len() == 1, "{}: labels must have rank 1 [N], got dims {ldims:?}", labels.display());
+    ensure!(
+        idims.len() == 3,
+        "{}: images must have rank 3 [N, H, W], got dims {idims:?}",
+        images.display()
+    );
+    ensure!(
+        ldims.len() == 1,
+        "{}: labels must have rank 1 [N], got dims {ldims:?}",
+        labels.display()
+    );
     ensure!(
         idims[0] == ldims[0],
         "{} has {} images but {} has {} labels",
@@ -67,7 +88,10 @@ pub fn load_idx_pair(images: &Path, labels: &Path, classes: usize) -> Result<Spl
     }
     let (n, h, w) = (idims[0] as i64, idims[1] as i64, idims[2] as i64);
     let split = Split {
-        images: Tensor::from_slice(&ibytes).view([n, 1, h, w]).to_kind(Kind::Float) / 255.0,
+        images: Tensor::from_slice(&ibytes)
+            .view([n, 1, h, w])
+            .to_kind(Kind::Float)
+            / 255.0,
         labels: Tensor::from_slice(&lbytes).to_kind(Kind::Int64),
     };
     check_split(&split, classes, &images.display().to_string())?;

@@ -37,13 +37,22 @@ impl Split {
         if n == 0 || n >= self.len() {
             return self.shallow_clone();
         }
-        Split { images: self.images.narrow(0, 0, n as i64), labels: self.labels.narrow(0, 0, n as i64) }
+        Split {
+            images: self.images.narrow(0, 0, n as i64),
+            labels: self.labels.narrow(0, 0, n as i64),
+        }
     }
     fn shallow_clone(&self) -> Split {
-        Split { images: self.images.shallow_clone(), labels: self.labels.shallow_clone() }
+        Split {
+            images: self.images.shallow_clone(),
+            labels: self.labels.shallow_clone(),
+        }
     }
     pub fn to_device(&self, device: Device) -> Split {
-        Split { images: self.images.to_device(device), labels: self.labels.to_device(device) }
+        Split {
+            images: self.images.to_device(device),
+            labels: self.labels.to_device(device),
+        }
     }
 }
 
@@ -122,8 +131,12 @@ pub fn load(cfg: &DataConfig, seed: u64) -> Result<Dataset> {
 
 fn normalize(images: &Tensor, mean: &[f64], std: &[f64]) -> Tensor {
     let c = mean.len() as i64;
-    let m = Tensor::from_slice(mean).to_kind(Kind::Float).view([1, c, 1, 1]);
-    let s = Tensor::from_slice(std).to_kind(Kind::Float).view([1, c, 1, 1]);
+    let m = Tensor::from_slice(mean)
+        .to_kind(Kind::Float)
+        .view([1, c, 1, 1]);
+    let s = Tensor::from_slice(std)
+        .to_kind(Kind::Float)
+        .view([1, c, 1, 1]);
     (images - m) / s
 }
 
@@ -138,9 +151,23 @@ pub fn load_idx_dir(name: &str, dir: &Path) -> Result<Dataset> {
             dir.display()
         );
     }
-    let train = load_idx_pair(&find_idx(dir, "train-images-idx3-ubyte")?, &find_idx(dir, "train-labels-idx1-ubyte")?, 10)?;
-    let test = load_idx_pair(&find_idx(dir, "t10k-images-idx3-ubyte")?, &find_idx(dir, "t10k-labels-idx1-ubyte")?, 10)?;
-    Ok(Dataset { name: name.to_string(), train, test, classes: 10, test_note: "t10k files".into() })
+    let train = load_idx_pair(
+        &find_idx(dir, "train-images-idx3-ubyte")?,
+        &find_idx(dir, "train-labels-idx1-ubyte")?,
+        10,
+    )?;
+    let test = load_idx_pair(
+        &find_idx(dir, "t10k-images-idx3-ubyte")?,
+        &find_idx(dir, "t10k-labels-idx1-ubyte")?,
+        10,
+    )?;
+    Ok(Dataset {
+        name: name.to_string(),
+        train,
+        test,
+        classes: 10,
+        test_note: "t10k files".into(),
+    })
 }
 
 fn find_idx(dir: &Path, stem: &str) -> Result<PathBuf> {
@@ -154,18 +181,32 @@ fn find_idx(dir: &Path, stem: &str) -> Result<PathBuf> {
 
 /// Checks that labels are int64 in [0, classes) and images finite; names `what` in errors.
 pub(crate) fn check_split(split: &Split, classes: usize, what: &str) -> Result<()> {
-    ensure!(split.images.dim() == 4, "{what}: images must be [N, C, H, W], got {:?}", split.images.size());
-    ensure!(split.labels.dim() == 1, "{what}: labels must be [N], got {:?}", split.labels.size());
+    ensure!(
+        split.images.dim() == 4,
+        "{what}: images must be [N, C, H, W], got {:?}",
+        split.images.size()
+    );
+    ensure!(
+        split.labels.dim() == 1,
+        "{what}: labels must be [N], got {:?}",
+        split.labels.size()
+    );
     ensure!(
         split.images.size()[0] == split.labels.size()[0],
         "{what}: {} images but {} labels",
         split.images.size()[0],
         split.labels.size()[0]
     );
-    ensure!(split.len() > 0, "{what}: no examples");
+    ensure!(!split.is_empty(), "{what}: no examples");
     let finite = split.images.isfinite().all().int64_value(&[]) == 1;
     ensure!(finite, "{what}: images contain NaN or infinite values");
-    let (lo, hi) = (split.labels.min().int64_value(&[]), split.labels.max().int64_value(&[]));
-    ensure!(lo >= 0 && (hi as usize) < classes, "{what}: labels span [{lo}, {hi}], outside [0, {classes})");
+    let (lo, hi) = (
+        split.labels.min().int64_value(&[]),
+        split.labels.max().int64_value(&[]),
+    );
+    ensure!(
+        lo >= 0 && (hi as usize) < classes,
+        "{what}: labels span [{lo}, {hi}], outside [0, {classes})"
+    );
     Ok(())
 }

@@ -22,7 +22,11 @@ pub fn correlations(w: &Tensor) -> Correlations {
     let forward = w.reshape([o, -1]);
     let backward = w.transpose(0, 1).reshape([i, -1]);
     let all = w.reshape([o * i, -1]);
-    Correlations { forward: rows_rho(&forward), backward: rows_rho(&backward), all: rows_rho(&all) }
+    Correlations {
+        forward: rows_rho(&forward),
+        backward: rows_rho(&backward),
+        all: rows_rho(&all),
+    }
 }
 
 fn rows_rho(rows: &Tensor) -> f64 {
@@ -38,7 +42,8 @@ fn subsample(rows: &Tensor) -> Tensor {
     if n <= MAX_ROWS {
         return rows.shallow_clone();
     }
-    let idx = Tensor::linspace(0.0, (n - 1) as f64, MAX_ROWS, (Kind::Double, Device::Cpu)).to_kind(Kind::Int64);
+    let idx = Tensor::linspace(0.0, (n - 1) as f64, MAX_ROWS, (Kind::Double, Device::Cpu))
+        .to_kind(Kind::Int64);
     rows.index_select(0, &idx)
 }
 

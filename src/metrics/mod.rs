@@ -34,10 +34,23 @@ pub const DISTINCT_REL_TOL: f64 = 1e-4;
 
 /// Rows of a feature layer: weight rows with the bias appended, float32 on the CPU.
 pub fn feature_rows(layer: &FeatureLayer) -> Tensor {
-    let w = layer.weight.detach().to_device(tch::Device::Cpu).to_kind(tch::Kind::Float);
+    let w = layer
+        .weight
+        .detach()
+        .to_device(tch::Device::Cpu)
+        .to_kind(tch::Kind::Float);
     let w = w.reshape([w.size()[0], -1]);
     match &layer.bias {
-        Some(b) => Tensor::cat(&[w, b.detach().to_device(tch::Device::Cpu).to_kind(tch::Kind::Float).unsqueeze(1)], 1),
+        Some(b) => Tensor::cat(
+            &[
+                w,
+                b.detach()
+                    .to_device(tch::Device::Cpu)
+                    .to_kind(tch::Kind::Float)
+                    .unsqueeze(1),
+            ],
+            1,
+        ),
         None => w,
     }
 }
@@ -47,7 +60,11 @@ pub fn layer_diversity(layer: &FeatureLayer) -> LayerDiversity {
     let corr = correlations(&layer.weight);
     let rows = feature_rows(layer);
     let gap = symmetry_gap(&rows, &layer.groups);
-    let forward_rows = layer.weight.detach().to_device(tch::Device::Cpu).reshape([layer.weight.size()[0], -1]);
+    let forward_rows = layer
+        .weight
+        .detach()
+        .to_device(tch::Device::Cpu)
+        .reshape([layer.weight.size()[0], -1]);
     let c = correlation_matrix(&forward_rows);
     let n = forward_rows.size()[0] as usize;
     LayerDiversity {
@@ -68,5 +85,8 @@ pub fn layer_diversity(layer: &FeatureLayer) -> LayerDiversity {
 
 /// The authors' Diversity: sum over layers of ln sqrt(1 - rho_backward^2).
 pub fn diversity(layers: &[LayerDiversity]) -> f64 {
-    layers.iter().map(|l| (1.0 - l.backward * l.backward).max(0.0).sqrt().ln()).sum()
+    layers
+        .iter()
+        .map(|l| (1.0 - l.backward * l.backward).max(0.0).sqrt().ln())
+        .sum()
 }

@@ -15,7 +15,11 @@ pub struct SymmetryGap {
 pub fn ulp_distance(a: f32, b: f32) -> u64 {
     let ord = |x: f32| -> i64 {
         let bits = x.to_bits() as i32 as i64;
-        if bits < 0 { i32::MIN as i64 - bits } else { bits }
+        if bits < 0 {
+            i32::MIN as i64 - bits
+        } else {
+            bits
+        }
     };
     (ord(a) - ord(b)).unsigned_abs()
 }
@@ -37,7 +41,11 @@ pub fn symmetry_gap(rows: &Tensor, groups: &[usize]) -> SymmetryGap {
         return SymmetryGap { abs: 0.0, ulps: 0 };
     }
     let mut first = std::collections::HashMap::new();
-    let reference: Vec<i64> = groups.iter().enumerate().map(|(j, g)| *first.entry(*g).or_insert(j) as i64).collect();
+    let reference: Vec<i64> = groups
+        .iter()
+        .enumerate()
+        .map(|(j, g)| *first.entry(*g).or_insert(j) as i64)
+        .collect();
     let rows = rows.to_kind(Kind::Float);
     let refs = rows.index_select(0, &Tensor::from_slice(&reference).to_device(rows.device()));
     let abs = (&rows - &refs).abs().max().double_value(&[]);
@@ -46,8 +54,9 @@ pub fn symmetry_gap(rows: &Tensor, groups: &[usize]) -> SymmetryGap {
     SymmetryGap { abs, ulps }
 }
 
-/// Number of distinct rows: bitwise when `rel_tol` is 0, else rows within rel_tol times the
-/// largest row norm (Euclidean) of a representative count as one (greedy, in row order).
+/// Number of distinct rows: bitwise when `rel_tol` is 0; else greedily, in row order, each row not
+/// yet claimed becomes a representative and claims every row within rel_tol * max|F| of it
+/// (largest absolute difference).
 pub fn distinct_features(rows: &Tensor, rel_tol: f64) -> usize {
     let rows = rows.to_kind(Kind::Float).contiguous();
     let n = rows.size()[0];
@@ -57,18 +66,23 @@ pub fn distinct_features(rows: &Tensor, rel_tol: f64) -> usize {
     if rel_tol == 0.0 {
         let flat = Vec::<f32>::try_from(rows.flatten(0, -1)).unwrap_or_default();
         let d = flat.len() / n as usize;
-        let set: HashSet<Vec<u32>> = flat.chunks(d.max(1)).map(|r| r.iter().map(|x| x.to_bits()).collect()).collect();
+        let set: HashSet<Vec<u32>> = flat
+            .chunks(d.max(1))
+            .map(|r| r.iter().map(|x| x.to_bits()).collect())
+            .collect();
         return set.len();
     }
-    let tol = rel_tol * rows.norm_scalaropt_dim(2.0, [1i64], false).max().double_value(&[]);
-    let dist = Tensor::cdist(&rows, &rows, 2.0, None::<i64>);
-    let dist = Vec::<f32>::try_from(dist.flatten(0, -1)).unwrap_or_default();
-    let n = n as usize;
-    let mut reps: Vec<usize> = Vec::new();
-    for j in 0..n {
-        if !reps.iter().any(|&r| (dist[j * n + r] as f64) <= tol) {
-            reps.push(j);
+    let tol = rel_tol * rows.abs().max().double_value(&[]);
+    let mut claimed = vec![false; n as usize];
+    let mut reps = 0;
+    while let Some(j) = claimed.iter().position(|c| !c) {
+        reps += 1;
+        let dist = (&rows - rows.get(j as i64)).abs().amax([1i64], false);
+        let near = Vec::<f32>::try_from(dist).unwrap_or_default();
+        for (c, d) in claimed.iter_mut().zip(near) {
+            *c |= d as f64 <= tol;
         }
+        claimed[j] = true;
     }
-    reps.len()
+    reps
 }

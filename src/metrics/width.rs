@@ -6,7 +6,11 @@ use tch::Kind;
 pub fn participation_ratio(c: &tch::Tensor) -> f64 {
     let tr = c.trace().double_value(&[]);
     let fro2 = c.square().sum(Kind::Double).double_value(&[]);
-    if fro2 == 0.0 { f64::NAN } else { tr * tr / fro2 }
+    if fro2 == 0.0 {
+        f64::NAN
+    } else {
+        tr * tr / fro2
+    }
 }
 
 /// N / (1 + (N - 1) rho): the number of independent features that N features of mean pairwise

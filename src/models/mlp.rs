@@ -21,17 +21,29 @@ impl Mlp {
         let mut fan_in = input;
         let widths: Vec<i64> = hidden.iter().map(|&h| h as i64).chain([classes]).collect();
         for (l, &out) in widths.iter().enumerate() {
-            let name = if l + 1 == widths.len() { "head".to_string() } else { format!("hidden{l}") };
+            let name = if l + 1 == widths.len() {
+                "head".to_string()
+            } else {
+                format!("hidden{l}")
+            };
             let p = &root / name.as_str();
             layers.push((p.zeros("weight", &[out, fan_in]), p.zeros("bias", &[out])));
             fan_in = out;
         }
         let groups = hidden.iter().map(|&h| (0..h).collect()).collect();
-        Mlp { vs, layers, dropout, groups }
+        Mlp {
+            vs,
+            layers,
+            dropout,
+            groups,
+        }
     }
 
     pub fn hidden_widths(&self) -> Vec<i64> {
-        self.layers[..self.layers.len() - 1].iter().map(|(w, _)| w.size()[0]).collect()
+        self.layers[..self.layers.len() - 1]
+            .iter()
+            .map(|(w, _)| w.size()[0])
+            .collect()
     }
 }
 

@@ -44,3 +44,15 @@ pub fn sig(x: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits - 1 - x.abs().log10().floor() as i32);
     (x * scale).round() / scale
 }
+
+/// A proptest config whose failures persist in proptest-regressions/<file>.txt (committed), so a
+/// failing case found once is replayed on every run.
+pub fn proptest_config(cases: u32, file: &'static str) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(file),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
+}

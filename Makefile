@@ -1,0 +1,42 @@
+# featdiv: every target does its own set-up (idempotent, fast when already done).
+CARGO ?= cargo
+THREADS ?= 2
+
+.PHONY: setup setup-cuda data build test reproduce bench claims lint fmt clean
+
+setup:                      ## libtorch (CPU) from PyPI's torch==2.11.0 wheel into .venv, linked as .libtorch
+	@ci/setup-libtorch
+
+setup-cuda:                 ## the full torch wheel with its CUDA libraries (GPU machines, and bench's PyTorch side)
+	@ci/setup-libtorch --cuda
+
+data:                       ## Fashion-MNIST from Debian's dataset-fashion-mnist package into data/
+	@ci/setup-data
+
+build: setup
+	$(CARGO) build --release
+
+test: setup                 ## the default claims checker: unit tests + claims at small scale (< 10 min on 2 cores)
+	$(CARGO) test --release
+
+claims: setup               ## heavier claims (longer budgets)
+	$(CARGO) test --release --features full-claims
+
+reproduce: build data       ## the toy-model study on full Fashion-MNIST: claims table + records in runs/toy
+	./target/release/featdiv reproduce --out runs/toy --threads $(THREADS)
+
+bench: setup-cuda build data  ## one MLP epoch: featdiv vs PyTorch eager on the same libtorch, interleaved
+	@for round in 1 2 3; do \
+	  ./target/release/featdiv bench --threads $(THREADS) --repeats 5; \
+	  .venv/bin/python bench/mlp_epoch.py data/fashion-mnist $(THREADS) 5; \
+	done
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean

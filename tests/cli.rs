@@ -1,0 +1,332 @@
+//! The `featdiv` binary end to end: train writes its records, diversity reads any checkpoint, and
+//! bad input fails with a clear message without damaging what was written.
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use tempfile::TempDir;
+
+fn featdiv(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_featdiv"))
+        .args(args)
+        .current_dir(common::root())
+        .output()
+        .expect("featdiv runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write_config(dir: &Path, extra: &str) -> String {
+    let text = format!(
+        r#"seed = 3
+threads = 1
+device = "cpu"
+[data]
+source = "fashion-mnist"
+path = "{}"
+shuffle = true
+train_subset = 512
+[model]
+arch = "mlp"
+hidden = [32]
+init = "k-unique:4"
+[train]
+batch_size = 64
+epochs = 2
+lr = 0.05
+log_every = 4
+{extra}"#,
+        common::fixture("fashion-mnist-small").display()
+    );
+    let path = dir.join("run.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn train_writes_config_steps_and_summary() {
+    let dir = TempDir::new().unwrap();
+    let cfg = write_config(dir.path(), "");
+    let out = dir.path().join("out");
+    let o = featdiv(&[
+        "train",
+        "--config",
+        &cfg,
+        "--set",
+        "breakers.dropout=0.1",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(
+        config.contains("init = \"k-unique:4\"") && config.contains("# --set breakers.dropout=0.1"),
+        "verbatim config + overrides: {config}"
+    );
+    assert!(
+        std::fs::read_to_string(out.join("config.resolved.toml"))
+            .unwrap()
+            .contains("dropout = 0.1")
+    );
+
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(out.join("steps.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let steps: Vec<_> = lines.iter().filter(|l| l["kind"] == "step").collect();
+    let evals: Vec<_> = lines.iter().filter(|l| l["kind"] == "eval").collect();
+    // 512 / 64 = 8 steps an epoch, 16 in all; logged every 4 steps and at the last.
+    assert_eq!(
+        steps
+            .iter()
+            .map(|s| s["step"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![0, 4, 8, 12, 15]
+    );
+    assert_eq!(evals.len(), 2);
+    for s in &steps {
+        assert!(s["loss"].as_f64().unwrap().is_finite() && s["lr"].as_f64().unwrap() == 0.05);
+        let layer = &s["layers"][0];
+        for key in [
+            "forward",
+            "backward",
+            "all",
+            "gap_abs",
+            "gap_ulps",
+            "distinct_exact",
+            "width_participation",
+            "width_rho",
+        ] {
+            assert!(!layer[key].is_null(), "metric {key} in every step record");
+        }
+    }
+    assert_eq!(
+        steps[0]["layers"][0]["distinct_exact"], 4,
+        "k-unique:4 starts with 4 distinct features"
+    );
+
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["status"], "done");
+    for key in [
+        "final_test_acc",
+        "best_test_acc",
+        "best_step",
+        "wall_time_s",
+        "accuracy_note",
+    ] {
+        assert!(!summary[key].is_null(), "summary has {key}");
+    }
+    let env = &summary["environment"];
+    assert_eq!(env["seed"], 3);
+    assert_eq!(env["threads"], 1);
+    assert_eq!(env["device"], "cpu");
+    assert_eq!(
+        env["libtorch_version"].as_str().unwrap().split('+').next(),
+        Some("2.11.0")
+    );
+    assert!(env["git_commit"].as_str().is_some_and(|c| !c.is_empty()));
+    assert!(!env["determinism"].is_null());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("final test acc"));
+}
+
+#[test]
+fn same_config_same_records() {
+    let dir = TempDir::new().unwrap();
+    let cfg = write_config(dir.path(), "");
+    let losses = |name: &str| {
+        let out = dir.path().join(name);
+        let o = featdiv(&[
+            "train",
+            "--config",
+            &cfg,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = std::fs::read_to_string(out.join("steps.jsonl")).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        losses("a"),
+        losses("b"),
+        "a run is a function of its config (fixed threads)"
+    );
+}
+
+#[test]
+fn divergence_stops_with_a_clear_error_and_valid_records() {
+    let dir = TempDir::new().unwrap();
+    let cfg = write_config(dir.path(), "");
+    let out = dir.path().join("out");
+    let o = featdiv(&[
+        "train",
+        "--config",
+        &cfg,
+        "--set",
+        "train.lr=1e30",
+        "--set",
+        "model.init=he",
+        "--set",
+        "train.log_every=1",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("diverged"), "{}", stderr(&o));
+    for line in std::fs::read_to_string(out.join("steps.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        serde_json::from_str::<serde_json::Value>(line).expect("every written line is whole JSON");
+    }
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["status"], "failed");
+    assert!(summary["error"].as_str().unwrap().contains("diverged"));
+}
+
+#[test]
+fn bad_input_fails_clearly() {
+    let dir = TempDir::new().unwrap();
+    let cfg = write_config(dir.path(), "");
+    let out = dir.path().join("out");
+    let o = featdiv(&[
+        "train",
+        "--config",
+        &cfg,
+        "--set",
+        "model.init=k-unique:64",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("model.init") && stderr(&o).contains("exceeds"),
+        "{}",
+        stderr(&o)
+    );
+    let o = featdiv(&[
+        "train",
+        "--config",
+        &cfg,
+        "--set",
+        "model.init=orthogonal",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("unknown init code"),
+        "{}",
+        stderr(&o)
+    );
+    let o = featdiv(&[
+        "train",
+        "--config",
+        &cfg,
+        "--set",
+        "data.path=/nonexistent",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("/nonexistent"),
+        "{}",
+        stderr(&o)
+    );
+    let o = featdiv(&[
+        "train",
+        "--config",
+        "missing.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("missing.toml"),
+        "{}",
+        stderr(&o)
+    );
+    let o = featdiv(&[
+        "train",
+        "--config",
+        &cfg,
+        "--device",
+        "cuda",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    if !o.status.success() {
+        assert!(stderr(&o).contains("cuda"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn diversity_reproduces_the_reference_values() {
+    let o = featdiv(&[
+        "diversity",
+        "fixtures/reference/correlation_public.npz",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let expected = read_json(&common::fixture("reference/correlation_public.json"));
+    for name in ["w0", "w1", "w2", "w3"] {
+        for key in ["forward", "backward", "all"] {
+            let (g, e) = (
+                got[name][key].as_f64().unwrap(),
+                expected["expected"][name][key].as_f64().unwrap(),
+            );
+            assert!((g - e).abs() < 1e-6, "{name}.{key}: {g} vs {e}");
+        }
+    }
+    let table = featdiv(&["diversity", "fixtures/reference/correlation_public.npz"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("forward") && text.contains("w3"), "{text}");
+}
+
+#[test]
+fn diversity_reads_safetensors_and_ot_and_rejects_bad_files() {
+    let dir = TempDir::new().unwrap();
+    let w = tch::Tensor::randn([8, 5], (tch::Kind::Float, tch::Device::Cpu));
+    let st = dir.path().join("w.safetensors");
+    let ot = dir.path().join("w.ot");
+    tch::Tensor::write_safetensors(&[("layer.weight", &w)], &st).unwrap();
+    tch::Tensor::save_multi(&[("layer.weight", &w)], &ot).unwrap();
+    for f in [&st, &ot] {
+        let o = featdiv(&["diversity", f.to_str().unwrap(), "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["layer.weight"]["distinct_exact"], 8);
+    }
+    let bad = dir.path().join("bad.npz");
+    std::fs::write(&bad, b"garbage").unwrap();
+    let o = featdiv(&["diversity", bad.to_str().unwrap()]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("bad.npz"),
+        "{}",
+        stderr(&o)
+    );
+    let o = featdiv(&["diversity", "w.h5"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("w.h5"),
+        "{}",
+        stderr(&o)
+    );
+    let nan = dir.path().join("nan.safetensors");
+    tch::Tensor::write_safetensors(&[("w", &w.fill(f64::NAN))], &nan).unwrap();
+    let o = featdiv(&["diversity", nan.to_str().unwrap()]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("NaN"),
+        "{}",
+        stderr(&o)
+    );
+}
