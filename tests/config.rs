@@ -116,3 +116,13 @@ fn npz_source_needs_a_path() {
     let err = Config::from_toml_str(&text, &[]).unwrap_err();
     assert!(format!("{err:#}").contains("data.path"), "{err:#}");
 }
+
+#[test]
+fn shipped_configs_parse() {
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/configs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Config::from_file(&path, &[]).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+        }
+    }
+}

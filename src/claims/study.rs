@@ -112,8 +112,9 @@ impl Study {
     pub fn run(&self, device: Device, out: &Path) -> Result<StudyReport> {
         let ds = self.load()?.to_device(device);
         let mut rows: Vec<RunRow> = Vec::new();
-        let total =
-            self.seeds.len() * (3 + self.ks.len() + self.eps.len()) + self.symmetry_widths.len();
+        let reused = self.ks.contains(&1) && self.eps.contains(&0.0);
+        let total = self.seeds.len() * (3 + self.ks.len() + self.eps.len() - reused as usize)
+            + self.symmetry_widths.len();
         let mut exec = |group: &str, run: ToyRun| -> Result<Outcome> {
             let o = run.run(&ds, device)?;
             let (gi, _) = max_gap(&o.diversity_init);
@@ -154,6 +155,8 @@ impl Study {
             untied.push(exec("untied", self.base("k-unique-untied:1", s))?);
         }
         let mut k_curve = Vec::new();
+        // Tied k-unique:1 without noise is both K = 1 and eps = 0: trained once.
+        let mut tied_k1: Option<Vec<Outcome>> = None;
         for &k in &self.ks {
             let os: Vec<Outcome> = self
                 .seeds
@@ -161,19 +164,25 @@ impl Study {
                 .map(|&s| exec("k-unique", self.base(&format!("k-unique:{k}"), s)))
                 .collect::<Result<_>>()?;
             k_curve.push(point(k as f64, &os));
+            if k == 1 {
+                tied_k1 = Some(os);
+            }
         }
         let mut eps_curve = Vec::new();
         let mut eps_amplification = Vec::new();
         for &eps in &self.eps {
-            let os: Vec<Outcome> = self
-                .seeds
-                .iter()
-                .map(|&s| {
-                    let mut r = self.base("k-unique:1", s);
-                    r.breakers.init_noise = eps;
-                    exec("init-noise", r)
-                })
-                .collect::<Result<_>>()?;
+            let os: Vec<Outcome> = match (&tied_k1, eps == 0.0) {
+                (Some(os), true) => os.clone(),
+                _ => self
+                    .seeds
+                    .iter()
+                    .map(|&s| {
+                        let mut r = self.base("k-unique:1", s);
+                        r.breakers.init_noise = eps;
+                        exec("init-noise", r)
+                    })
+                    .collect::<Result<_>>()?,
+            };
             eps_curve.push(point(eps, &os));
             if eps > 0.0 {
                 let ratios: Vec<f64> = os
