@@ -26,10 +26,13 @@ reproduce: build data       ## the toy-model study on full Fashion-MNIST: claims
 	./target/release/featdiv reproduce --out runs/toy --threads $(THREADS)
 
 bench: setup-cuda build data  ## one MLP epoch: featdiv vs PyTorch eager on the same libtorch, interleaved
-	@for round in 1 2 3; do \
-	  ./target/release/featdiv bench --threads $(THREADS) --repeats 5; \
-	  .venv/bin/python bench/mlp_epoch.py data/fashion-mnist $(THREADS) 5; \
+	@rm -f target/bench.log
+	@for round in 1 2 3 4; do \
+	  ./target/release/featdiv bench --threads $(THREADS) --repeats 5 | tee -a target/bench.log; \
+	  .venv/bin/python bench/mlp_epoch.py data/fashion-mnist $(THREADS) 5 | tee -a target/bench.log; \
 	done
+	@awk '/^featdiv/ {f = (f == "" || $$10 < f) ? $$10 : f} /^pytorch/ {p = (p == "" || $$10 < p) ? $$10 : p} \
+	  END {printf "fastest epoch: featdiv %.3f s, pytorch eager %.3f s: pytorch/featdiv = %.2f\n", f, p, p / f}' target/bench.log
 
 lint: setup
 	$(CARGO) fmt --all -- --check

@@ -44,7 +44,7 @@ pub fn run_to_dir(
                 bar.set_message(format!("loss {:.4}", r.loss));
             }
             Event::Eval(r) => {
-                steps.append(&json!({"kind": "eval", "step": r.step, "epoch": r.epoch, "test_acc": r.test_acc}))?;
+                steps.append(&json!({"kind": "eval", "step": r.step, "epoch": r.epoch, "loss": r.loss, "lr": r.lr, "test_acc": r.test_acc}))?;
                 let line = format!(
                     "epoch {:.2}  step {}/{}  test acc {:.4}",
                     r.epoch, r.step, total, r.test_acc

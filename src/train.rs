@@ -26,6 +26,9 @@ pub struct EvalRecord {
     pub step: usize,
     pub epoch: f64,
     pub test_acc: f64,
+    /// Training loss of the epoch's last batch, and the rate it was trained with.
+    pub loss: f64,
+    pub lr: f64,
 }
 
 pub enum Event<'a> {
@@ -183,6 +186,8 @@ pub fn train(
                 step: step + 1,
                 epoch: (step + 1) as f64 / per_epoch as f64,
                 test_acc: accuracy(&model, &ds.test),
+                loss: final_loss,
+                lr,
             };
             sink(Event::Eval(&e))?;
             evals.push(e);

@@ -92,6 +92,11 @@ fn train_writes_config_steps_and_summary() {
         vec![0, 4, 8, 12, 15]
     );
     assert_eq!(evals.len(), 2);
+    for line in &lines {
+        for key in ["step", "loss", "lr"] {
+            assert!(line[key].is_number(), "every record has {key}: {line}");
+        }
+    }
     for s in &steps {
         assert!(s["loss"].as_f64().unwrap().is_finite() && s["lr"].as_f64().unwrap() == 0.05);
         let layer = &s["layers"][0];
