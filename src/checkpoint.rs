@@ -46,7 +46,7 @@ pub fn checkpoint_diversity(path: &Path) -> Result<Vec<LayerDiversity>> {
             bias: None,
             groups: vec![0; n],
         };
-        out.push(layer_diversity(&layer));
+        out.push(layer_diversity(&layer, true));
     }
     if out.is_empty() {
         bail!("{}: no floating-point tensor of rank >= 2", path.display());

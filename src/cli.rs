@@ -151,7 +151,7 @@ fn diversity_table(layers: &[featdiv::metrics::LayerDiversity]) -> String {
             format!("{:?}", l.shape),
             l.forward,
             l.backward,
-            l.all,
+            l.all.unwrap_or(f64::NAN),
             l.gap_abs,
             l.gap_ulps,
             l.distinct_exact,

@@ -47,16 +47,42 @@ pub struct DataConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    /// "mlp" (the toy model of the paper's section on unique features).
+    /// "mlp" (the toy model) | "wrn" (the paper's Wide-ResNet skeleton).
     pub arch: String,
     /// Default: from the data set.
     #[serde(default)]
     pub classes: Option<usize>,
+    /// mlp: hidden widths.
     #[serde(default = "default_hidden")]
     pub hidden: Vec<usize>,
-    /// "he" | "xavier" | "zero" | "k-unique:K" | "k-unique-untied:K"
+    /// mlp: "he" | "xavier" | "zero" | "k-unique:K" | "k-unique-untied:K";
+    /// wrn: "constnet" | "he" | "constnet+residual:S".
     #[serde(default = "he")]
     pub init: String,
+    /// wrn: depth d, (d - 4) % 3 == 0.
+    #[serde(default = "default_depth")]
+    pub depth: usize,
+    /// wrn: widen factor k (channels 16, 16k, 32k, 64k).
+    #[serde(default = "one")]
+    pub widen: usize,
+    /// wrn: batch-norm momentum (the authors' double forward made it 0.19 in effect).
+    #[serde(default = "default_bn_momentum")]
+    pub bn_momentum: f64,
+}
+
+impl ModelConfig {
+    /// The toy model: an MLP with these hidden widths.
+    pub fn mlp(hidden: Vec<usize>, init: &str) -> ModelConfig {
+        ModelConfig {
+            arch: "mlp".into(),
+            classes: None,
+            hidden,
+            init: init.into(),
+            depth: default_depth(),
+            widen: 1,
+            bn_momentum: default_bn_momentum(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +147,12 @@ fn constant() -> String {
 fn default_hidden() -> Vec<usize> {
     vec![256]
 }
+fn default_depth() -> usize {
+    16
+}
+fn default_bn_momentum() -> f64 {
+    0.1
+}
 fn default_batch() -> usize {
     128
 }
@@ -157,7 +189,7 @@ impl Default for TrainConfig {
 
 pub const SOURCES: &[&str] = &["fashion-mnist", "mnist", "cifar10", "npz", "synthetic"];
 pub const SCHEDULES: &[&str] = &["constant", "multistep", "from-end", "cosine"];
-pub const ARCHS: &[&str] = &["mlp"];
+pub const ARCHS: &[&str] = &["mlp", "wrn"];
 
 impl Config {
     /// Parses TOML text, applies `key=value` overrides, and validates.
@@ -230,8 +262,29 @@ impl Config {
             "model.hidden",
             "widths must be > 0",
         )?;
-        crate::init::InitSpec::parse(&self.model.init)
+        let init = crate::init::InitSpec::parse(&self.model.init)
             .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
+        check(
+            init.archs().contains(&self.model.arch.as_str()),
+            "model.init",
+            &format!(
+                "{:?} does not apply to arch {:?} (it applies to {:?})",
+                self.model.init,
+                self.model.arch,
+                init.archs()
+            ),
+        )?;
+        check(
+            self.model.depth >= 4 && (self.model.depth - 4).is_multiple_of(3),
+            "model.depth",
+            "must be 4 + 3n (10, 16, 22, 28, ...)",
+        )?;
+        check(self.model.widen >= 1, "model.widen", "must be >= 1")?;
+        check(
+            (0.0..=1.0).contains(&self.model.bn_momentum),
+            "model.bn_momentum",
+            "must be in [0, 1]",
+        )?;
         check(t.batch_size > 0, "train.batch_size", "must be > 0")?;
         check(
             (t.steps > 0) != (t.epochs > 0),

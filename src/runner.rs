@@ -68,7 +68,16 @@ pub fn run_to_dir(
         "environment": env,
     });
     match result {
-        Ok((_, outcome)) => {
+        Ok((model, outcome)) => {
+            // The extension picks the format, so the temporary name keeps it.
+            let weights = out.join("weights.safetensors");
+            let tmp = out.join(format!(".weights.tmp-{}.safetensors", std::process::id()));
+            model
+                .var_store()
+                .save(&tmp)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, &weights)
+                .with_context(|| format!("cannot move {} into place", weights.display()))?;
             let mut summary = json!({
                 "status": "done",
                 "final_test_acc": outcome.final_test_acc,

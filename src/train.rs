@@ -2,9 +2,9 @@
 use crate::breakers::{add_grad_noise, add_init_noise};
 use crate::config::Config;
 use crate::data::{Batches, Dataset, Split, augment_batch};
-use crate::init::{InitSpec, init_mlp};
+use crate::init::{InitSpec, init_mlp, init_wrn};
 use crate::metrics::{LayerDiversity, layer_diversity};
-use crate::models::{Mlp, Model};
+use crate::models::{Mlp, Model, Wrn, WrnShape};
 use crate::schedule::lr_at;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -53,7 +53,7 @@ pub struct Outcome {
 }
 
 /// Builds and initializes the model a config names (breakers at init applied).
-pub fn build_model(cfg: &Config, ds: &Dataset, device: Device) -> Result<Mlp> {
+pub fn build_model(cfg: &Config, ds: &Dataset, device: Device) -> Result<Box<dyn Model>> {
     let classes = cfg.model.classes.unwrap_or(ds.classes);
     if classes < ds.classes {
         bail!(
@@ -63,16 +63,34 @@ pub fn build_model(cfg: &Config, ds: &Dataset, device: Device) -> Result<Mlp> {
     }
     let spec = InitSpec::parse(&cfg.model.init)
         .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
-    let mut mlp = Mlp::new(
-        device,
-        ds.input_dim(),
-        &cfg.model.hidden,
-        classes as i64,
-        cfg.breakers.dropout,
-    );
-    init_mlp(&mut mlp, &spec)?;
-    add_init_noise(&mlp.feature_layers(), cfg.breakers.init_noise);
-    Ok(mlp)
+    let model: Box<dyn Model> = match cfg.model.arch.as_str() {
+        "wrn" => {
+            let shape = WrnShape {
+                depth: cfg.model.depth,
+                widen: cfg.model.widen,
+                in_channels: ds.example_shape()[0],
+                classes: classes as i64,
+                bn_momentum: cfg.model.bn_momentum,
+                dropout: cfg.breakers.dropout,
+            };
+            let mut wrn = Wrn::new(device, &shape)?;
+            init_wrn(&mut wrn, &spec)?;
+            Box::new(wrn)
+        }
+        _ => {
+            let mut mlp = Mlp::new(
+                device,
+                ds.input_dim(),
+                &cfg.model.hidden,
+                classes as i64,
+                cfg.breakers.dropout,
+            );
+            init_mlp(&mut mlp, &spec)?;
+            Box::new(mlp)
+        }
+    };
+    add_init_noise(&model.feature_layers(), cfg.breakers.init_noise);
+    Ok(model)
 }
 
 /// Fraction of `split` classified correctly (eval mode, batches of 1000).
@@ -94,8 +112,13 @@ pub fn accuracy(model: &dyn Model, split: &Split) -> f64 {
     correct as f64 / n.max(1) as f64
 }
 
-pub fn diversity_of(model: &dyn Model) -> Vec<LayerDiversity> {
-    model.feature_layers().iter().map(layer_diversity).collect()
+/// Diversity of every feature layer; `with_all` adds the costly kernel-level correlation.
+pub fn diversity_of(model: &dyn Model, with_all: bool) -> Vec<LayerDiversity> {
+    model
+        .feature_layers()
+        .iter()
+        .map(|l| layer_diversity(l, with_all))
+        .collect()
 }
 
 /// Total steps of a run and steps an epoch.
@@ -123,7 +146,7 @@ pub fn train(
     ds: &Dataset,
     device: Device,
     sink: &mut dyn FnMut(Event) -> Result<()>,
-) -> Result<(Mlp, Outcome)> {
+) -> Result<(Box<dyn Model>, Outcome)> {
     let _turn = global_state_lock();
     tch::set_num_threads(cfg.threads as i32);
     tch::manual_seed(cfg.seed as i64);
@@ -132,7 +155,7 @@ pub fn train(
     }
     let started = Instant::now();
     let model = build_model(cfg, ds, device)?;
-    let diversity_init = diversity_of(&model);
+    let diversity_init = diversity_of(model.as_ref(), true);
     let weights_init: Vec<Tensor> = model
         .feature_layers()
         .iter()
@@ -168,7 +191,7 @@ pub fn train(
         let logged = step % t.log_every == 0 || step + 1 == total;
         if logged {
             final_loss = finite_loss(&loss, step)?;
-            let layers = diversity_of(&model);
+            let layers = diversity_of(model.as_ref(), false);
             sink(Event::Step(&StepRecord {
                 step,
                 epoch: step as f64 / per_epoch as f64,
@@ -185,7 +208,7 @@ pub fn train(
             let e = EvalRecord {
                 step: step + 1,
                 epoch: (step + 1) as f64 / per_epoch as f64,
-                test_acc: accuracy(&model, &ds.test),
+                test_acc: accuracy(model.as_ref(), &ds.test),
                 loss: final_loss,
                 lr,
             };
@@ -209,9 +232,9 @@ pub fn train(
         steps_per_epoch: per_epoch,
         final_loss,
         wall_time_s: started.elapsed().as_secs_f64(),
-        feature_motion: feature_motion(&model, &weights_init),
+        feature_motion: feature_motion(model.as_ref(), &weights_init),
         diversity_init,
-        diversity_final: diversity_of(&model),
+        diversity_final: diversity_of(model.as_ref(), true),
         evals,
     };
     Ok((model, outcome))

@@ -103,7 +103,6 @@ fn train_writes_config_steps_and_summary() {
         for key in [
             "forward",
             "backward",
-            "all",
             "gap_abs",
             "gap_ulps",
             "distinct_exact",
@@ -120,6 +119,11 @@ fn train_writes_config_steps_and_summary() {
 
     let summary = read_json(&out.join("summary.json"));
     assert_eq!(summary["status"], "done");
+    assert!(
+        summary["diversity_final"][0]["all"].is_number(),
+        "kernel-level correlation in the summary"
+    );
+    assert!(out.join("weights.safetensors").is_file());
     for key in [
         "final_test_acc",
         "best_test_acc",

@@ -88,6 +88,11 @@ fn config_round_trips_through_toml() {
 #[case("breakers.init_noise=-1", "breakers.init_noise")]
 #[case("breakers.grad_noise=inf", "breakers.grad_noise")]
 #[case("threads=0", "threads")]
+#[case("model.init=\"constnet\"", "model.init")] // a wrn init on the mlp
+#[case("model.depth=11", "model.depth")]
+#[case("model.widen=0", "model.widen")]
+#[case("model.bn_momentum=1.5", "model.bn_momentum")]
+#[case("model.init=\"constnet+residual:-1\"", "model.init")]
 #[case("device=\"tpu\"", "device")]
 fn invalid_values_name_their_key(#[case] set: &str, #[case] key: &str) {
     let err = Config::from_toml_str(EXAMPLE, &[set.to_string()]).unwrap_err();
@@ -108,6 +113,23 @@ fn unknown_keys_and_wrong_types_are_errors() {
     assert!(format!("{err:#}").contains("TOML"), "{err:#}");
     let err = Config::from_toml_str(EXAMPLE, &["nokey".into()]).unwrap_err();
     assert!(format!("{err:#}").contains("key=value"), "{err:#}");
+}
+
+#[test]
+fn wrn_inits_need_the_wrn_arch_and_mlp_inits_the_mlp() {
+    let wrn = ["model.arch=\"wrn\"".to_string(), "model.depth=10".into()];
+    for init in ["constnet", "he", "constnet+residual:0.5"] {
+        let mut sets = wrn.to_vec();
+        sets.push(format!("model.init=\"{init}\""));
+        Config::from_toml_str(EXAMPLE, &sets).unwrap();
+    }
+    let mut sets = wrn.to_vec();
+    sets.push("model.init=\"k-unique:2\"".into());
+    let err = Config::from_toml_str(EXAMPLE, &sets).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("does not apply to arch"),
+        "{err:#}"
+    );
 }
 
 #[test]

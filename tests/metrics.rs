@@ -110,7 +110,7 @@ proptest! {
         tch::manual_seed(seed);
         featdiv::init::init_mlp(&mut mlp, &InitSpec::KUnique { k, tied: true }).unwrap();
         let layer = &mlp.feature_layers()[0];
-        let d = metrics::layer_diversity(layer);
+        let d = metrics::layer_diversity(layer, true);
         prop_assert_eq!(d.distinct_exact, k);
         prop_assert_eq!(d.distinct_tol, k);
         prop_assert_eq!(d.gap_abs, 0.0);
@@ -123,7 +123,7 @@ proptest! {
         // Negative control: He rows are all distinct.
         let mut he = featdiv::models::Mlp::new(tch::Device::Cpu, 784, &[width], 10, 0.0);
         featdiv::init::init_mlp(&mut he, &InitSpec::He).unwrap();
-        prop_assert_eq!(metrics::layer_diversity(&he.feature_layers()[0]).distinct_exact, width);
+        prop_assert_eq!(metrics::layer_diversity(&he.feature_layers()[0], false).distinct_exact, width);
     }
 }
 
@@ -146,7 +146,7 @@ fn diversity_of_the_reference_checkpoint_snapshot() {
         .map(|l| {
             serde_json::json!({
                 "name": l.name, "shape": l.shape,
-                "forward": common::sig(l.forward, 6), "backward": common::sig(l.backward, 6), "all": common::sig(l.all, 6),
+                "forward": common::sig(l.forward, 6), "backward": common::sig(l.backward, 6), "all": common::sig(l.all.unwrap(), 6),
                 "gap_abs": common::sig(l.gap_abs, 4), "distinct_exact": l.distinct_exact,
                 "width_participation": common::sig(l.width_participation, 4), "width_rho": common::sig(l.width_rho, 4),
             })

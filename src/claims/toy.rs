@@ -54,12 +54,7 @@ impl ToyRun {
                 test_subset: 0,
                 normalize: true,
             },
-            model: ModelConfig {
-                arch: "mlp".into(),
-                classes: None,
-                hidden: self.hidden.clone(),
-                init: self.init.clone(),
-            },
+            model: ModelConfig::mlp(self.hidden.clone(), &self.init),
             train: TrainConfig {
                 batch_size: self.batch_size,
                 steps: self.steps,

@@ -13,23 +13,39 @@ pub struct Correlations {
     pub all: f64,
 }
 
-/// forward: a row per output channel; backward: a row per input channel; all: a row per kernel.
-pub fn correlations(w: &Tensor) -> Correlations {
-    let w = w.detach().to_device(Device::Cpu).to_kind(Kind::Double);
-    let s = w.size();
-    let (o, i) = (s[0], if s.len() > 1 { s[1] } else { 1 });
-    let w = if s.len() == 1 { w.unsqueeze(1) } else { w };
-    let forward = w.reshape([o, -1]);
-    let backward = w.transpose(0, 1).reshape([i, -1]);
-    let all = w.reshape([o * i, -1]);
-    Correlations {
-        forward: rows_rho(&forward),
-        backward: rows_rho(&backward),
-        all: rows_rho(&all),
+/// A weight as float64 rows: `forward`, one row per output channel [O, I*kh*kw]; `backward`, one
+/// row per input channel [I, O*kh*kw]; `all`, one row per (o, i) kernel [O*I, kh*kw].
+pub struct WeightRows {
+    pub forward: Tensor,
+    pub backward: Tensor,
+    pub all: Tensor,
+}
+
+impl WeightRows {
+    pub fn of(w: &Tensor) -> WeightRows {
+        let w = w.detach().to_device(Device::Cpu).to_kind(Kind::Double);
+        let w = if w.dim() == 1 { w.unsqueeze(1) } else { w };
+        let s = w.size();
+        let (o, i) = (s[0], s[1]);
+        WeightRows {
+            forward: w.reshape([o, -1]),
+            backward: w.transpose(0, 1).reshape([i, -1]),
+            all: w.reshape([o * i, -1]),
+        }
     }
 }
 
-fn rows_rho(rows: &Tensor) -> f64 {
+pub fn correlations(w: &Tensor) -> Correlations {
+    let rows = WeightRows::of(w);
+    Correlations {
+        forward: rows_rho(&rows.forward),
+        backward: rows_rho(&rows.backward),
+        all: rows_rho(&rows.all),
+    }
+}
+
+/// The authors' rho of a set of rows (subsampled to MAX_ROWS).
+pub fn rows_rho(rows: &Tensor) -> f64 {
     // Rows of length 1 are constant: every entry is NaN, counted as 1.
     if rows.size()[1] == 1 {
         return 1.0;
@@ -37,7 +53,7 @@ fn rows_rho(rows: &Tensor) -> f64 {
     mean_lower_triangle(&correlation_matrix(&subsample(rows)))
 }
 
-fn subsample(rows: &Tensor) -> Tensor {
+pub fn subsample(rows: &Tensor) -> Tensor {
     let n = rows.size()[0];
     if n <= MAX_ROWS {
         return rows.shallow_clone();

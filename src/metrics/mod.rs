@@ -3,7 +3,10 @@ pub mod correlation;
 pub mod symmetry;
 pub mod width;
 
-pub use correlation::{Correlations, correlation_matrix, correlations, mean_lower_triangle};
+pub use correlation::{
+    Correlations, WeightRows, correlation_matrix, correlations, mean_lower_triangle, rows_rho,
+    subsample,
+};
 pub use symmetry::{SymmetryGap, distinct_features, symmetry_gap, ulp_at, ulp_distance};
 pub use width::{participation_ratio, width_from_correlation};
 
@@ -18,7 +21,8 @@ pub struct LayerDiversity {
     pub shape: Vec<i64>,
     pub forward: f64,
     pub backward: f64,
-    pub all: f64,
+    /// Kernel-level correlation: costly for wide convs (O*I rows), so only in summaries.
+    pub all: Option<f64>,
     /// -ln|rho_forward|, as the authors logged it.
     pub neg_log_forward: f64,
     pub gap_abs: f64,
@@ -55,31 +59,31 @@ pub fn feature_rows(layer: &FeatureLayer) -> Tensor {
     }
 }
 
-pub fn layer_diversity(layer: &FeatureLayer) -> LayerDiversity {
+/// Every measure of one layer; `with_all` adds the kernel-level correlation.
+pub fn layer_diversity(layer: &FeatureLayer, with_all: bool) -> LayerDiversity {
     let _guard = tch::no_grad_guard();
-    let corr = correlations(&layer.weight);
+    let weight_rows = WeightRows::of(&layer.weight);
+    let forward_corr = correlation_matrix(&subsample(&weight_rows.forward));
+    let forward = if weight_rows.forward.size()[1] == 1 {
+        1.0
+    } else {
+        mean_lower_triangle(&forward_corr)
+    };
     let rows = feature_rows(layer);
     let gap = symmetry_gap(&rows, &layer.groups);
-    let forward_rows = layer
-        .weight
-        .detach()
-        .to_device(tch::Device::Cpu)
-        .reshape([layer.weight.size()[0], -1]);
-    let c = correlation_matrix(&forward_rows);
-    let n = forward_rows.size()[0] as usize;
     LayerDiversity {
         name: layer.name.clone(),
         shape: layer.weight.size(),
-        forward: corr.forward,
-        backward: corr.backward,
-        all: corr.all,
-        neg_log_forward: -corr.forward.abs().ln(),
+        forward,
+        backward: rows_rho(&weight_rows.backward),
+        all: with_all.then(|| rows_rho(&weight_rows.all)),
+        neg_log_forward: -forward.abs().ln(),
         gap_abs: gap.abs,
         gap_ulps: gap.ulps,
         distinct_exact: distinct_features(&rows, 0.0),
         distinct_tol: distinct_features(&rows, DISTINCT_REL_TOL),
-        width_participation: participation_ratio(&c),
-        width_rho: width_from_correlation(n, corr.forward),
+        width_participation: participation_ratio(&forward_corr),
+        width_rho: width_from_correlation(weight_rows.forward.size()[0] as usize, forward),
     }
 }
 

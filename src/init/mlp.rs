@@ -1,63 +1,8 @@
 //! Initializations of the toy model: He, Xavier, zero, and K unique features (tied or untied).
+use super::InitSpec;
 use crate::models::Mlp;
-use anyhow::{Result, ensure};
+use anyhow::{Result, bail, ensure};
 use tch::{Kind, Tensor};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InitSpec {
-    He,
-    Xavier,
-    Zero,
-    /// K unique incoming rows per hidden layer (unit j copies row j mod K). `tied`: the outgoing
-    /// columns of duplicated units are copies too, so duplicates stay identical under exact
-    /// arithmetic; untied: outgoing weights are drawn independently, itself a symmetry breaker.
-    KUnique {
-        k: usize,
-        tied: bool,
-    },
-}
-
-impl InitSpec {
-    pub fn parse(code: &str) -> std::result::Result<InitSpec, String> {
-        let k_of = |rest: &str| -> std::result::Result<usize, String> {
-            match rest.parse::<usize>() {
-                Ok(k) if k > 0 => Ok(k),
-                _ => Err(format!("{code:?}: K must be a positive integer")),
-            }
-        };
-        match code {
-            "he" => Ok(InitSpec::He),
-            "xavier" => Ok(InitSpec::Xavier),
-            "zero" => Ok(InitSpec::Zero),
-            _ => {
-                if let Some(rest) = code.strip_prefix("k-unique-untied:") {
-                    Ok(InitSpec::KUnique {
-                        k: k_of(rest)?,
-                        tied: false,
-                    })
-                } else if let Some(rest) = code.strip_prefix("k-unique:") {
-                    Ok(InitSpec::KUnique {
-                        k: k_of(rest)?,
-                        tied: true,
-                    })
-                } else {
-                    Err(format!(
-                        "unknown init code {code:?}; expected he, xavier, zero, k-unique:K or k-unique-untied:K"
-                    ))
-                }
-            }
-        }
-    }
-
-    /// Feature groups of a hidden layer of `width` units: equal ids start identical.
-    pub fn feature_groups(&self, width: usize) -> Vec<usize> {
-        match self {
-            InitSpec::KUnique { k, .. } => (0..width).map(|j| j % k).collect(),
-            InitSpec::Zero => vec![0; width],
-            _ => (0..width).collect(),
-        }
-    }
-}
 
 /// He std of a layer feeding a ReLU; the head (no ReLU after it) uses the LeCun std.
 pub fn he_std(fan_in: i64, is_head: bool) -> f64 {
@@ -96,6 +41,11 @@ pub fn init_mlp(mlp: &mut Mlp, spec: &InitSpec) -> Result<()> {
             InitSpec::He => Tensor::randn([out, fan_in], opts) * he_std(fan_in, is_head),
             InitSpec::Xavier => {
                 Tensor::randn([out, fan_in], opts) * (2.0 / (fan_in + out) as f64).sqrt()
+            }
+            InitSpec::ConstNet | InitSpec::ConstNetResidual { .. } => {
+                bail!(
+                    "invalid config key model.init: {spec:?} is an init of arch \"wrn\", not \"mlp\""
+                )
             }
             InitSpec::KUnique { k, tied } => {
                 let k = *k as i64;

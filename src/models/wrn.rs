@@ -1,0 +1,175 @@
+//! The paper's Wide-ResNet skeleton (DIGEST section 3): a pre-activation WRN with one 3x3 conv per
+//! residual block. Depth d, (d-4) % 3 == 0, n = (d-4)/3 blocks in each of 3 groups of 16k, 32k, 64k
+//! channels; groups 2 and 3 start with stride 2. Block: a = ReLU(BN(x)); out = conv3x3(a)
+//! (dropout on out); returns x + out, or conv1x1(a) + out where the width changes: the shortcut
+//! sees ReLU(BN(x)), as in the authors' code (their in-place ReLU). Head: ReLU, global average
+//! pool, Linear. Convs have no bias.
+use super::{FeatureLayer, Model};
+use anyhow::{Result, ensure};
+use tch::nn::{self, VarStore};
+use tch::{Device, Tensor};
+
+pub struct Block {
+    pub name: String,
+    pub bn: nn::BatchNorm,
+    pub conv: nn::Conv2D,
+    pub shortcut: Option<nn::Conv2D>,
+}
+
+pub struct Wrn {
+    vs: VarStore,
+    pub stem: nn::Conv2D,
+    pub blocks: Vec<Block>,
+    pub head: nn::Linear,
+    pub dropout: f64,
+    /// Feature groups per conv, in `feature_layers` order (set by the init).
+    pub groups: Vec<Vec<usize>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WrnShape {
+    pub depth: usize,
+    pub widen: usize,
+    pub in_channels: i64,
+    pub classes: i64,
+    pub bn_momentum: f64,
+    pub dropout: f64,
+}
+
+impl WrnShape {
+    pub fn blocks_per_group(&self) -> Result<usize> {
+        ensure!(
+            self.depth >= 4 && (self.depth - 4).is_multiple_of(3),
+            "invalid config key model.depth: {} is not 4 + 3n (10, 16, 22, 28, ...)",
+            self.depth
+        );
+        ensure!(
+            self.widen >= 1,
+            "invalid config key model.widen: must be >= 1"
+        );
+        Ok((self.depth - 4) / 3)
+    }
+}
+
+fn conv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64) -> nn::Conv2D {
+    let cfg = nn::ConvConfig {
+        stride,
+        padding: k / 2,
+        bias: false,
+        ws_init: nn::Init::Const(0.0),
+        ..Default::default()
+    };
+    nn::conv2d(p, i, o, k, cfg)
+}
+
+impl Wrn {
+    /// Every weight starts at zero and every BN at scale 1, shift 0; an init fills the convs.
+    pub fn new(device: Device, shape: &WrnShape) -> Result<Wrn> {
+        let n = shape.blocks_per_group()?;
+        let vs = VarStore::new(device);
+        let root = vs.root();
+        let stem = conv(&root / "stem", shape.in_channels, 16, 3, 1);
+        let mut blocks = Vec::new();
+        let mut in_c = 16;
+        for (g, (width, stride)) in [(16, 1), (32, 2), (64, 2)].into_iter().enumerate() {
+            let out_c = width * shape.widen as i64;
+            for b in 0..n {
+                let name = format!("group{}.block{b}", g + 1);
+                let p = &root / format!("group{}", g + 1) / format!("block{b}");
+                let s = if b == 0 { stride } else { 1 };
+                let bn_cfg = nn::BatchNormConfig {
+                    momentum: shape.bn_momentum,
+                    eps: 1e-5,
+                    // tch's default draws the scale uniformly in [0, 1): that alone breaks symmetry.
+                    ws_init: nn::Init::Const(1.0),
+                    bs_init: nn::Init::Const(0.0),
+                    ..Default::default()
+                };
+                blocks.push(Block {
+                    bn: nn::batch_norm2d(&p / "bn", in_c, bn_cfg),
+                    conv: conv(&p / "conv", in_c, out_c, 3, s),
+                    shortcut: (in_c != out_c || s != 1)
+                        .then(|| conv(&p / "shortcut", in_c, out_c, 1, s)),
+                    name,
+                });
+                in_c = out_c;
+            }
+        }
+        let head = nn::linear(
+            &root / "head",
+            in_c,
+            shape.classes,
+            nn::LinearConfig {
+                ws_init: nn::Init::Const(0.0),
+                bs_init: Some(nn::Init::Const(0.0)),
+                bias: true,
+            },
+        );
+        let mut wrn = Wrn {
+            vs,
+            stem,
+            blocks,
+            head,
+            dropout: shape.dropout,
+            groups: Vec::new(),
+        };
+        wrn.groups = wrn
+            .conv_layers()
+            .iter()
+            .map(|(_, w)| (0..w.size()[0] as usize).collect())
+            .collect();
+        Ok(wrn)
+    }
+
+    /// (name, weight) of every conv, stem first.
+    pub fn conv_layers(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![("stem".to_string(), self.stem.ws.shallow_clone())];
+        for b in &self.blocks {
+            out.push((format!("{}.conv", b.name), b.conv.ws.shallow_clone()));
+            if let Some(s) = &b.shortcut {
+                out.push((format!("{}.shortcut", b.name), s.ws.shallow_clone()));
+            }
+        }
+        out
+    }
+
+    /// Pre-classifier features [B, 64k] (after the final ReLU and pooling).
+    pub fn features_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let mut h = x.apply(&self.stem);
+        for b in &self.blocks {
+            let a = h.apply_t(&b.bn, train).relu();
+            let mut out = a.apply(&b.conv);
+            if self.dropout > 0.0 {
+                out = out.dropout(self.dropout, train);
+            }
+            h = match &b.shortcut {
+                Some(s) => a.apply(s) + out,
+                None => h + out,
+            };
+        }
+        h.relu().adaptive_avg_pool2d([1, 1]).flatten(1, -1)
+    }
+}
+
+impl Model for Wrn {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        self.features_t(x, train).apply(&self.head)
+    }
+
+    fn var_store(&self) -> &VarStore {
+        &self.vs
+    }
+
+    fn feature_layers(&self) -> Vec<FeatureLayer> {
+        self.conv_layers()
+            .into_iter()
+            .zip(&self.groups)
+            .map(|((name, weight), groups)| FeatureLayer {
+                name,
+                weight,
+                bias: None,
+                groups: groups.clone(),
+            })
+            .collect()
+    }
+}
