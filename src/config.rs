@@ -275,9 +275,9 @@ impl Config {
             ),
         )?;
         check(
-            self.model.depth >= 4 && (self.model.depth - 4).is_multiple_of(3),
+            self.model.depth >= 7 && (self.model.depth - 4).is_multiple_of(3),
             "model.depth",
-            "must be 4 + 3n (10, 16, 22, 28, ...)",
+            "must be 4 + 3n with n >= 1 (7, 10, 16, 22, 28, ...)",
         )?;
         check(self.model.widen >= 1, "model.widen", "must be >= 1")?;
         check(

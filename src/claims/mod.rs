@@ -1,4 +1,5 @@
 //! The paper's claims as library functions, so tests and `featdiv reproduce` check the same thing.
+pub mod constnet;
 pub mod study;
 pub mod toy;
 

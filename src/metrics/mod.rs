@@ -1,8 +1,10 @@
 //! Diversity and symmetry measures of weights (DIGEST section 6).
+pub mod channels;
 pub mod correlation;
 pub mod symmetry;
 pub mod width;
 
+pub use channels::{ChannelSymmetry, channel_symmetry, spread_along};
 pub use correlation::{
     Correlations, WeightRows, correlation_matrix, correlations, mean_lower_triangle, rows_rho,
     subsample,

@@ -39,6 +39,24 @@ impl Mlp {
         }
     }
 
+    /// Hidden activations (after ReLU and dropout) and the logits.
+    fn run_t(&self, x: &Tensor, train: bool) -> (Vec<(String, Tensor)>, Tensor) {
+        let mut h = x.flatten(1, -1);
+        let mut hidden = Vec::new();
+        let last = self.layers.len() - 1;
+        for (l, (w, b)) in self.layers.iter().enumerate() {
+            h = h.linear(w, Some(b));
+            if l < last {
+                h = h.relu();
+                if self.dropout > 0.0 {
+                    h = h.dropout(self.dropout, train);
+                }
+                hidden.push((format!("hidden{l}"), h.shallow_clone()));
+            }
+        }
+        (hidden, h)
+    }
+
     pub fn hidden_widths(&self) -> Vec<i64> {
         self.layers[..self.layers.len() - 1]
             .iter()
@@ -49,18 +67,11 @@ impl Mlp {
 
 impl Model for Mlp {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let mut h = x.flatten(1, -1);
-        let last = self.layers.len() - 1;
-        for (l, (w, b)) in self.layers.iter().enumerate() {
-            h = h.linear(w, Some(b));
-            if l < last {
-                h = h.relu();
-                if self.dropout > 0.0 {
-                    h = h.dropout(self.dropout, train);
-                }
-            }
-        }
-        h
+        self.run_t(x, train).1
+    }
+
+    fn activations_t(&self, x: &Tensor, train: bool) -> Vec<(String, Tensor)> {
+        self.run_t(x, train).0
     }
 
     fn var_store(&self) -> &VarStore {

@@ -22,4 +22,6 @@ pub trait Model {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor;
     fn var_store(&self) -> &tch::nn::VarStore;
     fn feature_layers(&self) -> Vec<FeatureLayer>;
+    /// Named hidden activations [B, features, ...], input to output, for symmetry checks.
+    fn activations_t(&self, x: &Tensor, train: bool) -> Vec<(String, Tensor)>;
 }

@@ -39,8 +39,8 @@ pub struct WrnShape {
 impl WrnShape {
     pub fn blocks_per_group(&self) -> Result<usize> {
         ensure!(
-            self.depth >= 4 && (self.depth - 4).is_multiple_of(3),
-            "invalid config key model.depth: {} is not 4 + 3n (10, 16, 22, 28, ...)",
+            self.depth >= 7 && (self.depth - 4).is_multiple_of(3),
+            "invalid config key model.depth: {} is not 4 + 3n with n >= 1 (7, 10, 16, 22, 28, ...)",
             self.depth
         );
         ensure!(
@@ -133,9 +133,10 @@ impl Wrn {
         out
     }
 
-    /// Pre-classifier features [B, 64k] (after the final ReLU and pooling).
-    pub fn features_t(&self, x: &Tensor, train: bool) -> Tensor {
+    /// Activations of the stem and of every block, in order.
+    pub fn trace_t(&self, x: &Tensor, train: bool) -> Vec<Tensor> {
         let mut h = x.apply(&self.stem);
+        let mut trace = vec![h.shallow_clone()];
         for b in &self.blocks {
             let a = h.apply_t(&b.bn, train).relu();
             let mut out = a.apply(&b.conv);
@@ -146,8 +147,18 @@ impl Wrn {
                 Some(s) => a.apply(s) + out,
                 None => h + out,
             };
+            trace.push(h.shallow_clone());
         }
-        h.relu().adaptive_avg_pool2d([1, 1]).flatten(1, -1)
+        trace
+    }
+
+    /// Pre-classifier features [B, 64k]: ReLU, then the global average pool.
+    pub fn features_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let trace = self.trace_t(x, train);
+        let last = trace
+            .last()
+            .map_or_else(|| x.shallow_clone(), |t| t.shallow_clone());
+        last.relu().adaptive_avg_pool2d([1, 1]).flatten(1, -1)
     }
 }
 
@@ -158,6 +169,12 @@ impl Model for Wrn {
 
     fn var_store(&self) -> &VarStore {
         &self.vs
+    }
+
+    fn activations_t(&self, x: &Tensor, train: bool) -> Vec<(String, Tensor)> {
+        let names =
+            std::iter::once("stem".to_string()).chain(self.blocks.iter().map(|b| b.name.clone()));
+        names.zip(self.trace_t(x, train)).collect()
     }
 
     fn feature_layers(&self) -> Vec<FeatureLayer> {

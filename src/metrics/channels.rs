@@ -1,0 +1,66 @@
+//! Channel symmetry of a whole model (ConstNet, K7): how far each layer's weights, batch-norm
+//! parameters and activations are from "every channel identical".
+use crate::models::Model;
+use serde::Serialize;
+use tch::Tensor;
+
+/// Largest |t[.., c, ..] - t[.., 0, ..]| along `dim`.
+pub fn spread_along(t: &Tensor, dim: i64) -> f64 {
+    if t.numel() == 0 || t.size()[dim as usize] < 2 {
+        return 0.0;
+    }
+    let t = t.detach();
+    (&t - t.narrow(dim, 0, 1)).abs().max().double_value(&[])
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ChannelSymmetry {
+    /// Output-channel spread of every feature layer's weight.
+    pub weights: Vec<(String, f64)>,
+    /// Spread of every per-channel parameter vector (batch-norm scale and shift, biases).
+    pub parameters: Vec<(String, f64)>,
+    /// Channel spread of every hidden activation on the probe batch.
+    pub activations: Vec<(String, f64)>,
+}
+
+impl ChannelSymmetry {
+    pub fn max(&self) -> f64 {
+        self.weights
+            .iter()
+            .chain(&self.parameters)
+            .chain(&self.activations)
+            .map(|(_, v)| *v)
+            .fold(0.0, f64::max)
+    }
+}
+
+/// Measures `model` on the probe batch `x` (activations in `train` mode or not). The head is left
+/// out: its outputs are classes, not features.
+pub fn channel_symmetry(model: &dyn Model, x: &Tensor, train: bool) -> ChannelSymmetry {
+    let _guard = tch::no_grad_guard();
+    let weights = model
+        .feature_layers()
+        .iter()
+        .map(|l| (l.name.clone(), spread_along(&l.weight, 0)))
+        .collect();
+    let mut parameters: Vec<(String, f64)> = model
+        .var_store()
+        .variables()
+        .into_iter()
+        .filter(|(name, t)| {
+            t.dim() == 1 && !name.starts_with("head.") && !name.contains("running_")
+        })
+        .map(|(name, t)| (name, spread_along(&t, 0)))
+        .collect();
+    parameters.sort_by(|a, b| a.0.cmp(&b.0));
+    let activations = model
+        .activations_t(x, train)
+        .into_iter()
+        .map(|(n, a)| (n, spread_along(&a, 1)))
+        .collect();
+    ChannelSymmetry {
+        weights,
+        parameters,
+        activations,
+    }
+}

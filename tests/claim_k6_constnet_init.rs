@@ -1,0 +1,114 @@
+//! K6, ConstNet at init: every channel of every layer identical, logits 0, loss ln(classes), only
+//! the head gets a gradient at step 0, and the forward pass equals the closed form of DIGEST
+//! section 3 (1e-5). Over random depth, widen factor, batch size, input shape and seed.
+//! Negative controls: the He ("varnet") init breaks identity and the closed form; a non-zero head
+//! sends gradient to the convs.
+mod common;
+
+use featdiv::claims::constnet::constnet_features_closed_form;
+use featdiv::init::{InitSpec, init_wrn};
+use featdiv::models::{Model, Wrn, WrnShape};
+use proptest::prelude::*;
+use tch::{Device, Kind, Tensor};
+
+fn wrn(depth: usize, widen: usize, channels: i64, init: InitSpec, seed: i64) -> Wrn {
+    let shape = WrnShape {
+        depth,
+        widen,
+        in_channels: channels,
+        classes: 10,
+        bn_momentum: 0.1,
+        dropout: 0.0,
+    };
+    tch::manual_seed(seed);
+    let mut w = Wrn::new(Device::Cpu, &shape).unwrap();
+    init_wrn(&mut w, &init).unwrap();
+    w
+}
+
+/// Largest difference between any channel and channel 0 of an [B, C, ...] activation.
+fn channel_spread(t: &Tensor) -> f64 {
+    (t - t.narrow(1, 0, 1)).abs().max().double_value(&[])
+}
+
+fn input(batch: i64, channels: i64, size: i64, seed: i64) -> (Tensor, Tensor) {
+    tch::manual_seed(seed + 1);
+    let x = Tensor::randn([batch, channels, size, size], (Kind::Float, Device::Cpu));
+    let y = Tensor::randint(10, [batch], (Kind::Int64, Device::Cpu));
+    (x, y)
+}
+
+proptest! {
+    // A forward and backward pass of a small WRN per case (~10-50 ms).
+    #![proptest_config(common::proptest_config(24, "proptest-regressions/claim_k6_constnet_init.txt"))]
+
+    #[test]
+    fn constnet_at_init(
+        depth in prop::sample::select(vec![7usize, 10, 13]),
+        widen in 1usize..4,
+        batch in 2i64..9,
+        (channels, size) in prop::sample::select(vec![(1i64, 28i64), (3, 32), (3, 16), (1, 12), (2, 9)]),
+        seed in 0i64..1000,
+    ) {
+        let net = wrn(depth, widen, channels, InitSpec::ConstNet, seed);
+        let (x, y) = input(batch, channels, size, seed);
+        for (l, act) in net.trace_t(&x, true).iter().enumerate() {
+            prop_assert_eq!(channel_spread(act), 0.0, "layer {} channels differ", l);
+        }
+        for f in net.feature_layers() {
+            prop_assert_eq!(channel_spread(&f.weight), 0.0, "{} weights differ across output channels", f.name);
+        }
+        let logits = net.forward_t(&x, true);
+        prop_assert_eq!(logits.abs().max().double_value(&[]), 0.0);
+        let loss = logits.cross_entropy_for_logits(&y);
+        prop_assert!((loss.double_value(&[]) - 10f64.ln()).abs() < 1e-6);
+
+        // Closed form of the pre-classifier features.
+        let feats = net.features_t(&x, true);
+        let closed = constnet_features_closed_form(&x, widen).unsqueeze(1);
+        let err = (&feats - &closed).abs().max().double_value(&[]);
+        prop_assert!(err <= 1e-5, "closed form off by {}", err);
+
+        // Only the head gets a gradient at step 0.
+        loss.backward();
+        for (name, var) in net.var_store().variables() {
+            let g = var.grad();
+            let gmax = if g.defined() { g.abs().max().double_value(&[]) } else { 0.0 };
+            if name.starts_with("head.") {
+                prop_assert!(gmax > 0.0, "{} has no gradient", name);
+            } else {
+                prop_assert_eq!(gmax, 0.0, "{} got a gradient at step 0", name);
+            }
+        }
+
+        // Negative control: the random counterpart breaks identity and the closed form.
+        let he = wrn(depth, widen, channels, InitSpec::He, seed);
+        let feats = he.features_t(&x, true);
+        prop_assert!(channel_spread(&feats) > 0.0);
+        prop_assert!((&feats - &closed).abs().max().double_value(&[]) > 1e-5);
+    }
+}
+
+#[test]
+fn negative_control_a_nonzero_head_sends_gradient_to_the_convs() {
+    let net = wrn(10, 2, 3, InitSpec::ConstNet, 0);
+    let _ = tch::no_grad(|| net.head.ws.shallow_clone().normal_(0.0, 0.1));
+    let (x, y) = input(4, 3, 16, 0);
+    net.forward_t(&x, true)
+        .cross_entropy_for_logits(&y)
+        .backward();
+    let conv_grad = net.blocks[0].conv.ws.grad().abs().max().double_value(&[]);
+    assert!(conv_grad > 0.0);
+}
+
+#[test]
+fn depth_does_not_act_on_the_signal() {
+    let (x, _) = input(4, 3, 32, 7);
+    let shallow = wrn(7, 2, 3, InitSpec::ConstNet, 0).features_t(&x, true);
+    let deep = wrn(28, 2, 3, InitSpec::ConstNet, 0).features_t(&x, true);
+    assert_eq!(
+        (&shallow - &deep).abs().max().double_value(&[]),
+        0.0,
+        "WRN-7 and WRN-28 give the same features"
+    );
+}
