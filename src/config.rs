@@ -65,9 +65,12 @@ pub struct ModelConfig {
     /// wrn: widen factor k (channels 16, 16k, 32k, 64k).
     #[serde(default = "one")]
     pub widen: usize,
-    /// wrn: batch-norm momentum (the authors' double forward made it 0.19 in effect).
+    /// wrn, leakynet: batch-norm momentum (the authors' double forward made it 0.19 in effect).
     #[serde(default = "default_bn_momentum")]
     pub bn_momentum: f64,
+    /// leakynet: the LeakyReLU slope alpha.
+    #[serde(default = "default_leaky_slope")]
+    pub leaky_slope: f64,
 }
 
 impl ModelConfig {
@@ -81,6 +84,7 @@ impl ModelConfig {
             depth: default_depth(),
             widen: 1,
             bn_momentum: default_bn_momentum(),
+            leaky_slope: default_leaky_slope(),
         }
     }
 }
@@ -153,6 +157,9 @@ fn default_depth() -> usize {
 fn default_bn_momentum() -> f64 {
     0.1
 }
+fn default_leaky_slope() -> f64 {
+    0.01
+}
 fn default_batch() -> usize {
     128
 }
@@ -189,7 +196,7 @@ impl Default for TrainConfig {
 
 pub const SOURCES: &[&str] = &["fashion-mnist", "mnist", "cifar10", "npz", "synthetic"];
 pub const SCHEDULES: &[&str] = &["constant", "multistep", "from-end", "cosine"];
-pub const ARCHS: &[&str] = &["mlp", "wrn"];
+pub const ARCHS: &[&str] = &["mlp", "wrn", "leakynet"];
 
 impl Config {
     /// Parses TOML text, applies `key=value` overrides, and validates.
@@ -262,17 +269,27 @@ impl Config {
             "model.hidden",
             "widths must be > 0",
         )?;
-        let init = crate::init::InitSpec::parse(&self.model.init)
-            .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
+        if self.model.arch == "leakynet" {
+            crate::init::parse_leaky_code(&self.model.init, self.model.depth)
+                .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
+        } else {
+            let init = crate::init::InitSpec::parse(&self.model.init)
+                .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
+            check(
+                init.archs().contains(&self.model.arch.as_str()),
+                "model.init",
+                &format!(
+                    "{:?} does not apply to arch {:?} (it applies to {:?})",
+                    self.model.init,
+                    self.model.arch,
+                    init.archs()
+                ),
+            )?;
+        }
         check(
-            init.archs().contains(&self.model.arch.as_str()),
-            "model.init",
-            &format!(
-                "{:?} does not apply to arch {:?} (it applies to {:?})",
-                self.model.init,
-                self.model.arch,
-                init.archs()
-            ),
+            (0.0..1.0).contains(&self.model.leaky_slope),
+            "model.leaky_slope",
+            "must be in [0, 1)",
         )?;
         check(
             self.model.depth >= 7 && (self.model.depth - 4).is_multiple_of(3),

@@ -2,9 +2,9 @@
 use crate::breakers::{add_grad_noise, add_init_noise};
 use crate::config::Config;
 use crate::data::{Batches, Dataset, Split, augment_batch};
-use crate::init::{InitSpec, init_mlp, init_wrn};
+use crate::init::{InitSpec, init_leakynet, init_mlp, init_wrn, parse_leaky_code};
 use crate::metrics::{LayerDiversity, layer_diversity};
-use crate::models::{Mlp, Model, Wrn, WrnShape};
+use crate::models::{LeakyNet, LeakyShape, Mlp, Model, Wrn, WrnShape};
 use crate::schedule::lr_at;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -60,6 +60,23 @@ pub fn build_model(cfg: &Config, ds: &Dataset, device: Device) -> Result<Box<dyn
             "invalid config key model.classes: {classes} is fewer than the {} classes of the data",
             ds.classes
         );
+    }
+    if cfg.model.arch == "leakynet" {
+        let code = parse_leaky_code(&cfg.model.init, cfg.model.depth)
+            .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
+        let shape = LeakyShape {
+            depth: cfg.model.depth,
+            widen: cfg.model.widen,
+            in_channels: ds.example_shape()[0],
+            classes: classes as i64,
+            slope: cfg.model.leaky_slope,
+            bn_momentum: cfg.model.bn_momentum,
+            dropout: cfg.breakers.dropout,
+        };
+        let mut net = LeakyNet::new(device, &shape)?;
+        init_leakynet(&mut net, &code)?;
+        add_init_noise(&net.feature_layers(), cfg.breakers.init_noise);
+        return Ok(Box::new(net));
     }
     let spec = InitSpec::parse(&cfg.model.init)
         .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;

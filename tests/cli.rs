@@ -339,3 +339,42 @@ fn diversity_reads_safetensors_and_ot_and_rejects_bad_files() {
         stderr(&o)
     );
 }
+
+#[test]
+fn deep_archs_train_through_the_cli() {
+    let dir = TempDir::new().unwrap();
+    let cfg = write_config(dir.path(), "");
+    for (arch, init) in [
+        ("wrn", "he"),
+        ("wrn", "constnet+residual:0.5"),
+        ("leakynet", "1_ii11_ii11_ii11"),
+        ("leakynet", "h_hhh_hhh_hhh"),
+    ] {
+        let out = dir
+            .path()
+            .join(format!("{arch}-{}", init.replace([':', '+'], "-")));
+        let depth = if init.len() == 13 { 13 } else { 16 };
+        let o = featdiv(&[
+            "train",
+            "--config",
+            &cfg,
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            &format!("model.arch=\"{arch}\""),
+            "--set",
+            &format!("model.init=\"{init}\""),
+            "--set",
+            &format!("model.depth={depth}"),
+            "--set",
+            "train.epochs=0",
+            "--set",
+            "train.steps=3",
+            "--set",
+            "data.test_subset=32",
+        ]);
+        assert!(o.status.success(), "{arch} {init}: {}", stderr(&o));
+        assert_eq!(read_json(&out.join("summary.json"))["status"], "done");
+    }
+}

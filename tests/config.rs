@@ -133,6 +133,34 @@ fn wrn_inits_need_the_wrn_arch_and_mlp_inits_the_mlp() {
 }
 
 #[test]
+fn leakynet_codes_are_checked_against_the_depth() {
+    let base = [
+        "model.arch=\"leakynet\"".to_string(),
+        "model.depth=16".into(),
+    ];
+    let with = |code: &str| {
+        let mut sets = base.to_vec();
+        sets.push(format!("model.init=\"{code}\""));
+        Config::from_toml_str(EXAMPLE, &sets)
+    };
+    with("1_iiii_1111_iiii").unwrap();
+    let e = format!("{:#}", with("1_iiii_1z11_iiii").unwrap_err());
+    assert!(
+        e.contains("model.init") && e.contains("unknown character 'z'"),
+        "{e}"
+    );
+    let e = format!("{:#}", with("1_iiii_1111").unwrap_err());
+    assert!(e.contains("model.init") && e.contains("needs 13"), "{e}");
+    let mut sets = base.to_vec();
+    sets.extend([
+        "model.init=\"1_iiii_1111_iiii\"".to_string(),
+        "model.leaky_slope=1.5".into(),
+    ]);
+    let e = format!("{:#}", Config::from_toml_str(EXAMPLE, &sets).unwrap_err());
+    assert!(e.contains("model.leaky_slope"), "{e}");
+}
+
+#[test]
 fn npz_source_needs_a_path() {
     let text = EXAMPLE.replace("path = \"x.npz\"\n", "");
     let err = Config::from_toml_str(&text, &[]).unwrap_err();

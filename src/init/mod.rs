@@ -1,7 +1,9 @@
 //! Initializations: the code of a config's `model.init`, and how each arch applies it.
+mod leakynet;
 mod mlp;
 mod wrn;
 
+pub use leakynet::{LeakyLayerInit, init_leakynet, parse_leaky_code};
 pub use mlp::{he_std, init_mlp};
 pub use wrn::init_wrn;
 

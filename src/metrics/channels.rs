@@ -64,3 +64,15 @@ pub fn channel_symmetry(model: &dyn Model, x: &Tensor, train: bool) -> ChannelSy
         activations,
     }
 }
+
+/// Root-mean-square deviation of an activation [B, C, ...] from its mean over channels: the size
+/// of the inter-channel (symmetry-breaking) part of a signal.
+pub fn channel_deviation(t: &Tensor) -> f64 {
+    let t = t.detach().to_kind(tch::Kind::Double);
+    let mean = t.mean_dim([1i64].as_slice(), true, tch::Kind::Double);
+    (&t - mean)
+        .square()
+        .mean(tch::Kind::Double)
+        .sqrt()
+        .double_value(&[])
+}

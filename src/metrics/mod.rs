@@ -4,7 +4,7 @@ pub mod correlation;
 pub mod symmetry;
 pub mod width;
 
-pub use channels::{ChannelSymmetry, channel_symmetry, spread_along};
+pub use channels::{ChannelSymmetry, channel_deviation, channel_symmetry, spread_along};
 pub use correlation::{
     Correlations, WeightRows, correlation_matrix, correlations, mean_lower_triangle, rows_rho,
     subsample,

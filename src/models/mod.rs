@@ -1,8 +1,10 @@
 //! Models of the paper. Every model exposes its feature layers (weights whose rows are features,
 //! with the groups of features that were identical at init) so metrics and claims are model-agnostic.
+pub mod leakynet;
 pub mod mlp;
 pub mod wrn;
 
+pub use leakynet::{LeakyNet, LeakyShape};
 pub use mlp::Mlp;
 pub use wrn::{Wrn, WrnShape};
 

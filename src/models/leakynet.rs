@@ -1,0 +1,184 @@
+//! LeakyNet (DIGEST section 4): no skip connections. Stem conv (16, C_in, 3, 3), then 3 groups of
+//! n = (d-4)/3 layers with the channel plan of the WRN; layer i computes
+//! y = act(conv3x3(x + b_i)) with a learnable scalar b_i (0 at init), dropout if p > 0, then
+//! BN(C_out) on odd i only, after the activation. act = LeakyReLU(alpha). Head: act, global
+//! average pool, Linear (zero at init).
+use super::{FeatureLayer, Model};
+use anyhow::{Result, ensure};
+use tch::nn::{self, VarStore};
+use tch::{Device, Tensor};
+
+pub struct Layer {
+    pub name: String,
+    pub bias: Tensor,
+    pub conv: nn::Conv2D,
+    pub bn: Option<nn::BatchNorm>,
+}
+
+pub struct LeakyNet {
+    vs: VarStore,
+    pub stem: nn::Conv2D,
+    pub layers: Vec<Layer>,
+    pub head: nn::Linear,
+    pub slope: f64,
+    pub dropout: f64,
+    /// Feature groups per conv, stem first (set by the init).
+    pub groups: Vec<Vec<usize>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LeakyShape {
+    pub depth: usize,
+    pub widen: usize,
+    pub in_channels: i64,
+    pub classes: i64,
+    pub slope: f64,
+    pub bn_momentum: f64,
+    pub dropout: f64,
+}
+
+impl LeakyNet {
+    pub fn new(device: Device, shape: &LeakyShape) -> Result<LeakyNet> {
+        ensure!(
+            shape.depth >= 7 && (shape.depth - 4).is_multiple_of(3),
+            "invalid config key model.depth: {} is not 4 + 3n with n >= 1 (7, 10, 16, ...)",
+            shape.depth
+        );
+        let n = (shape.depth - 4) / 3;
+        let vs = VarStore::new(device);
+        let root = vs.root();
+        let conv = |p: nn::Path, i: i64, o: i64, stride: i64| {
+            let cfg = nn::ConvConfig {
+                stride,
+                padding: 1,
+                bias: false,
+                ws_init: nn::Init::Const(0.0),
+                ..Default::default()
+            };
+            nn::conv2d(p, i, o, 3, cfg)
+        };
+        let stem = conv(&root / "stem", shape.in_channels, 16, 1);
+        let mut layers = Vec::new();
+        let mut in_c = 16;
+        for (g, (width, stride)) in [(16, 1), (32, 2), (64, 2)].into_iter().enumerate() {
+            let out_c = width * shape.widen as i64;
+            for j in 0..n {
+                let i = layers.len();
+                let name = format!("layer{i}");
+                let p = &root / name.as_str();
+                let bn_cfg = nn::BatchNormConfig {
+                    momentum: shape.bn_momentum,
+                    eps: 1e-5,
+                    ws_init: nn::Init::Const(1.0),
+                    bs_init: nn::Init::Const(0.0),
+                    ..Default::default()
+                };
+                layers.push(Layer {
+                    bias: p.zeros("input_bias", &[1]),
+                    conv: conv(
+                        &p / "conv",
+                        in_c,
+                        out_c,
+                        if j == 0 && g > 0 { stride } else { 1 },
+                    ),
+                    bn: (i % 2 == 1).then(|| nn::batch_norm2d(&p / "bn", out_c, bn_cfg)),
+                    name,
+                });
+                in_c = out_c;
+            }
+        }
+        let head = nn::linear(
+            &root / "head",
+            in_c,
+            shape.classes,
+            nn::LinearConfig {
+                ws_init: nn::Init::Const(0.0),
+                bs_init: Some(nn::Init::Const(0.0)),
+                bias: true,
+            },
+        );
+        let mut net = LeakyNet {
+            vs,
+            stem,
+            layers,
+            head,
+            slope: shape.slope,
+            dropout: shape.dropout,
+            groups: Vec::new(),
+        };
+        net.groups = net
+            .conv_layers()
+            .iter()
+            .map(|(_, w)| (0..w.size()[0] as usize).collect())
+            .collect();
+        Ok(net)
+    }
+
+    fn act(&self, x: &Tensor) -> Tensor {
+        x.maximum(&(x * self.slope))
+    }
+
+    /// (name, weight) of every conv, stem first.
+    pub fn conv_layers(&self) -> Vec<(String, Tensor)> {
+        std::iter::once(("stem".to_string(), self.stem.ws.shallow_clone()))
+            .chain(
+                self.layers
+                    .iter()
+                    .map(|l| (format!("{}.conv", l.name), l.conv.ws.shallow_clone())),
+            )
+            .collect()
+    }
+
+    /// Outputs of the stem and of every layer.
+    pub fn trace_t(&self, x: &Tensor, train: bool) -> Vec<Tensor> {
+        let mut h = x.apply(&self.stem);
+        let mut trace = vec![h.shallow_clone()];
+        for l in &self.layers {
+            h = self.act(&(&h + &l.bias).apply(&l.conv));
+            if self.dropout > 0.0 {
+                h = h.dropout(self.dropout, train);
+            }
+            if let Some(bn) = &l.bn {
+                h = h.apply_t(bn, train);
+            }
+            trace.push(h.shallow_clone());
+        }
+        trace
+    }
+}
+
+impl Model for LeakyNet {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let last = self
+            .trace_t(x, train)
+            .pop()
+            .unwrap_or_else(|| x.shallow_clone());
+        self.act(&last)
+            .adaptive_avg_pool2d([1, 1])
+            .flatten(1, -1)
+            .apply(&self.head)
+    }
+
+    fn var_store(&self) -> &VarStore {
+        &self.vs
+    }
+
+    fn feature_layers(&self) -> Vec<FeatureLayer> {
+        self.conv_layers()
+            .into_iter()
+            .zip(&self.groups)
+            .map(|((name, weight), groups)| FeatureLayer {
+                name,
+                weight,
+                bias: None,
+                groups: groups.clone(),
+            })
+            .collect()
+    }
+
+    fn activations_t(&self, x: &Tensor, train: bool) -> Vec<(String, Tensor)> {
+        let names =
+            std::iter::once("stem".to_string()).chain(self.layers.iter().map(|l| l.name.clone()));
+        names.zip(self.trace_t(x, train)).collect()
+    }
+}
