@@ -291,11 +291,7 @@ impl Config {
             "model.leaky_slope",
             "must be in [0, 1)",
         )?;
-        check(
-            self.model.depth >= 7 && (self.model.depth - 4).is_multiple_of(3),
-            "model.depth",
-            "must be 4 + 3n with n >= 1 (7, 10, 16, 22, 28, ...)",
-        )?;
+        crate::models::parts::per_group(self.model.depth)?;
         check(self.model.widen >= 1, "model.widen", "must be >= 1")?;
         check(
             (0.0..=1.0).contains(&self.model.bn_momentum),

@@ -61,37 +61,38 @@ pub fn build_model(cfg: &Config, ds: &Dataset, device: Device) -> Result<Box<dyn
             ds.classes
         );
     }
-    if cfg.model.arch == "leakynet" {
-        let code = parse_leaky_code(&cfg.model.init, cfg.model.depth)
-            .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
-        let shape = LeakyShape {
-            depth: cfg.model.depth,
-            widen: cfg.model.widen,
-            in_channels: ds.example_shape()[0],
-            classes: classes as i64,
-            slope: cfg.model.leaky_slope,
-            bn_momentum: cfg.model.bn_momentum,
-            dropout: cfg.breakers.dropout,
-        };
-        let mut net = LeakyNet::new(device, &shape)?;
-        init_leakynet(&mut net, &code)?;
-        add_init_noise(&net.feature_layers(), cfg.breakers.init_noise);
-        return Ok(Box::new(net));
-    }
-    let spec = InitSpec::parse(&cfg.model.init)
-        .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
+    let in_channels = ds.example_shape()[0];
+    let init_error = |e: String| anyhow::anyhow!("invalid config key model.init: {e}");
     let model: Box<dyn Model> = match cfg.model.arch.as_str() {
+        "leakynet" => {
+            let code = parse_leaky_code(&cfg.model.init, cfg.model.depth).map_err(init_error)?;
+            let shape = LeakyShape {
+                depth: cfg.model.depth,
+                widen: cfg.model.widen,
+                in_channels,
+                classes: classes as i64,
+                slope: cfg.model.leaky_slope,
+                bn_momentum: cfg.model.bn_momentum,
+                dropout: cfg.breakers.dropout,
+            };
+            let mut net = LeakyNet::new(device, &shape)?;
+            init_leakynet(&mut net, &code)?;
+            Box::new(net)
+        }
         "wrn" => {
             let shape = WrnShape {
                 depth: cfg.model.depth,
                 widen: cfg.model.widen,
-                in_channels: ds.example_shape()[0],
+                in_channels,
                 classes: classes as i64,
                 bn_momentum: cfg.model.bn_momentum,
                 dropout: cfg.breakers.dropout,
             };
             let mut wrn = Wrn::new(device, &shape)?;
-            init_wrn(&mut wrn, &spec)?;
+            init_wrn(
+                &mut wrn,
+                &InitSpec::parse(&cfg.model.init).map_err(init_error)?,
+            )?;
             Box::new(wrn)
         }
         _ => {
@@ -102,7 +103,10 @@ pub fn build_model(cfg: &Config, ds: &Dataset, device: Device) -> Result<Box<dyn
                 classes as i64,
                 cfg.breakers.dropout,
             );
-            init_mlp(&mut mlp, &spec)?;
+            init_mlp(
+                &mut mlp,
+                &InitSpec::parse(&cfg.model.init).map_err(init_error)?,
+            )?;
             Box::new(mlp)
         }
     };

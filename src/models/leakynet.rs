@@ -3,8 +3,9 @@
 //! y = act(conv3x3(x + b_i)) with a learnable scalar b_i (0 at init), dropout if p > 0, then
 //! BN(C_out) on odd i only, after the activation. act = LeakyReLU(alpha). Head: act, global
 //! average pool, Linear (zero at init).
+use super::parts::{batch_norm, channel_plan, conv, per_group, zero_head};
 use super::{FeatureLayer, Model};
-use anyhow::{Result, ensure};
+use anyhow::Result;
 use tch::nn::{self, VarStore};
 use tch::{Device, Tensor};
 
@@ -39,64 +40,33 @@ pub struct LeakyShape {
 
 impl LeakyNet {
     pub fn new(device: Device, shape: &LeakyShape) -> Result<LeakyNet> {
-        ensure!(
-            shape.depth >= 7 && (shape.depth - 4).is_multiple_of(3),
-            "invalid config key model.depth: {} is not 4 + 3n with n >= 1 (7, 10, 16, ...)",
-            shape.depth
-        );
-        let n = (shape.depth - 4) / 3;
+        let n = per_group(shape.depth)?;
         let vs = VarStore::new(device);
         let root = vs.root();
-        let conv = |p: nn::Path, i: i64, o: i64, stride: i64| {
-            let cfg = nn::ConvConfig {
-                stride,
-                padding: 1,
-                bias: false,
-                ws_init: nn::Init::Const(0.0),
-                ..Default::default()
-            };
-            nn::conv2d(p, i, o, 3, cfg)
-        };
-        let stem = conv(&root / "stem", shape.in_channels, 16, 1);
+        let stem = conv(&root / "stem", shape.in_channels, 16, 3, 1);
         let mut layers = Vec::new();
         let mut in_c = 16;
-        for (g, (width, stride)) in [(16, 1), (32, 2), (64, 2)].into_iter().enumerate() {
-            let out_c = width * shape.widen as i64;
+        for (g, (out_c, stride)) in channel_plan(shape.widen).into_iter().enumerate() {
             for j in 0..n {
                 let i = layers.len();
                 let name = format!("layer{i}");
                 let p = &root / name.as_str();
-                let bn_cfg = nn::BatchNormConfig {
-                    momentum: shape.bn_momentum,
-                    eps: 1e-5,
-                    ws_init: nn::Init::Const(1.0),
-                    bs_init: nn::Init::Const(0.0),
-                    ..Default::default()
-                };
                 layers.push(Layer {
                     bias: p.zeros("input_bias", &[1]),
                     conv: conv(
                         &p / "conv",
                         in_c,
                         out_c,
+                        3,
                         if j == 0 && g > 0 { stride } else { 1 },
                     ),
-                    bn: (i % 2 == 1).then(|| nn::batch_norm2d(&p / "bn", out_c, bn_cfg)),
+                    bn: (i % 2 == 1).then(|| batch_norm(&p / "bn", out_c, shape.bn_momentum)),
                     name,
                 });
                 in_c = out_c;
             }
         }
-        let head = nn::linear(
-            &root / "head",
-            in_c,
-            shape.classes,
-            nn::LinearConfig {
-                ws_init: nn::Init::Const(0.0),
-                bs_init: Some(nn::Init::Const(0.0)),
-                bias: true,
-            },
-        );
+        let head = zero_head(&root / "head", in_c, shape.classes);
         let mut net = LeakyNet {
             vs,
             stem,

@@ -2,6 +2,7 @@
 //! with the groups of features that were identical at init) so metrics and claims are model-agnostic.
 pub mod leakynet;
 pub mod mlp;
+pub mod parts;
 pub mod wrn;
 
 pub use leakynet::{LeakyNet, LeakyShape};

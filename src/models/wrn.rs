@@ -4,6 +4,7 @@
 //! (dropout on out); returns x + out, or conv1x1(a) + out where the width changes: the shortcut
 //! sees ReLU(BN(x)), as in the authors' code (their in-place ReLU). Head: ReLU, global average
 //! pool, Linear. Convs have no bias.
+use super::parts::{batch_norm, channel_plan, conv, per_group, zero_head};
 use super::{FeatureLayer, Model};
 use anyhow::{Result, ensure};
 use tch::nn::{self, VarStore};
@@ -39,27 +40,11 @@ pub struct WrnShape {
 impl WrnShape {
     pub fn blocks_per_group(&self) -> Result<usize> {
         ensure!(
-            self.depth >= 7 && (self.depth - 4).is_multiple_of(3),
-            "invalid config key model.depth: {} is not 4 + 3n with n >= 1 (7, 10, 16, 22, 28, ...)",
-            self.depth
-        );
-        ensure!(
             self.widen >= 1,
             "invalid config key model.widen: must be >= 1"
         );
-        Ok((self.depth - 4) / 3)
+        per_group(self.depth)
     }
-}
-
-fn conv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64) -> nn::Conv2D {
-    let cfg = nn::ConvConfig {
-        stride,
-        padding: k / 2,
-        bias: false,
-        ws_init: nn::Init::Const(0.0),
-        ..Default::default()
-    };
-    nn::conv2d(p, i, o, k, cfg)
 }
 
 impl Wrn {
@@ -71,22 +56,13 @@ impl Wrn {
         let stem = conv(&root / "stem", shape.in_channels, 16, 3, 1);
         let mut blocks = Vec::new();
         let mut in_c = 16;
-        for (g, (width, stride)) in [(16, 1), (32, 2), (64, 2)].into_iter().enumerate() {
-            let out_c = width * shape.widen as i64;
+        for (g, (out_c, stride)) in channel_plan(shape.widen).into_iter().enumerate() {
             for b in 0..n {
                 let name = format!("group{}.block{b}", g + 1);
                 let p = &root / format!("group{}", g + 1) / format!("block{b}");
                 let s = if b == 0 { stride } else { 1 };
-                let bn_cfg = nn::BatchNormConfig {
-                    momentum: shape.bn_momentum,
-                    eps: 1e-5,
-                    // tch's default draws the scale uniformly in [0, 1): that alone breaks symmetry.
-                    ws_init: nn::Init::Const(1.0),
-                    bs_init: nn::Init::Const(0.0),
-                    ..Default::default()
-                };
                 blocks.push(Block {
-                    bn: nn::batch_norm2d(&p / "bn", in_c, bn_cfg),
+                    bn: batch_norm(&p / "bn", in_c, shape.bn_momentum),
                     conv: conv(&p / "conv", in_c, out_c, 3, s),
                     shortcut: (in_c != out_c || s != 1)
                         .then(|| conv(&p / "shortcut", in_c, out_c, 1, s)),
@@ -95,16 +71,7 @@ impl Wrn {
                 in_c = out_c;
             }
         }
-        let head = nn::linear(
-            &root / "head",
-            in_c,
-            shape.classes,
-            nn::LinearConfig {
-                ws_init: nn::Init::Const(0.0),
-                bs_init: Some(nn::Init::Const(0.0)),
-                bias: true,
-            },
-        );
+        let head = zero_head(&root / "head", in_c, shape.classes);
         let mut wrn = Wrn {
             vs,
             stem,

@@ -1,0 +1,54 @@
+//! Pieces the convolutional models share: the channel plan, zero-initialized convs and head, and
+//! batch norms at scale 1, shift 0.
+use anyhow::{Result, ensure};
+use tch::nn;
+
+/// Layers (or blocks) per group of a depth-d net: (d - 4) / 3, with d = 4 + 3n and n >= 1.
+pub fn per_group(depth: usize) -> Result<usize> {
+    ensure!(
+        depth >= 7 && (depth - 4).is_multiple_of(3),
+        "invalid config key model.depth: {depth} is not 4 + 3n with n >= 1 (7, 10, 16, 22, 28, ...)"
+    );
+    Ok((depth - 4) / 3)
+}
+
+/// (channels, stride of the group's first layer) of the 3 groups for widen factor k.
+pub fn channel_plan(widen: usize) -> [(i64, i64); 3] {
+    let k = widen as i64;
+    [(16 * k, 1), (32 * k, 2), (64 * k, 2)]
+}
+
+/// A bias-free conv with zero weights; an init fills it.
+pub fn conv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64) -> nn::Conv2D {
+    let cfg = nn::ConvConfig {
+        stride,
+        padding: k / 2,
+        bias: false,
+        ws_init: nn::Init::Const(0.0),
+        ..Default::default()
+    };
+    nn::conv2d(p, i, o, k, cfg)
+}
+
+/// Batch norm at scale 1, shift 0 (tch's default draws the scale in [0, 1): that alone breaks
+/// the symmetry).
+pub fn batch_norm(p: nn::Path, channels: i64, momentum: f64) -> nn::BatchNorm {
+    let cfg = nn::BatchNormConfig {
+        momentum,
+        eps: 1e-5,
+        ws_init: nn::Init::Const(1.0),
+        bs_init: nn::Init::Const(0.0),
+        ..Default::default()
+    };
+    nn::batch_norm2d(p, channels, cfg)
+}
+
+/// The classifier, zero at init in every init of the authors: logits 0, loss ln(classes).
+pub fn zero_head(p: nn::Path, features: i64, classes: i64) -> nn::Linear {
+    let cfg = nn::LinearConfig {
+        ws_init: nn::Init::Const(0.0),
+        bs_init: Some(nn::Init::Const(0.0)),
+        bias: true,
+    };
+    nn::linear(p, features, classes, cfg)
+}
