@@ -8,6 +8,7 @@ fn main() {
     // torch-sys (links = "tch") exports the lib dir it linked against.
     if let Ok(lib) = env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+        compile_determinism_shim(std::path::Path::new(&lib));
     }
     // libtorch_cuda.so is in the PyPI wheel and torch-sys names it on the link line, but the CPU
     // set-up installs none of its CUDA libraries (cuBLAS, cuDNN, ...). Nothing of ours references
@@ -33,4 +34,20 @@ fn main() {
         "cargo:rustc-env=FEATDIV_GIT_COMMIT={commit}{}",
         if dirty { "-dirty" } else { "" }
     );
+}
+
+/// csrc/determinism.cpp: setters and getters of libtorch's global determinism switches.
+fn compile_determinism_shim(lib: &std::path::Path) {
+    println!("cargo:rerun-if-changed=csrc/determinism.cpp");
+    let root = lib.parent().unwrap_or(lib);
+    cc::Build::new()
+        .cpp(true)
+        .pic(true)
+        .warnings(false)
+        .include(root.join("include"))
+        .include(root.join("include/torch/csrc/api/include"))
+        .flag("-std=c++17")
+        .flag("-D_GLIBCXX_USE_CXX11_ABI=1")
+        .file("csrc/determinism.cpp")
+        .compile("featdiv_determinism");
 }

@@ -19,6 +19,8 @@ pub struct Config {
     pub train: TrainConfig,
     #[serde(default)]
     pub breakers: BreakerConfig,
+    #[serde(default)]
+    pub determinism: crate::determinism::DeterminismConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,9 +207,11 @@ impl Config {
         for o in overrides {
             apply_override(&mut value, o)?;
         }
-        let cfg: Config = toml::Value::Table(value)
-            .try_into()
-            .map_err(|e: toml::de::Error| anyhow::anyhow!("invalid config: {}", e.message()))?;
+        // serde_path_to_error names the offending key (e.g. determinism.tf32) in type errors.
+        let cfg: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(value)).map_err(|e| {
+                anyhow::anyhow!("invalid config key {}: {}", e.path(), e.inner().message())
+            })?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -297,6 +301,15 @@ impl Config {
             (0.0..=1.0).contains(&self.model.bn_momentum),
             "model.bn_momentum",
             "must be in [0, 1]",
+        )?;
+        check(
+            crate::determinism::MODES.contains(&self.determinism.mode.as_str()),
+            "determinism.mode",
+            &format!(
+                "unknown mode {:?}; expected one of {:?}",
+                self.determinism.mode,
+                crate::determinism::MODES
+            ),
         )?;
         check(t.batch_size > 0, "train.batch_size", "must be > 0")?;
         check(

@@ -17,16 +17,13 @@ pub struct Environment {
     pub hostname: String,
 }
 
-/// Determinism as far as it can be read back from libtorch today. On CPU, libtorch's float32
-/// kernels are bitwise reproducible at a fixed thread count (DIGEST section 7). cuDNN and
-/// deterministic-algorithm switches have no getter in tch: they are recorded as unknown (null)
-/// until featdiv sets and reads them itself.
+/// Determinism in force, read back from libtorch (see `crate::determinism`). On CPU, libtorch's
+/// float32 kernels are also bitwise reproducible at a fixed thread count (DIGEST section 7).
 #[derive(Debug, Clone, Serialize)]
 pub struct Determinism {
     pub cpu_bitwise_at_fixed_threads: bool,
-    pub cudnn_deterministic: Option<bool>,
-    pub deterministic_algorithms: Option<bool>,
-    pub cudnn_benchmark: Option<bool>,
+    pub in_force: crate::determinism::DeterminismState,
+    pub cublas_workspace_config: Option<String>,
 }
 
 /// The folder of the libtorch this process actually loaded (from /proc/self/maps).
@@ -69,9 +66,8 @@ impl Environment {
             cuda_available: tch::Cuda::is_available(),
             determinism: Determinism {
                 cpu_bitwise_at_fixed_threads: device == tch::Device::Cpu,
-                cudnn_deterministic: None,
-                deterministic_algorithms: None,
-                cudnn_benchmark: None,
+                in_force: crate::determinism::state(),
+                cublas_workspace_config: std::env::var("CUBLAS_WORKSPACE_CONFIG").ok(),
             },
             hostname: std::fs::read_to_string("/etc/hostname")
                 .map(|s| s.trim().to_string())

@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod claims;
 pub mod config;
 pub mod data;
+pub mod determinism;
 pub mod device;
 pub mod environment;
 pub mod init;

@@ -31,8 +31,6 @@ pub fn run_to_dir(
 
     let device = crate::device::resolve(&cfg.device)?;
     let ds = crate::data::load(&cfg.data, cfg.seed)?.to_device(device);
-    tch::set_num_threads(cfg.threads as i32);
-    let env = Environment::capture(cfg.seed, device);
     let (total, per_epoch) = crate::train::budget(cfg, ds.train.len());
     let bar = progress(total as u64, quiet);
     let mut steps = Jsonl::create(&out.join("steps.jsonl"))?;
@@ -62,6 +60,8 @@ pub fn run_to_dir(
     };
     let result = train(cfg, &ds, device, &mut sink);
     bar.finish_and_clear();
+    // After the run: the thread count and determinism switches it set are what was in force.
+    let env = Environment::capture(cfg.seed, device);
     steps.finish()?;
     let base = json!({
         "data": {"name": ds.name, "train": ds.train.len(), "test": ds.test.len(), "test_split": ds.test_note, "steps_per_epoch": per_epoch},

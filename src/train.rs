@@ -169,6 +169,7 @@ pub fn train(
     sink: &mut dyn FnMut(Event) -> Result<()>,
 ) -> Result<(Box<dyn Model>, Outcome)> {
     let _turn = global_state_lock();
+    crate::determinism::apply(&cfg.determinism)?;
     tch::set_num_threads(cfg.threads as i32);
     tch::manual_seed(cfg.seed as i64);
     if device.is_cuda() {

@@ -90,6 +90,8 @@ fn config_round_trips_through_toml() {
 #[case("threads=0", "threads")]
 #[case("model.init=\"constnet\"", "model.init")] // a wrn init on the mlp
 #[case("model.depth=11", "model.depth")]
+#[case("determinism.mode=\"sometimes\"", "determinism.mode")]
+#[case("determinism.tf32=\"yes\"", "tf32")]
 #[case("model.widen=0", "model.widen")]
 #[case("model.bn_momentum=1.5", "model.bn_momentum")]
 #[case("model.init=\"constnet+residual:-1\"", "model.init")]

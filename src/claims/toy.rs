@@ -65,6 +65,7 @@ impl ToyRun {
                 ..TrainConfig::default()
             },
             breakers: self.breakers.clone(),
+            determinism: Default::default(),
         }
     }
 
