@@ -1,5 +1,6 @@
 //! The paper's claims as library functions, so tests and `featdiv reproduce` check the same thing.
 pub mod constnet;
+pub mod perturbation;
 pub mod study;
 pub mod toy;
 

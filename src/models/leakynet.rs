@@ -4,7 +4,7 @@
 //! BN(C_out) on odd i only, after the activation. act = LeakyReLU(alpha). Head: act, global
 //! average pool, Linear (zero at init).
 use super::parts::{batch_norm, channel_plan, conv, per_group, zero_head};
-use super::{FeatureLayer, Model};
+use super::{FeatureLayer, Injection, Model, inject};
 use anyhow::Result;
 use tch::nn::{self, VarStore};
 use tch::{Device, Tensor};
@@ -101,9 +101,13 @@ impl LeakyNet {
 
     /// Outputs of the stem and of every layer.
     pub fn trace_t(&self, x: &Tensor, train: bool) -> Vec<Tensor> {
-        let mut h = x.apply(&self.stem);
+        self.trace_with(x, train, None)
+    }
+
+    fn trace_with(&self, x: &Tensor, train: bool, injection: Injection) -> Vec<Tensor> {
+        let mut h = inject(x.apply(&self.stem), 0, injection);
         let mut trace = vec![h.shallow_clone()];
-        for l in &self.layers {
+        for (i, l) in self.layers.iter().enumerate() {
             h = self.act(&(&h + &l.bias).apply(&l.conv));
             if self.dropout > 0.0 {
                 h = h.dropout(self.dropout, train);
@@ -111,6 +115,7 @@ impl LeakyNet {
             if let Some(bn) = &l.bn {
                 h = h.apply_t(bn, train);
             }
+            h = inject(h, i + 1, injection);
             trace.push(h.shallow_clone());
         }
         trace
@@ -146,9 +151,14 @@ impl Model for LeakyNet {
             .collect()
     }
 
-    fn activations_t(&self, x: &Tensor, train: bool) -> Vec<(String, Tensor)> {
+    fn perturbed_activations_t(
+        &self,
+        x: &Tensor,
+        train: bool,
+        injection: Injection,
+    ) -> Vec<(String, Tensor)> {
         let names =
             std::iter::once("stem".to_string()).chain(self.layers.iter().map(|l| l.name.clone()));
-        names.zip(self.trace_t(x, train)).collect()
+        names.zip(self.trace_with(x, train, injection)).collect()
     }
 }

@@ -1,5 +1,5 @@
 //! The toy model: a fully connected ReLU network, `hidden{l}` layers then `head`.
-use super::{FeatureLayer, Model};
+use super::{FeatureLayer, Injection, Model, inject};
 use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
@@ -40,7 +40,12 @@ impl Mlp {
     }
 
     /// Hidden activations (after ReLU and dropout) and the logits.
-    fn run_t(&self, x: &Tensor, train: bool) -> (Vec<(String, Tensor)>, Tensor) {
+    fn run_t(
+        &self,
+        x: &Tensor,
+        train: bool,
+        injection: Injection,
+    ) -> (Vec<(String, Tensor)>, Tensor) {
         let mut h = x.flatten(1, -1);
         let mut hidden = Vec::new();
         let last = self.layers.len() - 1;
@@ -51,6 +56,7 @@ impl Mlp {
                 if self.dropout > 0.0 {
                     h = h.dropout(self.dropout, train);
                 }
+                h = inject(h, l, injection);
                 hidden.push((format!("hidden{l}"), h.shallow_clone()));
             }
         }
@@ -67,11 +73,16 @@ impl Mlp {
 
 impl Model for Mlp {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        self.run_t(x, train).1
+        self.run_t(x, train, None).1
     }
 
-    fn activations_t(&self, x: &Tensor, train: bool) -> Vec<(String, Tensor)> {
-        self.run_t(x, train).0
+    fn perturbed_activations_t(
+        &self,
+        x: &Tensor,
+        train: bool,
+        injection: Injection,
+    ) -> Vec<(String, Tensor)> {
+        self.run_t(x, train, injection).0
     }
 
     fn var_store(&self) -> &VarStore {

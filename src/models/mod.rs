@@ -26,5 +26,25 @@ pub trait Model {
     fn var_store(&self) -> &tch::nn::VarStore;
     fn feature_layers(&self) -> Vec<FeatureLayer>;
     /// Named hidden activations [B, features, ...], input to output, for symmetry checks.
-    fn activations_t(&self, x: &Tensor, train: bool) -> Vec<(String, Tensor)>;
+    fn activations_t(&self, x: &Tensor, train: bool) -> Vec<(String, Tensor)> {
+        self.perturbed_activations_t(x, train, None)
+    }
+    /// The same, with `delta` added to activation number `at` before the layers after it see it.
+    fn perturbed_activations_t(
+        &self,
+        x: &Tensor,
+        train: bool,
+        inject: Injection,
+    ) -> Vec<(String, Tensor)>;
+}
+
+/// Where to add a perturbation in a forward pass: (activation index, delta of its shape).
+pub type Injection<'a> = Option<(usize, &'a Tensor)>;
+
+/// Adds the injection's delta to activation `index` if it is the one.
+pub fn inject(h: Tensor, index: usize, injection: Injection) -> Tensor {
+    match injection {
+        Some((at, delta)) if at == index => h + delta,
+        _ => h,
+    }
 }

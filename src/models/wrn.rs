@@ -5,7 +5,7 @@
 //! sees ReLU(BN(x)), as in the authors' code (their in-place ReLU). Head: ReLU, global average
 //! pool, Linear. Convs have no bias.
 use super::parts::{batch_norm, channel_plan, conv, per_group, zero_head};
-use super::{FeatureLayer, Model};
+use super::{FeatureLayer, Injection, Model, inject};
 use anyhow::{Result, ensure};
 use tch::nn::{self, VarStore};
 use tch::{Device, Tensor};
@@ -102,9 +102,13 @@ impl Wrn {
 
     /// Activations of the stem and of every block, in order.
     pub fn trace_t(&self, x: &Tensor, train: bool) -> Vec<Tensor> {
-        let mut h = x.apply(&self.stem);
+        self.trace_with(x, train, None)
+    }
+
+    fn trace_with(&self, x: &Tensor, train: bool, injection: Injection) -> Vec<Tensor> {
+        let mut h = inject(x.apply(&self.stem), 0, injection);
         let mut trace = vec![h.shallow_clone()];
-        for b in &self.blocks {
+        for (i, b) in self.blocks.iter().enumerate() {
             let a = h.apply_t(&b.bn, train).relu();
             let mut out = a.apply(&b.conv);
             if self.dropout > 0.0 {
@@ -114,6 +118,7 @@ impl Wrn {
                 Some(s) => a.apply(s) + out,
                 None => h + out,
             };
+            h = inject(h, i + 1, injection);
             trace.push(h.shallow_clone());
         }
         trace
@@ -138,10 +143,15 @@ impl Model for Wrn {
         &self.vs
     }
 
-    fn activations_t(&self, x: &Tensor, train: bool) -> Vec<(String, Tensor)> {
+    fn perturbed_activations_t(
+        &self,
+        x: &Tensor,
+        train: bool,
+        injection: Injection,
+    ) -> Vec<(String, Tensor)> {
         let names =
             std::iter::once("stem".to_string()).chain(self.blocks.iter().map(|b| b.name.clone()));
-        names.zip(self.trace_t(x, train)).collect()
+        names.zip(self.trace_with(x, train, injection)).collect()
     }
 
     fn feature_layers(&self) -> Vec<FeatureLayer> {
