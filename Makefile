@@ -2,7 +2,7 @@
 CARGO ?= cargo
 THREADS ?= 2
 
-.PHONY: setup setup-cuda data build test reproduce bench claims lint fmt clean
+.PHONY: setup setup-cuda data build test reproduce bench claims gpu-bundle lint fmt clean
 
 setup:                      ## libtorch (CPU) from PyPI's torch==2.11.0 wheel into .venv, linked as .libtorch
 	@ci/setup-libtorch
@@ -34,9 +34,13 @@ bench: setup-cuda build data  ## one MLP epoch: featdiv vs PyTorch eager on the 
 	@awk '/^featdiv/ {f = (f == "" || $$10 < f) ? $$10 : f} /^pytorch/ {p = (p == "" || $$10 < p) ? $$10 : p} \
 	  END {printf "fastest epoch: featdiv %.3f s, pytorch eager %.3f s: pytorch/featdiv = %.2f\n", f, p, p / f}' target/bench.log
 
+gpu-bundle: setup          ## binaries for ci/gpu-check on a GPU machine without cargo, in gpu-bundle/ (< 64 MiB)
+	@ci/gpu-bundle
+
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release --all-targets --features cuda-tests,full-claims -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

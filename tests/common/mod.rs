@@ -4,8 +4,11 @@ use featdiv::config::DataConfig;
 use featdiv::data::{self, Dataset};
 use std::path::PathBuf;
 
+/// The repository: FEATDIV_ROOT where set (a test binary run on another machine, by
+/// ci/gpu-check), else where it was built.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("FEATDIV_ROOT")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
 pub fn fixture(rel: &str) -> PathBuf {
