@@ -347,6 +347,8 @@ fn deep_archs_train_through_the_cli() {
     for (arch, init) in [
         ("wrn", "he"),
         ("wrn", "constnet+residual:0.5"),
+        ("wrn", "delta-orthogonal"),
+        ("wrn", "zero-o"),
         ("leakynet", "1_ii11_ii11_ii11"),
         ("leakynet", "h_hhh_hhh_hhh"),
     ] {

@@ -42,7 +42,10 @@ pub fn init_mlp(mlp: &mut Mlp, spec: &InitSpec) -> Result<()> {
             InitSpec::Xavier => {
                 Tensor::randn([out, fan_in], opts) * (2.0 / (fan_in + out) as f64).sqrt()
             }
-            InitSpec::ConstNet | InitSpec::ConstNetResidual { .. } => {
+            InitSpec::ConstNet
+            | InitSpec::ConstNetResidual { .. }
+            | InitSpec::DeltaOrthogonal
+            | InitSpec::ZerO => {
                 bail!(
                     "invalid config key model.init: {spec:?} is an init of arch \"wrn\", not \"mlp\""
                 )

@@ -5,7 +5,7 @@ mod wrn;
 
 pub use leakynet::{LeakyLayerInit, init_leakynet, parse_leaky_code};
 pub use mlp::{he_std, init_mlp};
-pub use wrn::init_wrn;
+pub use wrn::{init_wrn, zero_o_matrix};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum InitSpec {
@@ -25,6 +25,11 @@ pub enum InitSpec {
     ConstNetResidual {
         scale: f64,
     },
+    /// Delta-orthogonal (Xiao et al. 2018): every conv zero but a (semi-)orthogonal centre tap.
+    DeltaOrthogonal,
+    /// ZerO (Zhao et al. 2022): zeros and ones only; identity, partial identity or Hadamard
+    /// centre taps; residual convs zero.
+    ZerO,
 }
 
 impl InitSpec {
@@ -40,6 +45,8 @@ impl InitSpec {
             "xavier" => Ok(InitSpec::Xavier),
             "zero" => Ok(InitSpec::Zero),
             "constnet" => Ok(InitSpec::ConstNet),
+            "delta-orthogonal" => Ok(InitSpec::DeltaOrthogonal),
+            "zero-o" => Ok(InitSpec::ZerO),
             _ => {
                 if let Some(rest) = code.strip_prefix("constnet+residual:") {
                     match rest.parse::<f64>() {
@@ -62,7 +69,7 @@ impl InitSpec {
                     })
                 } else {
                     Err(format!(
-                        "unknown init code {code:?}; expected he, xavier, zero, k-unique:K, k-unique-untied:K (mlp), constnet or constnet+residual:S (wrn)"
+                        "unknown init code {code:?}; expected he, xavier, zero, k-unique:K, k-unique-untied:K (mlp), constnet, constnet+residual:S, delta-orthogonal or zero-o (wrn)"
                     ))
                 }
             }
@@ -74,7 +81,10 @@ impl InitSpec {
         match self {
             InitSpec::He => &["mlp", "wrn"],
             InitSpec::Xavier | InitSpec::Zero | InitSpec::KUnique { .. } => &["mlp"],
-            InitSpec::ConstNet | InitSpec::ConstNetResidual { .. } => &["wrn"],
+            InitSpec::ConstNet
+            | InitSpec::ConstNetResidual { .. }
+            | InitSpec::DeltaOrthogonal
+            | InitSpec::ZerO => &["wrn"],
         }
     }
 

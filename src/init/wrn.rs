@@ -31,6 +31,47 @@ fn fan_out_normal(w: &Tensor, gain: f64, scale: f64) -> Result<()> {
     Ok(())
 }
 
+/// A (semi-)orthogonal [rows, cols] matrix times `gain`: orthonormal rows or columns, whichever
+/// are fewer.
+fn orthogonal(rows: i64, cols: i64, gain: f64, like: &Tensor) -> Tensor {
+    let (n, m) = (rows.max(cols), rows.min(cols));
+    let a = Tensor::randn([n, m], (tch::Kind::Float, like.device()));
+    let (q, r) = Tensor::linalg_qr(&a, "reduced");
+    // Sign fix so the draw is uniform over orthogonal matrices.
+    let q = &q * r.diagonal(0, 0, 1).sign().unsqueeze(0);
+    let q = if rows >= cols { q } else { q.tr() };
+    q * gain
+}
+
+/// ZerO's matrix for a [rows, cols] map: identity, partial identity, or for rows > cols the
+/// top-left block of a Hadamard matrix of size 2^ceil(log2 rows), scaled by 2^(-(m-1)/2).
+pub fn zero_o_matrix(rows: i64, cols: i64) -> Tensor {
+    let opts = (tch::Kind::Float, tch::Device::Cpu);
+    if rows <= cols {
+        return Tensor::eye_m(rows, cols, opts);
+    }
+    let m = (rows as f64).log2().ceil() as u32;
+    let mut h = Tensor::ones([1, 1], opts);
+    for _ in 0..m {
+        h = Tensor::cat(
+            &[Tensor::cat(&[&h, &h], 1), Tensor::cat(&[&h, &(-&h)], 1)],
+            0,
+        );
+    }
+    h.narrow(0, 0, rows).narrow(1, 0, cols) * 2f64.powf(-((m as f64) - 1.0) / 2.0)
+}
+
+/// Zero but the centre tap, set to `centre` [C_out, C_in].
+fn centre_tap(w: &Tensor, centre: &Tensor) -> Result<()> {
+    let mut w = w.shallow_clone();
+    let (_, _, kh, kw) = w.size4()?;
+    let _ = w.zero_();
+    w.narrow(2, kh / 2, 1)
+        .narrow(3, kw / 2, 1)
+        .copy_(&centre.to_device(w.device()).unsqueeze(2).unsqueeze(3));
+    Ok(())
+}
+
 pub fn init_wrn(wrn: &mut Wrn, spec: &InitSpec) -> Result<()> {
     let _guard = tch::no_grad_guard();
     let sqrt2 = 2f64.sqrt();
@@ -61,6 +102,30 @@ pub fn init_wrn(wrn: &mut Wrn, spec: &InitSpec) -> Result<()> {
                 }
             }
         }
+        InitSpec::DeltaOrthogonal => {
+            let mut convs: Vec<Tensor> = vec![wrn.stem.ws.shallow_clone()];
+            for b in &wrn.blocks {
+                convs.push(b.conv.ws.shallow_clone());
+                if let Some(s) = &b.shortcut {
+                    convs.push(s.ws.shallow_clone());
+                }
+            }
+            for w in convs {
+                let (o, i, _, _) = w.size4()?;
+                centre_tap(&w, &orthogonal(o, i, sqrt2, &w))?;
+            }
+        }
+        InitSpec::ZerO => {
+            let (o, i, _, _) = wrn.stem.ws.size4()?;
+            centre_tap(&wrn.stem.ws, &zero_o_matrix(o, i))?;
+            for b in &wrn.blocks {
+                let _ = b.conv.ws.shallow_clone().zero_();
+                if let Some(s) = &b.shortcut {
+                    let (o, i, _, _) = s.ws.size4()?;
+                    centre_tap(&s.ws, &zero_o_matrix(o, i))?;
+                }
+            }
+        }
         other => bail!(
             "invalid config key model.init: {other:?} is an init of arch \"mlp\", not \"wrn\""
         ),
@@ -77,6 +142,8 @@ pub fn init_wrn(wrn: &mut Wrn, spec: &InitSpec) -> Result<()> {
             let n = w.size()[0] as usize;
             let identical = match spec {
                 InitSpec::ConstNet => true,
+                // Zero residual convs: all channels identical (0); stem and shortcuts distinct.
+                InitSpec::ZerO => name.ends_with(".conv"),
                 InitSpec::ConstNetResidual { .. } => !name.ends_with(".conv"),
                 _ => false,
             };

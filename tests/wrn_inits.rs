@@ -1,0 +1,145 @@
+//! The WRN inits do what their papers say: He ("varnet") fan-out stds, constnet+residual,
+//! delta-orthogonal centre taps, ZerO's identity / Hadamard taps.
+use featdiv::init::{InitSpec, init_wrn, zero_o_matrix};
+use featdiv::metrics::{distinct_features, spread_along};
+use featdiv::models::{Model, Wrn, WrnShape};
+use tch::{Device, Kind, Tensor};
+
+fn wrn(init: InitSpec, widen: usize, channels: i64) -> Wrn {
+    let shape = WrnShape {
+        depth: 16,
+        widen,
+        in_channels: channels,
+        classes: 10,
+        bn_momentum: 0.1,
+        dropout: 0.0,
+    };
+    tch::manual_seed(0);
+    let mut w = Wrn::new(Device::Cpu, &shape).unwrap();
+    init_wrn(&mut w, &init).unwrap();
+    w
+}
+
+fn centre(w: &Tensor) -> Tensor {
+    let (_, _, kh, kw) = w.size4().unwrap();
+    w.narrow(2, kh / 2, 1)
+        .narrow(3, kw / 2, 1)
+        .squeeze_dim(3)
+        .squeeze_dim(2)
+}
+
+fn off_centre_max(w: &Tensor) -> f64 {
+    let (_, _, kh, kw) = w.size4().unwrap();
+    let mask = Tensor::ones([kh, kw], (Kind::Float, Device::Cpu));
+    let _ = mask.get(kh / 2).get(kw / 2).fill_(0.0);
+    (w * mask).abs().max().double_value(&[])
+}
+
+#[test]
+fn he_uses_the_authors_fan_out_stds() {
+    let net = wrn(InitSpec::He, 4, 3);
+    let conv = &net.blocks[5].conv.ws; // 128 -> 128, 3x3
+    let want = 2f64.sqrt() * (1.0f64 / (9.0 * 128.0)).sqrt();
+    let got = conv.std(true).double_value(&[]);
+    assert!((got - want).abs() < 0.02 * want, "{got} vs {want}");
+    let stem_want = (1.0f64 / (9.0 * 16.0)).sqrt();
+    let stem = net.stem.ws.std(true).double_value(&[]);
+    assert!(
+        (stem - stem_want).abs() < 0.15 * stem_want,
+        "{stem} vs {stem_want}"
+    );
+    assert_eq!(
+        net.head.ws.abs().max().double_value(&[]),
+        0.0,
+        "the head stays 0"
+    );
+}
+
+#[test]
+fn constnet_residual_keeps_constnet_stem_and_shortcuts() {
+    let net = wrn(InitSpec::ConstNetResidual { scale: 0.5 }, 2, 3);
+    assert_eq!(spread_along(&net.stem.ws, 0), 0.0);
+    for b in &net.blocks {
+        if let Some(s) = &b.shortcut {
+            assert_eq!(spread_along(&s.ws, 0), 0.0);
+        }
+        assert!(spread_along(&b.conv.ws, 0) > 0.0, "random residual convs");
+    }
+}
+
+#[test]
+fn delta_orthogonal_centre_taps_are_orthogonal() {
+    let net = wrn(InitSpec::DeltaOrthogonal, 2, 3);
+    for f in net.feature_layers() {
+        assert_eq!(
+            off_centre_max(&f.weight),
+            0.0,
+            "{}: zero off the centre",
+            f.name
+        );
+        let c = centre(&f.weight).to_kind(Kind::Double);
+        let (o, i) = c.size2().unwrap();
+        let gram = if o <= i {
+            c.matmul(&c.tr())
+        } else {
+            c.tr().matmul(&c)
+        };
+        let eye = Tensor::eye(o.min(i), (Kind::Double, Device::Cpu)) * 2.0;
+        let err = (gram - eye).abs().max().double_value(&[]);
+        assert!(err < 1e-5, "{}: gram off 2I by {err}", f.name);
+    }
+}
+
+#[test]
+fn zero_o_uses_zeros_ones_and_hadamard() {
+    let eye = zero_o_matrix(4, 4);
+    assert!(eye.equal(&Tensor::eye(4, (Kind::Float, Device::Cpu))));
+    let partial = zero_o_matrix(2, 4);
+    assert_eq!(partial.sum(Kind::Float).double_value(&[]), 2.0);
+    let up = zero_o_matrix(8, 8);
+    assert!(up.equal(&Tensor::eye(8, (Kind::Float, Device::Cpu))));
+    let h = zero_o_matrix(8, 4).to_kind(Kind::Double);
+    let c = 2f64.powf(-(3.0 - 1.0) / 2.0);
+    assert!(
+        (h.abs() - c).abs().max().double_value(&[]) < 1e-7,
+        "entries are +-c"
+    );
+    let gram = h.tr().matmul(&h);
+    assert!(
+        (gram - Tensor::eye(4, (Kind::Double, Device::Cpu)) * 2.0)
+            .abs()
+            .max()
+            .double_value(&[])
+            < 1e-6
+    );
+
+    let net = wrn(InitSpec::ZerO, 2, 3);
+    for b in &net.blocks {
+        assert_eq!(
+            b.conv.ws.abs().max().double_value(&[]),
+            0.0,
+            "residual convs start at 0"
+        );
+        if let Some(s) = &b.shortcut {
+            let rows = centre(&s.ws);
+            assert!(
+                distinct_features(&rows, 0.0) > 1,
+                "Hadamard shortcuts give distinct channels, without randomness"
+            );
+        }
+    }
+    let x = Tensor::randn([2, 3, 16, 16], (Kind::Float, Device::Cpu));
+    assert_eq!(
+        net.forward_t(&x, true).abs().max().double_value(&[]),
+        0.0,
+        "logits 0 at init"
+    );
+    // Negative control: ConstNet's shortcuts give identical channels.
+    let constnet = wrn(InitSpec::ConstNet, 2, 3);
+    let s = constnet
+        .blocks
+        .iter()
+        .find_map(|b| b.shortcut.as_ref())
+        .unwrap();
+    assert_eq!(distinct_features(&centre(&s.ws), 0.0), 1);
+}
