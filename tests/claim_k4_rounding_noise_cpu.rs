@@ -4,14 +4,14 @@
 //! symmetric. ConstNet WRN-10-1 on the Fashion-MNIST cut, batch 64, SGD 0.03 / 0.9 / 5e-4.
 mod common;
 
+use featdiv::claims::constnet::gap_trajectory;
 use featdiv::config::Config;
-use featdiv::train::{Event, train};
 
 const STEPS: usize = 400;
 /// "Macroscopic": a gap 1e-3, about 1e5 float32 ulps at the scale of these weights.
 const MACROSCOPIC: f64 = 1e-3;
 
-fn gap_trajectory(grad_noise: f64) -> Vec<(usize, f64)> {
+fn constnet_gaps(grad_noise: f64) -> Vec<(usize, f64)> {
     let text = format!(
         r#"seed = 0
 threads = 1
@@ -41,23 +41,12 @@ grad_noise = {grad_noise:e}
     );
     let cfg = Config::from_toml_str(&text, &[]).unwrap();
     let ds = featdiv::data::load(&cfg.data, cfg.seed).unwrap();
-    let mut gaps = Vec::new();
-    train(&cfg, &ds, tch::Device::Cpu, &mut |e| {
-        if let Event::Step(r) = e {
-            gaps.push((
-                r.step,
-                r.layers.iter().map(|l| l.gap_abs).fold(0.0, f64::max),
-            ));
-        }
-        Ok(())
-    })
-    .unwrap();
-    gaps
+    gap_trajectory(&cfg, &ds, tch::Device::Cpu).unwrap()
 }
 
 #[test]
 fn rounding_level_gradient_noise_breaks_constnet_symmetry() {
-    let gaps = gap_trajectory(2f64.powi(-24));
+    let gaps = constnet_gaps(2f64.powi(-24));
     let first = gaps.iter().find(|(_, g)| *g > 0.0).copied();
     let macroscopic = gaps.iter().find(|(_, g)| *g >= MACROSCOPIC).copied();
     eprintln!(
@@ -76,7 +65,7 @@ fn rounding_level_gradient_noise_breaks_constnet_symmetry() {
     );
 
     // Negative control: no noise, no gap.
-    let clean = gap_trajectory(0.0);
+    let clean = constnet_gaps(0.0);
     assert!(
         clean.iter().all(|(_, g)| *g == 0.0),
         "without a breaker ConstNet stays symmetric: {clean:?}"

@@ -210,69 +210,42 @@ fn bad_input_fails_clearly() {
     let dir = TempDir::new().unwrap();
     let cfg = write_config(dir.path(), "");
     let out = dir.path().join("out");
-    let o = featdiv(&[
-        "train",
-        "--config",
-        &cfg,
-        "--set",
-        "model.init=k-unique:64",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("model.init") && stderr(&o).contains("exceeds"),
-        "{}",
-        stderr(&o)
-    );
-    let o = featdiv(&[
-        "train",
-        "--config",
-        &cfg,
-        "--set",
-        "model.init=orthogonal",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("unknown init code"),
-        "{}",
-        stderr(&o)
-    );
-    let o = featdiv(&[
-        "train",
-        "--config",
-        &cfg,
-        "--set",
-        "data.path=/nonexistent",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("/nonexistent"),
-        "{}",
-        stderr(&o)
-    );
-    let o = featdiv(&[
-        "train",
-        "--config",
-        "missing.toml",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let out = out.to_str().unwrap();
+    // (extra arguments, what the error must say)
+    let cases: [(&[&str], &[&str]); 5] = [
+        (
+            &["--set", "model.init=k-unique:64"],
+            &["model.init", "exceeds"],
+        ),
+        (&["--set", "model.init=orthogonal"], &["unknown init code"]),
+        (&["--set", "data.path=/nonexistent"], &["/nonexistent"]),
+        (&["--set", "train.lr=-1"], &["train.lr"]),
+        (
+            &["--set", "model.arch=leakynet", "--set", "model.init=1_ii"],
+            &["model.init", "needs"],
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["train", "--config", &cfg, "--out", out];
+        args.extend(extra);
+        let o = featdiv(&args);
+        assert!(!o.status.success(), "{extra:?} must fail");
+        for w in want {
+            assert!(
+                stderr(&o).contains(w),
+                "{extra:?}: {w:?} not in {}",
+                stderr(&o)
+            );
+        }
+    }
+    let o = featdiv(&["train", "--config", "missing.toml", "--out", out]);
     assert!(
         !o.status.success() && stderr(&o).contains("missing.toml"),
         "{}",
         stderr(&o)
     );
-    let o = featdiv(&[
-        "train",
-        "--config",
-        &cfg,
-        "--device",
-        "cuda",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    // Without a usable GPU, --device cuda names the device and the reason.
+    let o = featdiv(&["train", "--config", &cfg, "--device", "cuda", "--out", out]);
     if !o.status.success() {
         assert!(stderr(&o).contains("cuda"), "{}", stderr(&o));
     }

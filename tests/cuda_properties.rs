@@ -7,11 +7,11 @@
 #![cfg(feature = "cuda-tests")]
 mod common;
 
+use featdiv::claims::constnet::gap_trajectory;
 use featdiv::config::Config;
 use featdiv::determinism::{DeterminismConfig, apply};
 use featdiv::init::{InitSpec, init_wrn};
 use featdiv::models::{Model, Wrn, WrnShape};
-use featdiv::train::{Event, train};
 use tch::{Device, Kind, Tensor};
 
 fn cuda() -> Device {
@@ -105,18 +105,7 @@ fn constnet_gaps(m: &str, steps: usize) -> Vec<(usize, f64)> {
     );
     let cfg = Config::from_toml_str(&text, &[]).unwrap();
     let ds = featdiv::data::load(&cfg.data, 0).unwrap().to_device(cuda());
-    let mut gaps = Vec::new();
-    train(&cfg, &ds, cuda(), &mut |e| {
-        if let Event::Step(r) = e {
-            gaps.push((
-                r.step,
-                r.layers.iter().map(|l| l.gap_abs).fold(0.0, f64::max),
-            ));
-        }
-        Ok(())
-    })
-    .unwrap();
-    gaps
+    gap_trajectory(&cfg, &ds, cuda()).unwrap()
 }
 
 #[test]

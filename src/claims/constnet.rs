@@ -25,3 +25,23 @@ pub fn constnet_features_closed_form(x: &Tensor, widen: usize) -> Tensor {
     s.relu()
         .mean_dim([1i64, 2, 3].as_slice(), false, Kind::Float)
 }
+
+/// Trains `cfg` on `ds` and returns, at every logged step, the largest symmetry gap over the
+/// feature layers (0 while every group of features that started identical still is).
+pub fn gap_trajectory(
+    cfg: &crate::config::Config,
+    ds: &crate::data::Dataset,
+    device: tch::Device,
+) -> anyhow::Result<Vec<(usize, f64)>> {
+    let mut gaps = Vec::new();
+    crate::train::train(cfg, ds, device, &mut |e| {
+        if let crate::train::Event::Step(r) = e {
+            gaps.push((
+                r.step,
+                r.layers.iter().map(|l| l.gap_abs).fold(0.0, f64::max),
+            ));
+        }
+        Ok(())
+    })?;
+    Ok(gaps)
+}
