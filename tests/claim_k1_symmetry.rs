@@ -72,7 +72,8 @@ proptest! {
         // Negative control, where the features learn at all (a dead ReLU layer learns nothing).
         for (name, run) in breakers(&base) {
             let ob = run.run(data(), Device::Cpu).unwrap();
-            if ob.feature_motion == 0.0 {
+            // Features that barely learned (a nearly dead ReLU layer) cannot show a gap either.
+            if ob.feature_motion < 1e-4 {
                 continue;
             }
             let (bgap, bulps) = final_gap(&ob);

@@ -14,7 +14,10 @@ pub fn participation_ratio(c: &tch::Tensor) -> f64 {
 }
 
 /// N / (1 + (N - 1) rho): the number of independent features that N features of mean pairwise
-/// correlation rho are worth.
+/// correlation rho are worth. A single feature (rho undefined) is worth 1.
 pub fn width_from_correlation(n: usize, rho: f64) -> f64 {
+    if n < 2 {
+        return n as f64;
+    }
     n as f64 / (1.0 + (n as f64 - 1.0) * rho)
 }
