@@ -25,14 +25,15 @@ claims: setup               ## heavier claims (longer budgets)
 reproduce: build data       ## the toy-model study on full Fashion-MNIST: claims table + records in runs/toy
 	./target/release/featdiv reproduce --out runs/toy --threads $(THREADS)
 
-bench: setup-cuda build data  ## one MLP epoch: featdiv vs PyTorch eager on the same libtorch, interleaved
+bench: setup-cuda build data  ## featdiv vs PyTorch eager on the same libtorch, interleaved: MLP epoch, WRN-16-2 step
 	@rm -f target/bench.log
 	@for round in 1 2 3 4; do \
 	  ./target/release/featdiv bench --threads $(THREADS) --repeats 5 | tee -a target/bench.log; \
 	  .venv/bin/python bench/mlp_epoch.py data/fashion-mnist $(THREADS) 5 | tee -a target/bench.log; \
+	  ./target/release/featdiv bench --model wrn --threads $(THREADS) --repeats 5 | tee -a target/bench.log; \
+	  .venv/bin/python bench/wrn_step.py $(THREADS) 5 | tee -a target/bench.log; \
 	done
-	@awk '/^featdiv/ {f = (f == "" || $$10 < f) ? $$10 : f} /^pytorch/ {p = (p == "" || $$10 < p) ? $$10 : p} \
-	  END {printf "fastest epoch: featdiv %.3f s, pytorch eager %.3f s: pytorch/featdiv = %.2f\n", f, p, p / f}' target/bench.log
+	@python3 bench/ratio.py target/bench.log
 
 gpu-bundle: setup          ## binaries for ci/gpu-check on a GPU machine without cargo, in gpu-bundle/ (< 64 MiB)
 	@ci/gpu-bundle

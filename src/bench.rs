@@ -31,3 +31,46 @@ pub fn bench_epoch(data_dir: &Path, threads: usize, repeats: usize) -> Result<Ve
     secs.sort_by(f64::total_cmp);
     Ok(secs)
 }
+
+/// Wall seconds of `steps` training steps (after 3 warm-up steps) of ConstNet WRN-16-2 on one
+/// random 3x32x32 batch of 128, SGD 0.03 / 0.9 / 5e-4, as bench/wrn_step.py does (sorted).
+pub fn bench_wrn_step(threads: usize, steps: usize) -> Result<Vec<f64>> {
+    use crate::init::{InitSpec, init_wrn};
+    use crate::models::{Model, Wrn, WrnShape};
+    use tch::nn::OptimizerConfig;
+    tch::set_num_threads(threads as i32);
+    tch::manual_seed(0);
+    let shape = WrnShape {
+        depth: 16,
+        widen: 2,
+        in_channels: 3,
+        classes: 10,
+        bn_momentum: 0.1,
+        dropout: 0.0,
+    };
+    let mut net = Wrn::new(tch::Device::Cpu, &shape)?;
+    init_wrn(&mut net, &InitSpec::ConstNet)?;
+    let mut opt = tch::nn::Sgd {
+        momentum: 0.9,
+        dampening: 0.0,
+        wd: 5e-4,
+        nesterov: false,
+    }
+    .build(net.var_store(), 0.03)?;
+    let x = tch::Tensor::randn([128, 3, 32, 32], (tch::Kind::Float, tch::Device::Cpu));
+    let y = tch::Tensor::randint(10, [128], (tch::Kind::Int64, tch::Device::Cpu));
+    let mut secs = Vec::new();
+    for i in 0..steps + 3 {
+        let t = std::time::Instant::now();
+        let loss = net.forward_t(&x, true).cross_entropy_for_logits(&y);
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
+        let _ = loss.double_value(&[]);
+        if i >= 3 {
+            secs.push(t.elapsed().as_secs_f64());
+        }
+    }
+    secs.sort_by(f64::total_cmp);
+    Ok(secs)
+}

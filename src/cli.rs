@@ -51,8 +51,11 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         threads: usize,
     },
-    /// Time one epoch of the 784-256-10 MLP on the full Fashion-MNIST train set.
+    /// Time one epoch of the 784-256-10 MLP on Fashion-MNIST, or a step of ConstNet WRN-16-2.
     Bench {
+        /// mlp: an epoch of the toy model; wrn: a training step of ConstNet WRN-16-2.
+        #[arg(long, default_value = "mlp")]
+        model: String,
         #[arg(long, default_value = "data/fashion-mnist")]
         data_dir: PathBuf,
         #[arg(long, default_value_t = 2)]
@@ -116,10 +119,19 @@ pub fn run() -> Result<()> {
             Ok(())
         }
         Command::Bench {
+            model,
             data_dir,
             threads,
             repeats,
         } => {
+            if model == "wrn" {
+                let secs = featdiv::bench::bench_wrn_step(threads, repeats)?;
+                let (min, median) = (secs[0], secs[secs.len() / 2]);
+                println!(
+                    "featdiv wrn step (ConstNet WRN-16-2, 3x32x32, batch 128, {threads} threads): min {min:.3} s, median {median:.3} s over {repeats}"
+                );
+                return Ok(());
+            }
             let secs = featdiv::bench::bench_epoch(&data_dir, threads, repeats)?;
             let (min, median) = (secs[0], secs[secs.len() / 2]);
             println!(
