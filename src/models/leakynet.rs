@@ -3,7 +3,9 @@
 //! y = act(conv3x3(x + b_i)) with a learnable scalar b_i (0 at init), dropout if p > 0, then
 //! BN(C_out) on odd i only, after the activation. act = LeakyReLU(alpha). Head: act, global
 //! average pool, Linear (zero at init).
-use super::parts::{batch_norm, channel_plan, conv, per_group, zero_head};
+use super::parts::{
+    batch_norm, channel_plan, conv, conv_feature_layers, distinct_groups, per_group, zero_head,
+};
 use super::{FeatureLayer, Injection, Model, inject};
 use anyhow::Result;
 use tch::nn::{self, VarStore};
@@ -76,11 +78,7 @@ impl LeakyNet {
             dropout: shape.dropout,
             groups: Vec::new(),
         };
-        net.groups = net
-            .conv_layers()
-            .iter()
-            .map(|(_, w)| (0..w.size()[0] as usize).collect())
-            .collect();
+        net.groups = distinct_groups(&net.conv_layers());
         Ok(net)
     }
 
@@ -139,16 +137,7 @@ impl Model for LeakyNet {
     }
 
     fn feature_layers(&self) -> Vec<FeatureLayer> {
-        self.conv_layers()
-            .into_iter()
-            .zip(&self.groups)
-            .map(|((name, weight), groups)| FeatureLayer {
-                name,
-                weight,
-                bias: None,
-                groups: groups.clone(),
-            })
-            .collect()
+        conv_feature_layers(self.conv_layers(), &self.groups)
     }
 
     fn perturbed_activations_t(

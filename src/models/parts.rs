@@ -52,3 +52,28 @@ pub fn zero_head(p: nn::Path, features: i64, classes: i64) -> nn::Linear {
     };
     nn::linear(p, features, classes, cfg)
 }
+
+/// Every channel its own group: the groups of a conv net before an init says which start equal.
+pub fn distinct_groups(convs: &[(String, tch::Tensor)]) -> Vec<Vec<usize>> {
+    convs
+        .iter()
+        .map(|(_, w)| (0..w.size()[0] as usize).collect())
+        .collect()
+}
+
+/// A conv net's feature layers: its convs (name, weight) with their groups.
+pub fn conv_feature_layers(
+    convs: Vec<(String, tch::Tensor)>,
+    groups: &[Vec<usize>],
+) -> Vec<super::FeatureLayer> {
+    convs
+        .into_iter()
+        .zip(groups)
+        .map(|((name, weight), groups)| super::FeatureLayer {
+            name,
+            weight,
+            bias: None,
+            groups: groups.clone(),
+        })
+        .collect()
+}

@@ -4,7 +4,9 @@
 //! (dropout on out); returns x + out, or conv1x1(a) + out where the width changes: the shortcut
 //! sees ReLU(BN(x)), as in the authors' code (their in-place ReLU). Head: ReLU, global average
 //! pool, Linear. Convs have no bias.
-use super::parts::{batch_norm, channel_plan, conv, per_group, zero_head};
+use super::parts::{
+    batch_norm, channel_plan, conv, conv_feature_layers, distinct_groups, per_group, zero_head,
+};
 use super::{FeatureLayer, Injection, Model, inject};
 use anyhow::{Result, ensure};
 use tch::nn::{self, VarStore};
@@ -80,11 +82,7 @@ impl Wrn {
             dropout: shape.dropout,
             groups: Vec::new(),
         };
-        wrn.groups = wrn
-            .conv_layers()
-            .iter()
-            .map(|(_, w)| (0..w.size()[0] as usize).collect())
-            .collect();
+        wrn.groups = distinct_groups(&wrn.conv_layers());
         Ok(wrn)
     }
 
@@ -155,15 +153,6 @@ impl Model for Wrn {
     }
 
     fn feature_layers(&self) -> Vec<FeatureLayer> {
-        self.conv_layers()
-            .into_iter()
-            .zip(&self.groups)
-            .map(|((name, weight), groups)| FeatureLayer {
-                name,
-                weight,
-                bias: None,
-                groups: groups.clone(),
-            })
-            .collect()
+        conv_feature_layers(self.conv_layers(), &self.groups)
     }
 }
