@@ -8,15 +8,7 @@ use std::path::Path;
 /// Wall seconds of each repeat (sorted).
 pub fn bench_epoch(data_dir: &Path, threads: usize, repeats: usize) -> Result<Vec<f64>> {
     let ds = data::load(
-        &crate::config::DataConfig {
-            source: "fashion-mnist".into(),
-            path: Some(data_dir.to_path_buf()),
-            shuffle: true,
-            augment: false,
-            train_subset: 0,
-            test_subset: 0,
-            normalize: true,
-        },
+        &crate::config::DataConfig::fashion_mnist(Some(data_dir.to_path_buf())),
         0,
     )?;
     let mut secs = Vec::new();

@@ -46,6 +46,21 @@ pub struct DataConfig {
     pub normalize: bool,
 }
 
+impl DataConfig {
+    /// Fashion-MNIST from `path` (default data/fashion-mnist): shuffled, normalized, all of it.
+    pub fn fashion_mnist(path: Option<PathBuf>) -> DataConfig {
+        DataConfig {
+            source: "fashion-mnist".into(),
+            path,
+            shuffle: true,
+            augment: false,
+            train_subset: 0,
+            test_subset: 0,
+            normalize: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {

@@ -89,13 +89,8 @@ impl Study {
 
     fn load(&self) -> Result<Dataset> {
         let cfg = crate::config::DataConfig {
-            source: "fashion-mnist".into(),
-            path: Some(self.data_dir.clone()),
-            shuffle: true,
-            augment: false,
             train_subset: self.train_subset,
-            test_subset: 0,
-            normalize: true,
+            ..crate::config::DataConfig::fashion_mnist(Some(self.data_dir.clone()))
         };
         data::load(&cfg, 0)
     }

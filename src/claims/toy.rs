@@ -46,13 +46,8 @@ impl ToyRun {
             threads: self.threads,
             device: "cpu".into(),
             data: DataConfig {
-                source: "fashion-mnist".into(),
-                path: data_path,
                 shuffle: self.shuffle,
-                augment: false,
-                train_subset: 0,
-                test_subset: 0,
-                normalize: true,
+                ..DataConfig::fashion_mnist(data_path)
             },
             model: ModelConfig::mlp(self.hidden.clone(), &self.init),
             train: TrainConfig {
@@ -181,21 +176,4 @@ pub fn check_k3(curve: &[Point], baseline: f64, margin: f64) -> std::result::Res
         .unwrap_or(curve.len() - 1);
     monotone_within_noise(&curve[..=upto], 0.02)?;
     Ok(eps)
-}
-
-/// Accuracies of `make(seed)` over seeds.
-pub fn accuracies(
-    seeds: &[u64],
-    ds: &Dataset,
-    device: Device,
-    make: impl Fn(u64) -> ToyRun,
-) -> Result<Vec<(ToyRun, Outcome)>> {
-    seeds
-        .iter()
-        .map(|&s| {
-            let run = make(s);
-            let o = run.run(ds, device)?;
-            Ok((run, o))
-        })
-        .collect()
 }

@@ -17,16 +17,11 @@ pub fn fixture(rel: &str) -> PathBuf {
 
 /// The committed Fashion-MNIST cut: 2,000 training and 1,000 test images, normalized.
 pub fn fashion_small() -> Dataset {
-    let cfg = DataConfig {
-        source: "fashion-mnist".into(),
-        path: Some(fixture("fashion-mnist-small")),
-        shuffle: true,
-        augment: false,
-        train_subset: 0,
-        test_subset: 0,
-        normalize: true,
-    };
-    data::load(&cfg, 0).expect("fixture loads")
+    data::load(
+        &DataConfig::fashion_mnist(Some(fixture("fashion-mnist-small"))),
+        0,
+    )
+    .expect("fixture loads")
 }
 
 /// insta snapshots live in the top-level snapshots/ folder.
