@@ -39,6 +39,7 @@ pub fn bench_wrn_step(threads: usize, steps: usize) -> Result<Vec<f64>> {
         classes: 10,
         bn_momentum: 0.1,
         dropout: 0.0,
+        normalization: true,
     };
     let mut net = Wrn::new(tch::Device::Cpu, &shape)?;
     init_wrn(&mut net, &InitSpec::ConstNet)?;

@@ -80,6 +80,7 @@ pub fn build_model(cfg: &Config, ds: &Dataset, device: Device) -> Result<Box<dyn
             Box::new(net)
         }
         "wrn" => {
+            let spec = InitSpec::parse(&cfg.model.init).map_err(init_error)?;
             let shape = WrnShape {
                 depth: cfg.model.depth,
                 widen: cfg.model.widen,
@@ -87,12 +88,10 @@ pub fn build_model(cfg: &Config, ds: &Dataset, device: Device) -> Result<Box<dyn
                 classes: classes as i64,
                 bn_momentum: cfg.model.bn_momentum,
                 dropout: cfg.breakers.dropout,
+                normalization: spec != InitSpec::Fixup,
             };
             let mut wrn = Wrn::new(device, &shape)?;
-            init_wrn(
-                &mut wrn,
-                &InitSpec::parse(&cfg.model.init).map_err(init_error)?,
-            )?;
+            init_wrn(&mut wrn, &spec)?;
             Box::new(wrn)
         }
         _ => {

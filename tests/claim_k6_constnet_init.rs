@@ -19,6 +19,7 @@ fn wrn(depth: usize, widen: usize, channels: i64, init: InitSpec, seed: i64) -> 
         classes: 10,
         bn_momentum: 0.1,
         dropout: 0.0,
+        normalization: true,
     };
     tch::manual_seed(seed);
     let mut w = Wrn::new(Device::Cpu, &shape).unwrap();

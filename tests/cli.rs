@@ -322,6 +322,7 @@ fn deep_archs_train_through_the_cli() {
         ("wrn", "constnet+residual:0.5"),
         ("wrn", "delta-orthogonal"),
         ("wrn", "zero-o"),
+        ("wrn", "fixup"),
         ("leakynet", "1_ii11_ii11_ii11"),
         ("leakynet", "h_hhh_hhh_hhh"),
     ] {

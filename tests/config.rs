@@ -89,6 +89,7 @@ fn config_round_trips_through_toml() {
 #[case("breakers.grad_noise=inf", "breakers.grad_noise")]
 #[case("threads=0", "threads")]
 #[case("model.init=\"constnet\"", "model.init")] // a wrn init on the mlp
+#[case("model.init=\"fixup\"", "model.init")] // Fixup needs the residual skeleton
 #[case("model.depth=11", "model.depth")]
 #[case("determinism.mode=\"sometimes\"", "determinism.mode")]
 #[case("determinism.tf32=\"yes\"", "tf32")]

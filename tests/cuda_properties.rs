@@ -61,6 +61,7 @@ fn differing(m: &str, tries: usize) -> Vec<String> {
         classes: 10,
         bn_momentum: 0.1,
         dropout: 0.0,
+        normalization: true,
     };
     let mut net = Wrn::new(dev, &shape).unwrap();
     init_wrn(&mut net, &InitSpec::He).unwrap();

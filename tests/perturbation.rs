@@ -29,6 +29,7 @@ fn wrn(init: InitSpec) -> Wrn {
         classes: 10,
         bn_momentum: 0.1,
         dropout: 0.0,
+        normalization: true,
     };
     let mut w = Wrn::new(Device::Cpu, &shape).unwrap();
     init_wrn(&mut w, &init).unwrap();

@@ -1,11 +1,20 @@
 //! The WRN inits do what their papers say: He ("varnet") fan-out stds, constnet+residual,
-//! delta-orthogonal centre taps, ZerO's identity / Hadamard taps.
+//! delta-orthogonal centre taps, ZerO's identity / Hadamard taps, Fixup without normalization.
 use featdiv::init::{InitSpec, init_wrn, zero_o_matrix};
 use featdiv::metrics::{distinct_features, spread_along};
 use featdiv::models::{Model, Wrn, WrnShape};
 use tch::{Device, Kind, Tensor};
 
 fn wrn(init: InitSpec, widen: usize, channels: i64) -> Wrn {
+    skeleton(init, widen, channels, init != InitSpec::Fixup).unwrap()
+}
+
+fn skeleton(
+    init: InitSpec,
+    widen: usize,
+    channels: i64,
+    normalization: bool,
+) -> anyhow::Result<Wrn> {
     let shape = WrnShape {
         depth: 16,
         widen,
@@ -13,11 +22,12 @@ fn wrn(init: InitSpec, widen: usize, channels: i64) -> Wrn {
         classes: 10,
         bn_momentum: 0.1,
         dropout: 0.0,
+        normalization,
     };
     tch::manual_seed(0);
-    let mut w = Wrn::new(Device::Cpu, &shape).unwrap();
-    init_wrn(&mut w, &init).unwrap();
-    w
+    let mut w = Wrn::new(Device::Cpu, &shape)?;
+    init_wrn(&mut w, &init)?;
+    Ok(w)
 }
 
 fn centre(w: &Tensor) -> Tensor {
@@ -142,4 +152,68 @@ fn zero_o_uses_zeros_ones_and_hadamard() {
         .find_map(|b| b.shortcut.as_ref())
         .unwrap();
     assert_eq!(distinct_features(&centre(&s.ws), 0.0), 1);
+}
+
+#[test]
+fn fixup_has_no_normalization_and_identity_blocks() {
+    let net = wrn(InitSpec::Fixup, 2, 3);
+    let names: Vec<String> = net.var_store().variables().into_keys().collect();
+    assert!(
+        names.iter().all(|n| !n.contains(".bn.")),
+        "no BN parameters: {names:?}"
+    );
+    assert!(names.iter().any(|n| n.ends_with("fixup.scale")));
+    assert!(spread_along(&net.stem.ws, 0) > 0.0, "random stem");
+    let x = Tensor::randn([4, 3, 16, 16], (Kind::Float, Device::Cpu));
+    let trace = net.trace_t(&x, true);
+    for (i, b) in net.blocks.iter().enumerate() {
+        assert_eq!(b.conv.ws.abs().max().double_value(&[]), 0.0);
+        if b.shortcut.is_none() {
+            assert!(
+                trace[i + 1].equal(&trace[i]),
+                "{}: a zero branch makes the block the identity",
+                b.name
+            );
+        }
+    }
+    // Negative control: with random branches (He) the same blocks are not the identity.
+    let he = wrn(InitSpec::He, 2, 3);
+    let trace = he.trace_t(&x, true);
+    assert!(!trace[2].equal(&trace[1]));
+}
+
+#[test]
+fn fixup_trains_without_normalization() {
+    let net = wrn(InitSpec::Fixup, 1, 1);
+    // Two classes told apart by brightness, which survives the global average pool.
+    let y = Tensor::arange(16, (Kind::Int64, Device::Cpu)).remainder(2);
+    let brightness = (y.to_kind(Kind::Float) * 2.0 - 1.0).view([16, 1, 1, 1]);
+    let x = Tensor::randn([16, 1, 12, 12], (Kind::Float, Device::Cpu)) * 0.5 + brightness;
+    let sgd = tch::nn::Sgd {
+        momentum: 0.9,
+        ..Default::default()
+    };
+    let mut opt = tch::nn::OptimizerConfig::build(sgd, net.var_store(), 0.02).unwrap();
+    let loss0 = net.forward_t(&x, true).cross_entropy_for_logits(&y);
+    assert!(
+        (loss0.double_value(&[]) - 10f64.ln()).abs() < 1e-6,
+        "zero head"
+    );
+    let mut loss = loss0.double_value(&[]);
+    for _ in 0..60 {
+        let l = net.forward_t(&x, true).cross_entropy_for_logits(&y);
+        opt.backward_step(&l);
+        loss = l.double_value(&[]);
+    }
+    assert!(loss.is_finite() && loss < 0.5 * 2f64.ln(), "loss {loss}");
+    let moved = net.blocks[1].conv.ws.abs().max().double_value(&[]);
+    assert!(moved > 0.0, "the zero branches learn");
+}
+
+#[test]
+fn inits_refuse_the_wrong_skeleton() {
+    let e = skeleton(InitSpec::Fixup, 1, 3, true).err().unwrap();
+    assert!(format!("{e:#}").contains("without normalization"), "{e:#}");
+    let e = skeleton(InitSpec::ConstNet, 1, 3, false).err().unwrap();
+    assert!(format!("{e:#}").contains("with normalization"), "{e:#}");
 }

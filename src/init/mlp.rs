@@ -45,7 +45,8 @@ pub fn init_mlp(mlp: &mut Mlp, spec: &InitSpec) -> Result<()> {
             InitSpec::ConstNet
             | InitSpec::ConstNetResidual { .. }
             | InitSpec::DeltaOrthogonal
-            | InitSpec::ZerO => {
+            | InitSpec::ZerO
+            | InitSpec::Fixup => {
                 bail!(
                     "invalid config key model.init: {spec:?} is an init of arch \"wrn\", not \"mlp\""
                 )

@@ -30,6 +30,10 @@ pub enum InitSpec {
     /// ZerO (Zhao et al. 2022): zeros and ones only; identity, partial identity or Hadamard
     /// centre taps; residual convs zero.
     ZerO,
+    /// Fixup (Zhang et al. 2019) on the normalization-free skeleton: with one conv per residual
+    /// branch that conv is the branch's last, so it starts at 0 and the L^(-1/(2m-2)) rescaling
+    /// has nothing to apply to (m = 1); stem and shortcuts as `he`; scalar biases 0, multipliers 1.
+    Fixup,
 }
 
 impl InitSpec {
@@ -47,6 +51,7 @@ impl InitSpec {
             "constnet" => Ok(InitSpec::ConstNet),
             "delta-orthogonal" => Ok(InitSpec::DeltaOrthogonal),
             "zero-o" => Ok(InitSpec::ZerO),
+            "fixup" => Ok(InitSpec::Fixup),
             _ => {
                 if let Some(rest) = code.strip_prefix("constnet+residual:") {
                     match rest.parse::<f64>() {
@@ -69,7 +74,7 @@ impl InitSpec {
                     })
                 } else {
                     Err(format!(
-                        "unknown init code {code:?}; expected he, xavier, zero, k-unique:K, k-unique-untied:K (mlp), constnet, constnet+residual:S, delta-orthogonal or zero-o (wrn)"
+                        "unknown init code {code:?}; expected he, xavier, zero, k-unique:K, k-unique-untied:K (mlp), constnet, constnet+residual:S, delta-orthogonal, zero-o or fixup (wrn)"
                     ))
                 }
             }
@@ -84,7 +89,8 @@ impl InitSpec {
             InitSpec::ConstNet
             | InitSpec::ConstNetResidual { .. }
             | InitSpec::DeltaOrthogonal
-            | InitSpec::ZerO => &["wrn"],
+            | InitSpec::ZerO
+            | InitSpec::Fixup => &["wrn"],
         }
     }
 

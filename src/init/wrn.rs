@@ -1,8 +1,8 @@
 //! Initializations of the Wide-ResNet (DIGEST section 3): ConstNet, the authors' random
 //! counterpart ("varnet", our `he`), and ConstNet with random residual convs.
 use super::InitSpec;
-use crate::models::Wrn;
-use anyhow::{Result, bail};
+use crate::models::{Norm, Wrn};
+use anyhow::{Result, bail, ensure};
 use tch::Tensor;
 
 /// Stem: zero but the centre tap, 1/C_in for every (out, in): each channel is the colour mean.
@@ -75,6 +75,12 @@ fn centre_tap(w: &Tensor, centre: &Tensor) -> Result<()> {
 pub fn init_wrn(wrn: &mut Wrn, spec: &InitSpec) -> Result<()> {
     let _guard = tch::no_grad_guard();
     let sqrt2 = 2f64.sqrt();
+    let normalized = wrn.blocks.iter().all(|b| matches!(b.norm, Norm::Batch(_)));
+    ensure!(
+        normalized == (*spec != InitSpec::Fixup),
+        "init {spec:?} needs the WRN built {} normalization (WrnShape::normalization)",
+        if normalized { "without" } else { "with" }
+    );
     match spec {
         InitSpec::ConstNet | InitSpec::ConstNetResidual { .. } => {
             constnet_stem(&wrn.stem.ws)?;
@@ -89,6 +95,15 @@ pub fn init_wrn(wrn: &mut Wrn, spec: &InitSpec) -> Result<()> {
                 }
                 if let Some(s) = &b.shortcut {
                     constnet_shortcut(&s.ws)?;
+                }
+            }
+        }
+        InitSpec::Fixup => {
+            fan_out_normal(&wrn.stem.ws, 1.0, 1.0)?;
+            for b in &wrn.blocks {
+                let _ = b.conv.ws.shallow_clone().zero_();
+                if let Some(s) = &b.shortcut {
+                    fan_out_normal(&s.ws, 1.0, 1.0)?;
                 }
             }
         }
@@ -143,7 +158,7 @@ pub fn init_wrn(wrn: &mut Wrn, spec: &InitSpec) -> Result<()> {
             let identical = match spec {
                 InitSpec::ConstNet => true,
                 // Zero residual convs: all channels identical (0); stem and shortcuts distinct.
-                InitSpec::ZerO => name.ends_with(".conv"),
+                InitSpec::ZerO | InitSpec::Fixup => name.ends_with(".conv"),
                 InitSpec::ConstNetResidual { .. } => !name.ends_with(".conv"),
                 _ => false,
             };

@@ -7,7 +7,7 @@ pub mod wrn;
 
 pub use leakynet::{LeakyNet, LeakyShape};
 pub use mlp::Mlp;
-pub use wrn::{Wrn, WrnShape};
+pub use wrn::{Norm, Wrn, WrnShape};
 
 use tch::Tensor;
 

@@ -4,6 +4,9 @@
 //! (dropout on out); returns x + out, or conv1x1(a) + out where the width changes: the shortcut
 //! sees ReLU(BN(x)), as in the authors' code (their in-place ReLU). Head: ReLU, global average
 //! pool, Linear. Convs have no bias.
+//!
+//! Without normalization (the `fixup` init, Zhang et al. 2019) each BN becomes Fixup's scalars:
+//! a = ReLU(x + bias_in); out = scale * conv3x3(a) + bias_out.
 use super::parts::{
     batch_norm, channel_plan, conv, conv_feature_layers, distinct_groups, per_group, zero_head,
 };
@@ -12,9 +15,19 @@ use anyhow::{Result, ensure};
 use tch::nn::{self, VarStore};
 use tch::{Device, Tensor};
 
+/// What sits before a block's activation: the paper's BN, or Fixup's scalar biases and multiplier.
+pub enum Norm {
+    Batch(nn::BatchNorm),
+    Fixup {
+        bias_in: Tensor,
+        scale: Tensor,
+        bias_out: Tensor,
+    },
+}
+
 pub struct Block {
     pub name: String,
-    pub bn: nn::BatchNorm,
+    pub norm: Norm,
     pub conv: nn::Conv2D,
     pub shortcut: Option<nn::Conv2D>,
 }
@@ -37,6 +50,8 @@ pub struct WrnShape {
     pub classes: i64,
     pub bn_momentum: f64,
     pub dropout: f64,
+    /// false: no BN anywhere, Fixup's scalars instead (the `fixup` init).
+    pub normalization: bool,
 }
 
 impl WrnShape {
@@ -64,7 +79,15 @@ impl Wrn {
                 let p = &root / format!("group{}", g + 1) / format!("block{b}");
                 let s = if b == 0 { stride } else { 1 };
                 blocks.push(Block {
-                    bn: batch_norm(&p / "bn", in_c, shape.bn_momentum),
+                    norm: if shape.normalization {
+                        Norm::Batch(batch_norm(&p / "bn", in_c, shape.bn_momentum))
+                    } else {
+                        Norm::Fixup {
+                            bias_in: (&p / "fixup").zeros("bias_in", &[1]),
+                            scale: (&p / "fixup").ones("scale", &[1]),
+                            bias_out: (&p / "fixup").zeros("bias_out", &[1]),
+                        }
+                    },
                     conv: conv(&p / "conv", in_c, out_c, 3, s),
                     shortcut: (in_c != out_c || s != 1)
                         .then(|| conv(&p / "shortcut", in_c, out_c, 1, s)),
@@ -107,8 +130,22 @@ impl Wrn {
         let mut h = inject(x.apply(&self.stem), 0, injection);
         let mut trace = vec![h.shallow_clone()];
         for (i, b) in self.blocks.iter().enumerate() {
-            let a = h.apply_t(&b.bn, train).relu();
-            let mut out = a.apply(&b.conv);
+            let (a, mut out) = match &b.norm {
+                Norm::Batch(bn) => {
+                    let a = h.apply_t(bn, train).relu();
+                    let out = a.apply(&b.conv);
+                    (a, out)
+                }
+                Norm::Fixup {
+                    bias_in,
+                    scale,
+                    bias_out,
+                } => {
+                    let a = (&h + bias_in).relu();
+                    let out = a.apply(&b.conv) * scale + bias_out;
+                    (a, out)
+                }
+            };
             if self.dropout > 0.0 {
                 out = out.dropout(self.dropout, train);
             }
