@@ -1,4 +1,4 @@
-//! Subcommands: train, diversity, reproduce, bench.
+//! Subcommands: train, diversity, reproduce, sweep, report, bench.
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use featdiv::config::Config;
@@ -39,17 +39,49 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the toy-model claims study (K1, K2, K3, untied), print the claims table, write records.
+    /// Run the paper's experiments (configs/experiments/*.toml) for a profile, then the report.
+    /// Finished runs are skipped: a killed reproduce resumes where it stopped.
     Reproduce {
-        #[arg(long, default_value = "runs/toy")]
+        /// quick (Fashion-MNIST subsets, CPU, < 15 min on 2 cores) | full (all of
+        /// Fashion-MNIST) | paper (the authors' scale: WRN-16-10, CIFAR-10, GPU)
+        #[arg(long, default_value = "quick")]
+        profile: String,
+        #[arg(long, default_value = "configs/experiments")]
+        experiments: PathBuf,
+        /// Only these experiments (comma-separated names, e.g. e1-toy,e3-leakynet).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        #[command(flatten)]
+        host: HostArgs,
+        /// Run records; default runs/<profile>.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value = "report")]
+        report: PathBuf,
+    },
+    /// Run one shard of an experiment's runs (every N-th): spread a sweep over a cluster, then
+    /// merge with `featdiv report` on the shared --out folder.
+    Sweep {
+        /// An experiment file (configs/experiments/*.toml).
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, default_value = "quick")]
+        profile: String,
+        /// I/N: run the I-th (0-based) of N shards.
+        #[arg(long, default_value = "0/1")]
+        shard: featdiv::sweep::Shard,
+        #[command(flatten)]
+        host: HostArgs,
+        #[arg(long)]
         out: PathBuf,
-        /// Folder with the Fashion-MNIST IDX files.
-        #[arg(long, default_value = "data/fashion-mnist")]
-        data_dir: PathBuf,
-        #[arg(long, default_value = "auto")]
-        device: String,
-        #[arg(long, default_value_t = 2)]
-        threads: usize,
+    },
+    /// Build the report (claims table, figures, environment) from a reproduce or sweep folder.
+    Report {
+        /// The --out of reproduce or sweep (holding plan/ and runs/).
+        #[arg(long)]
+        runs: PathBuf,
+        #[arg(long, default_value = "report")]
+        out: PathBuf,
     },
     /// Time one epoch of the 784-256-10 MLP on Fashion-MNIST, or a step of ConstNet WRN-16-2.
     Bench {
@@ -63,6 +95,131 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         repeats: usize,
     },
+}
+
+#[derive(clap::Args)]
+struct HostArgs {
+    /// Folder of data sets (DIR/fashion-mnist, DIR/cifar-10-batches-bin), for runs whose config
+    /// names no data.path.
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
+    /// auto | cpu | cuda | cuda:N
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Runs at a time, each its own process; bounded by the cores (CPU) or GPUs (CUDA).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+}
+
+impl HostArgs {
+    fn host(&self) -> Result<featdiv::experiment::Host> {
+        let device = featdiv::device::resolve(&self.device)?;
+        let device = match (device, self.device.as_str()) {
+            (tch::Device::Cpu, _) => "cpu".to_string(),
+            (_, "auto") => "cuda".to_string(),
+            (_, spec) => spec.to_string(),
+        };
+        Ok(featdiv::experiment::Host {
+            data_dir: Some(self.data_dir.clone()),
+            device,
+        })
+    }
+
+    fn executor(&self, device: &str) -> Result<featdiv::sweep::Executor> {
+        let jobs = featdiv::sweep::bound_jobs(self.jobs, device)?;
+        Ok(if jobs == 1 {
+            featdiv::sweep::Executor::InProcess
+        } else {
+            featdiv::sweep::Executor::Spawn {
+                featdiv: std::env::current_exe()
+                    .context("cannot find this featdiv binary to start runs")?,
+                jobs,
+            }
+        })
+    }
+}
+
+/// Plans every experiment, and checks that each data set loads, before any run starts.
+fn plan_all(
+    experiments: &[featdiv::experiment::Experiment],
+    profile: &str,
+    host: &featdiv::experiment::Host,
+) -> Result<Vec<featdiv::experiment::Plan>> {
+    anyhow::ensure!(
+        featdiv::experiment::PROFILES.contains(&profile),
+        "unknown profile {profile:?}; expected one of {:?}",
+        featdiv::experiment::PROFILES
+    );
+    let mut plans = Vec::new();
+    for e in experiments {
+        if let Some(p) = e.plan(profile, host)? {
+            plans.push(p);
+        }
+    }
+    anyhow::ensure!(
+        !plans.is_empty(),
+        "no experiment takes part in profile {profile}"
+    );
+    let mut checked = std::collections::BTreeSet::new();
+    for r in plans.iter().flat_map(|p| p.runs.iter()) {
+        let cfg = r.config()?;
+        let key = toml::to_string(&cfg.data)?;
+        if checked.insert(key) {
+            featdiv::data::load(&cfg.data, cfg.seed).with_context(|| {
+                format!(
+                    "experiment {} (variant {:?}) cannot load its data; nothing was run",
+                    r.experiment, r.variant
+                )
+            })?;
+        }
+    }
+    Ok(plans)
+}
+
+fn run_plans(
+    plans: &[featdiv::experiment::Plan],
+    shard: featdiv::sweep::Shard,
+    out: &std::path::Path,
+    executor: &featdiv::sweep::Executor,
+) -> Result<()> {
+    featdiv::sweep::write_plans(out, plans)?;
+    let runs = featdiv::sweep::shard_runs(plans, shard);
+    eprintln!(
+        "{} runs (shard {}/{}) -> {}",
+        runs.len(),
+        shard.index,
+        shard.count,
+        out.display()
+    );
+    let tally = featdiv::sweep::execute(&runs, out, executor)?;
+    eprintln!(
+        "trained {}, already finished {}, failed {}",
+        tally.trained,
+        tally.skipped,
+        tally.failed.len()
+    );
+    anyhow::ensure!(
+        tally.failed.is_empty(),
+        "{} runs failed (records in {}/runs/*.failed):\n{}",
+        tally.failed.len(),
+        out.display(),
+        tally.failed.join("\n")
+    );
+    Ok(())
+}
+
+fn write_report(runs: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    let report = featdiv::report::build(runs)?;
+    featdiv::report::write(&report, out)?;
+    for c in &report.claims {
+        println!("{:<4} {:<28} {}", c.id, c.verdict.to_string(), c.measured);
+    }
+    println!(
+        "report: {} ({} figures)",
+        out.join("index.html").display(),
+        report.figures.len()
+    );
+    Ok(())
 }
 
 pub fn run() -> Result<()> {
@@ -106,18 +263,51 @@ pub fn run() -> Result<()> {
             Ok(())
         }
         Command::Reproduce {
+            profile,
+            experiments,
+            only,
+            host,
             out,
-            data_dir,
-            device,
-            threads,
+            report,
         } => {
-            let device = featdiv::device::resolve(&device)?;
-            let study = featdiv::claims::study::Study::default_quick(&data_dir, threads);
-            let report = study.run(device, &out)?;
-            println!("{}", report.table());
-            println!("records: {}", out.display());
-            Ok(())
+            let h = host.host()?;
+            let mut all = featdiv::experiment::load_dir(&experiments)?;
+            if !only.is_empty() {
+                for name in &only {
+                    anyhow::ensure!(
+                        all.iter().any(|e| &e.name == name),
+                        "--only {name}: no such experiment in {}",
+                        experiments.display()
+                    );
+                }
+                // Analyses come along with what they analyse.
+                all.retain(|e| {
+                    only.contains(&e.name) || e.analysis_of.iter().any(|a| only.contains(a))
+                });
+            }
+            let plans = plan_all(&all, &profile, &h)?;
+            let out = out.unwrap_or_else(|| PathBuf::from("runs").join(&profile));
+            run_plans(
+                &plans,
+                featdiv::sweep::Shard::ALL,
+                &out,
+                &host.executor(&h.device)?,
+            )?;
+            write_report(&out, &report)
         }
+        Command::Sweep {
+            config,
+            profile,
+            shard,
+            host,
+            out,
+        } => {
+            let h = host.host()?;
+            let e = featdiv::experiment::Experiment::from_file(&config)?;
+            let plans = plan_all(std::slice::from_ref(&e), &profile, &h)?;
+            run_plans(&plans, shard, &out, &host.executor(&h.device)?)
+        }
+        Command::Report { runs, out } => write_report(&runs, &out),
         Command::Bench {
             model,
             data_dir,

@@ -21,6 +21,35 @@ pub struct Config {
     pub breakers: BreakerConfig,
     #[serde(default)]
     pub determinism: crate::determinism::DeterminismConfig,
+    #[serde(default)]
+    pub record: RecordConfig,
+}
+
+/// Extra measurements a run records beside its losses, accuracies and per-layer diversity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordConfig {
+    /// Perturbation propagation (DIGEST section 6) at init and after every epoch, on the first
+    /// 128 test images in eval mode.
+    #[serde(default)]
+    pub perturbation: bool,
+    /// The activation the perturbation is injected at: 0 = the stem's output, so LeakyNet's
+    /// groups of four layers line up after it.
+    #[serde(default)]
+    pub perturbation_layer: usize,
+    /// Its rms relative to the activation's.
+    #[serde(default = "default_perturbation_eps")]
+    pub perturbation_eps: f64,
+}
+
+impl Default for RecordConfig {
+    fn default() -> Self {
+        RecordConfig {
+            perturbation: false,
+            perturbation_layer: 0,
+            perturbation_eps: default_perturbation_eps(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +193,9 @@ fn he() -> String {
 }
 fn constant() -> String {
     "constant".into()
+}
+fn default_perturbation_eps() -> f64 {
+    1e-3
 }
 fn default_hidden() -> Vec<usize> {
     vec![256]
@@ -385,6 +417,12 @@ impl Config {
             b.grad_noise.is_finite() && b.grad_noise >= 0.0,
             "breakers.grad_noise",
             "must be a finite number >= 0",
+        )?;
+        let r = &self.record;
+        check(
+            r.perturbation_eps.is_finite() && r.perturbation_eps > 0.0,
+            "record.perturbation_eps",
+            "must be a finite number > 0",
         )?;
         Ok(())
     }

@@ -42,7 +42,7 @@ pub fn run_to_dir(
                 bar.set_message(format!("loss {:.4}", r.loss));
             }
             Event::Eval(r) => {
-                steps.append(&json!({"kind": "eval", "step": r.step, "epoch": r.epoch, "loss": r.loss, "lr": r.lr, "test_acc": r.test_acc}))?;
+                steps.append(&json!({"kind": "eval", "step": r.step, "epoch": r.epoch, "loss": r.loss, "lr": r.lr, "test_acc": r.test_acc, "layers": r.layers}))?;
                 let line = format!(
                     "epoch {:.2}  step {}/{}  test acc {:.4}",
                     r.epoch, r.step, total, r.test_acc
@@ -54,6 +54,9 @@ pub fn run_to_dir(
                 } else {
                     bar.println(line);
                 }
+            }
+            Event::Perturbation(r) => {
+                steps.append(&json!({"kind": "perturbation", "step": r.step, "epoch": r.epoch, "at": r.at, "eps": r.eps, "reach": r.reach}))?;
             }
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! The training core: config + data -> model (init, breakers) -> SGD steps -> events.
 use crate::breakers::{add_grad_noise, add_init_noise};
+use crate::claims::perturbation::{Reach, propagate};
 use crate::config::Config;
 use crate::data::{Batches, Dataset, Split, augment_batch};
 use crate::init::{InitSpec, init_leakynet, init_mlp, init_wrn, parse_leaky_code};
@@ -29,11 +30,24 @@ pub struct EvalRecord {
     /// Training loss of the epoch's last batch, and the rate it was trained with.
     pub loss: f64,
     pub lr: f64,
+    /// Diversity of every feature layer at this point (E4: diversity over training).
+    pub layers: Vec<LayerDiversity>,
+}
+
+/// Perturbation propagation measured at `step` (0: at init), when `record.perturbation` is on.
+#[derive(Debug, Clone, Serialize)]
+pub struct PerturbationRecord {
+    pub step: usize,
+    pub epoch: f64,
+    pub at: usize,
+    pub eps: f64,
+    pub reach: Vec<Reach>,
 }
 
 pub enum Event<'a> {
     Step(&'a StepRecord),
     Eval(&'a EvalRecord),
+    Perturbation(&'a PerturbationRecord),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -196,6 +210,7 @@ pub fn train(
     let (total, per_epoch) = budget(cfg, ds.train.len());
     let mut evals = Vec::new();
     let mut final_loss = f64::NAN;
+    record_perturbation(cfg, ds, model.as_ref(), 0, per_epoch, sink)?;
     for step in 0..total {
         let lr = lr_at(t, step, total, per_epoch);
         opt.set_lr(lr);
@@ -209,7 +224,8 @@ pub fn train(
         opt.zero_grad();
         loss.backward();
         add_grad_noise(&vars, cfg.breakers.grad_noise);
-        let logged = step % t.log_every == 0 || step + 1 == total;
+        // Powers of two too, so the symmetry gap's growth can be drawn on a log axis of steps.
+        let logged = step % t.log_every == 0 || step.is_power_of_two() || step + 1 == total;
         if logged {
             final_loss = finite_loss(&loss, step)?;
             let layers = diversity_of(model.as_ref(), false);
@@ -232,9 +248,11 @@ pub fn train(
                 test_acc: accuracy(model.as_ref(), &ds.test),
                 loss: final_loss,
                 lr,
+                layers: diversity_of(model.as_ref(), false),
             };
             sink(Event::Eval(&e))?;
             evals.push(e);
+            record_perturbation(cfg, ds, model.as_ref(), step + 1, per_epoch, sink)?;
         }
     }
     let (best_step, best_test_acc) =
@@ -259,6 +277,37 @@ pub fn train(
         evals,
     };
     Ok((model, outcome))
+}
+
+/// Perturbation propagation on the first 128 test images, if the config asks for it.
+fn record_perturbation(
+    cfg: &Config,
+    ds: &Dataset,
+    model: &dyn Model,
+    step: usize,
+    per_epoch: usize,
+    sink: &mut dyn FnMut(Event) -> Result<()>,
+) -> Result<()> {
+    let r = &cfg.record;
+    if !r.perturbation {
+        return Ok(());
+    }
+    let probe = ds.test.images.narrow(0, 0, 128.min(ds.test.len() as i64));
+    let reach = propagate(
+        model,
+        &probe,
+        r.perturbation_layer,
+        r.perturbation_eps,
+        false,
+    )
+    .context("invalid config key record.perturbation_layer")?;
+    sink(Event::Perturbation(&PerturbationRecord {
+        step,
+        epoch: step as f64 / per_epoch as f64,
+        at: r.perturbation_layer,
+        eps: r.perturbation_eps,
+        reach,
+    }))
 }
 
 fn finite_loss(loss: &Tensor, step: usize) -> Result<f64> {

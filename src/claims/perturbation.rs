@@ -17,6 +17,8 @@ pub struct Reach {
 
 /// Injects at activation `at` a perturbation with no channel-mean part, of rms `eps` times the
 /// activation's rms, and reports its inter-channel size at `at` and every later activation.
+/// The perturbation's direction comes from a fixed-seed generator of its own, so measuring during
+/// training leaves libtorch's generator, and so the run's later random draws, untouched.
 pub fn propagate(
     model: &dyn Model,
     x: &Tensor,
@@ -32,7 +34,7 @@ pub fn propagate(
         clean.len()
     );
     let a = &clean[at].1;
-    let z = a.randn_like();
+    let z = direction(&a.size()).to_device(a.device());
     let z = &z - z.mean_dim([1i64].as_slice(), true, Kind::Float);
     let rms = |t: &Tensor| t.square().mean(Kind::Double).sqrt().double_value(&[]);
     let delta = &z * (eps * rms(a).max(f64::MIN_POSITIVE) / rms(&z));
@@ -51,4 +53,26 @@ pub fn propagate(
             }
         })
         .collect())
+}
+
+/// Standard normal noise of `shape` from a fixed seed (splitmix64, Box-Muller).
+fn direction(shape: &[i64]) -> Tensor {
+    let n: i64 = shape.iter().product();
+    let mut state: u64 = 0x5EED_F00D;
+    let mut uniform = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        // (0, 1]: the log below never sees 0.
+        ((z >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+    };
+    let values: Vec<f32> = (0..n)
+        .map(|_| {
+            let (u, v) = (uniform(), uniform());
+            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+        })
+        .collect();
+    Tensor::from_slice(&values).view(shape)
 }

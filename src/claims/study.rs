@@ -199,7 +199,16 @@ impl Study {
         let width1 = point(1.0, &width1);
         let untied = point(1.0, &untied);
         let eps_threshold = check_k3(&eps_curve, he.mean, self.margin).ok();
-        let claims = self.verdicts(&he, &width1, &k_curve, &eps_curve, &untied, &symmetry);
+        let claims = toy_claims(&ToyEvidence {
+            width: self.width,
+            margin: self.margin,
+            he: &he,
+            width1: &width1,
+            k_curve: &k_curve,
+            eps_curve: &eps_curve,
+            untied: &untied,
+            symmetry: &symmetry,
+        });
         let report = StudyReport {
             scale: format!(
                 "Fashion-MNIST ({} train), 784-{}-10 MLP, SGD lr 0.05 momentum 0.9, batch 128, {} epochs, {} seeds, margin {}",
@@ -235,88 +244,96 @@ impl Study {
         write_atomic(&out.join("claims.md"), report.markdown().as_bytes())?;
         Ok(report)
     }
+}
 
-    fn verdicts(
-        &self,
-        he: &Point,
-        width1: &Point,
-        k_curve: &[Point],
-        eps_curve: &[Point],
-        untied: &Point,
-        symmetry: &[(usize, u64)],
-    ) -> Vec<ClaimRow> {
-        let verdict = |ok: bool| {
-            if ok {
-                Verdict::Holds
-            } else {
-                Verdict::DoesNotHold
-            }
-        };
-        let k1 = &k_curve[0];
-        let worst_drift = symmetry.iter().map(|s| s.1).max().unwrap_or(0);
-        let k1_holds =
-            worst_drift <= DRIFT_BOUND_ULPS && k1.mean <= width1.mean + noise(k1, width1, 0.02);
-        let k2 = check_k2(k_curve, 0.2);
-        let k3 = check_k3(eps_curve, he.mean, self.margin);
-        let fmt_curve = |c: &[Point]| {
-            c.iter()
-                .map(|p| format!("{}: {:.3}±{:.3}", p.x, p.mean, p.std))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        vec![
-            ClaimRow {
-                id: "K1",
-                claim: "All hidden features identical at init: the network behaves as a width-1 network.",
-                measured: format!(
-                    "tied k-unique:1 {:.3}±{:.3} vs a width-1 net {:.3}±{:.3} (He width {} {:.3}); largest drift without a breaker {} ulps (bound {}), per width: {:?}",
-                    k1.mean,
-                    k1.std,
-                    width1.mean,
-                    width1.std,
-                    self.width,
-                    he.mean,
-                    worst_drift,
-                    DRIFT_BOUND_ULPS,
-                    symmetry
-                ),
-                verdict: verdict(k1_holds),
-            },
-            ClaimRow {
-                id: "K2",
-                claim: "Accuracy falls as the number of unique features at init falls.",
-                measured: format!(
-                    "accuracy by K: {}{}",
-                    fmt_curve(k_curve),
-                    k2.as_ref()
-                        .err()
-                        .map_or(String::new(), |e| format!(" ({e})"))
-                ),
-                verdict: verdict(k2.is_ok()),
-            },
-            ClaimRow {
-                id: "K3",
-                claim: "A relatively small added noise counteracts the lack of diversity.",
-                measured: format!(
-                    "tied k-unique:1 + eps noise: {}; smallest eps within {} of He ({:.3}): {}",
-                    fmt_curve(eps_curve),
-                    self.margin,
-                    he.mean,
-                    k3.as_ref().map_or_else(|e| e.clone(), |e| e.to_string())
-                ),
-                verdict: verdict(k3.is_ok()),
-            },
-            ClaimRow {
-                id: "untied",
-                claim: "Untied outgoing weights break the symmetry by themselves (control).",
-                measured: format!(
-                    "k-unique-untied:1 {:.3}±{:.3} vs He {:.3}±{:.3}",
-                    untied.mean, untied.std, he.mean, he.std
-                ),
-                verdict: verdict(untied.mean >= he.mean - self.margin),
-            },
-        ]
-    }
+/// What the toy-model claims are judged on: curves over seeds, a He baseline of the same study.
+pub struct ToyEvidence<'a> {
+    pub width: usize,
+    pub margin: f64,
+    pub he: &'a Point,
+    pub width1: &'a Point,
+    pub k_curve: &'a [Point],
+    pub eps_curve: &'a [Point],
+    pub untied: &'a Point,
+    /// (width, largest drift in ulps) of tied k-unique:1 without a breaker.
+    pub symmetry: &'a [(usize, u64)],
+}
+
+/// Verdicts of K1, K2, K3 and the untied control.
+pub fn toy_claims(e: &ToyEvidence) -> Vec<ClaimRow> {
+    let (he, width1, k_curve, eps_curve, untied, symmetry) =
+        (e.he, e.width1, e.k_curve, e.eps_curve, e.untied, e.symmetry);
+    let verdict = |ok: bool| {
+        if ok {
+            Verdict::Holds
+        } else {
+            Verdict::DoesNotHold
+        }
+    };
+    let k1 = &k_curve[0];
+    let worst_drift = symmetry.iter().map(|s| s.1).max().unwrap_or(0);
+    let k1_holds =
+        worst_drift <= DRIFT_BOUND_ULPS && k1.mean <= width1.mean + noise(k1, width1, 0.02);
+    let k2 = check_k2(k_curve, 0.2);
+    let k3 = check_k3(eps_curve, he.mean, e.margin);
+    let fmt_curve = |c: &[Point]| {
+        c.iter()
+            .map(|p| format!("{}: {:.3}±{:.3}", p.x, p.mean, p.std))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    vec![
+        ClaimRow {
+            id: "K1",
+            claim: "All hidden features identical at init: the network behaves as a width-1 network.",
+            measured: format!(
+                "tied k-unique:1 {:.3}±{:.3} vs a width-1 net {:.3}±{:.3} (He width {} {:.3}); largest drift without a breaker {} ulps (bound {}), per width: {:?}",
+                k1.mean,
+                k1.std,
+                width1.mean,
+                width1.std,
+                e.width,
+                he.mean,
+                worst_drift,
+                DRIFT_BOUND_ULPS,
+                symmetry
+            ),
+            verdict: verdict(k1_holds),
+        },
+        ClaimRow {
+            id: "K2",
+            claim: "Accuracy falls as the number of unique features at init falls.",
+            measured: format!(
+                "accuracy by K: {}{}",
+                fmt_curve(k_curve),
+                k2.as_ref()
+                    .err()
+                    .map_or(String::new(), |e| format!(" ({e})"))
+            ),
+            verdict: verdict(k2.is_ok()),
+        },
+        ClaimRow {
+            id: "K3",
+            claim: "A relatively small added noise counteracts the lack of diversity.",
+            measured: format!(
+                "tied k-unique:1 + eps noise: {}; smallest eps within {} of He ({:.3}): {}",
+                fmt_curve(eps_curve),
+                e.margin,
+                he.mean,
+                k3.as_ref().map_or_else(|e| e.clone(), |e| e.to_string())
+            ),
+            verdict: verdict(k3.is_ok()),
+        },
+        ClaimRow {
+            id: "untied",
+            claim: "Untied outgoing weights break the symmetry by themselves (control).",
+            measured: format!(
+                "k-unique-untied:1 {:.3}±{:.3} vs He {:.3}±{:.3}",
+                untied.mean, untied.std, he.mean, he.std
+            ),
+            verdict: verdict(untied.mean >= he.mean - e.margin),
+        },
+    ]
 }
 
 impl StudyReport {

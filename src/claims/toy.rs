@@ -55,12 +55,13 @@ impl ToyRun {
                 steps: self.steps,
                 epochs: if self.steps > 0 { 0 } else { self.epochs },
                 lr: self.lr,
-                // Metrics only at the first and last step: the claims read the outcome.
+                // Metrics only at the last step and powers of two: the claims read the outcome.
                 log_every: usize::MAX / 2,
                 ..TrainConfig::default()
             },
             breakers: self.breakers.clone(),
             determinism: Default::default(),
+            record: Default::default(),
         }
     }
 

@@ -1,0 +1,199 @@
+//! Line charts as SVG text (plotters). Log axes are drawn as log10 of the data on a linear axis
+//! with 10^k tick labels, which keeps every chart one type whatever its axes.
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+
+/// Values at or below zero on a log axis are drawn at this floor (and the caption says so).
+pub const LOG_FLOOR: f64 = 1e-12;
+
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub label: String,
+    /// (x, y) in data units.
+    pub points: Vec<(f64, f64)>,
+    /// Standard deviation of each y (error bars), if any.
+    pub err: Option<Vec<f64>>,
+    pub dashed: bool,
+}
+
+impl Series {
+    pub fn new(label: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
+        Series {
+            label: label.into(),
+            points,
+            err: None,
+            dashed: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Chart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_log: bool,
+    pub y_log: bool,
+    pub series: Vec<Series>,
+    /// Horizontal reference lines (label, y).
+    pub hlines: Vec<(String, f64)>,
+    /// Vertical markers (label, x).
+    pub vlines: Vec<(String, f64)>,
+    /// Category names for x = 0, 1, 2, ... (instead of numbers).
+    pub x_categories: Vec<String>,
+}
+
+fn to_axis(v: f64, log: bool) -> f64 {
+    if log { v.max(LOG_FLOOR).log10() } else { v }
+}
+
+fn label(v: f64, log: bool) -> String {
+    if log {
+        let p = v.round();
+        if (v - p).abs() < 1e-9 {
+            format!("1e{p:.0}")
+        } else {
+            format!("{:.1e}", 10f64.powf(v))
+        }
+    } else if v.abs() >= 1000.0 || (v != 0.0 && v.abs() < 0.01) {
+        format!("{v:.1e}")
+    } else {
+        format!("{v:.3}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.06).max(1e-3);
+    (lo - pad, hi + pad)
+}
+
+/// The chart as a standalone SVG document.
+pub fn svg(chart: &Chart) -> Result<String> {
+    let mut out = String::new();
+    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {:?}: {e}", chart.title);
+    {
+        let root = SVGBackend::with_string(&mut out, (720, 440)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let xs = chart
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| to_axis(p.0, chart.x_log)))
+            .chain(chart.vlines.iter().map(|v| to_axis(v.1, chart.x_log)));
+        let ys = chart
+            .series
+            .iter()
+            .flat_map(|s| {
+                s.points.iter().enumerate().flat_map(move |(i, p)| {
+                    let e = s.err.as_ref().map_or(0.0, |e| e[i]);
+                    [p.1 - e, p.1 + e]
+                })
+            })
+            .map(|v| to_axis(v, chart.y_log))
+            .chain(chart.hlines.iter().map(|h| to_axis(h.1, chart.y_log)));
+        let (x0, x1) = span(xs);
+        let (y0, y1) = span(ys);
+        let mut c = ChartBuilder::on(&root)
+            .caption(&chart.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| err(&e))?;
+        let cats = &chart.x_categories;
+        let x_fmt = |v: &f64| {
+            if cats.is_empty() {
+                label(*v, chart.x_log)
+            } else {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < cats.len() {
+                    cats[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            }
+        };
+        let y_fmt = |v: &f64| label(*v, chart.y_log);
+        let mut mesh = c.configure_mesh();
+        mesh.x_desc(&chart.x_label)
+            .y_desc(&chart.y_label)
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt);
+        if !cats.is_empty() {
+            mesh.x_labels(cats.len() * 2 + 1);
+        }
+        mesh.draw().map_err(|e| err(&e))?;
+        for (i, s) in chart.series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let pts: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .map(|&(x, y)| (to_axis(x, chart.x_log), to_axis(y, chart.y_log)))
+                .filter(|p| p.0.is_finite() && p.1.is_finite())
+                .collect();
+            let style = ShapeStyle::from(color).stroke_width(2);
+            let drawn = if s.dashed {
+                c.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
+            } else {
+                c.draw_series(LineSeries::new(pts.clone(), style))
+            }
+            .map_err(|e| err(&e))?;
+            drawn.label(&s.label).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+            c.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .map_err(|e| err(&e))?;
+            if let Some(errs) = &s.err {
+                let bars = s.points.iter().zip(errs).map(|(&(x, y), &e)| {
+                    ErrorBar::new_vertical(
+                        to_axis(x, chart.x_log),
+                        to_axis(y - e, chart.y_log),
+                        to_axis(y, chart.y_log),
+                        to_axis(y + e, chart.y_log),
+                        color.stroke_width(1),
+                        6,
+                    )
+                });
+                c.draw_series(bars).map_err(|e| err(&e))?;
+            }
+        }
+        for (k, (name, y)) in chart.hlines.iter().enumerate() {
+            let y = to_axis(*y, chart.y_log);
+            let color = BLACK.mix(0.35 + 0.2 * k as f64);
+            c.draw_series(DashedLineSeries::new(
+                vec![(x0, y), (x1, y)],
+                4,
+                4,
+                color.stroke_width(1),
+            ))
+            .map_err(|e| err(&e))?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
+        }
+        for (name, x) in &chart.vlines {
+            let x = to_axis(*x, chart.x_log);
+            c.draw_series(LineSeries::new(vec![(x, y0), (x, y1)], RED.stroke_width(1)))
+                .map_err(|e| err(&e))?
+                .label(name.as_str())
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED));
+        }
+        c.configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(out)
+}
