@@ -2,7 +2,7 @@
 CARGO ?= cargo
 THREADS ?= 2
 
-.PHONY: setup setup-cuda data build test reproduce bench claims gpu-bundle lint fmt clean
+.PHONY: setup setup-cuda data test-tools build test reproduce report bench claims gpu-bundle lint fmt clean
 
 setup:                      ## libtorch (CPU) from PyPI's torch==2.11.0 wheel into .venv, linked as .libtorch
 	@ci/setup-libtorch
@@ -13,17 +13,25 @@ setup-cuda:                 ## the full torch wheel with its CUDA libraries (GPU
 data:                       ## Fashion-MNIST from Debian's dataset-fashion-mnist package into data/
 	@ci/setup-data
 
+test-tools:                 ## Chromium and a one-node Slurm (Debian packages) for the report and sweep tests
+	@ci/setup-test-tools
+
 build: setup
 	$(CARGO) build --release
 
-test: setup                 ## the default claims checker: unit tests + claims at small scale (< 10 min on 2 cores)
+test: setup test-tools      ## the default claims checker: unit tests + claims at small scale (< 10 min on 2 cores)
 	$(CARGO) test --release
 
 claims: setup               ## heavier claims (longer budgets)
 	$(CARGO) test --release --features full-claims
 
-reproduce: build data       ## the toy-model study on full Fashion-MNIST: claims table + records in runs/toy
-	./target/release/featdiv reproduce --out runs/toy --threads $(THREADS)
+JOBS ?= 2
+PROFILE ?= quick
+reproduce: build data       ## every experiment (E1-E5) of the quick profile, < 15 min on 2 cores: runs/quick, report/index.html
+	./target/release/featdiv reproduce --profile $(PROFILE) --jobs $(JOBS) --out runs/$(PROFILE) --report report
+
+report: build               ## the report again from runs/$(PROFILE) (e.g. after merging sweep shards)
+	./target/release/featdiv report --runs runs/$(PROFILE) --out report
 
 bench: setup-cuda build data  ## featdiv vs PyTorch eager on the same libtorch, interleaved: MLP epoch, WRN-16-2 step
 	@rm -f target/bench.log

@@ -83,13 +83,14 @@ fn train_writes_config_steps_and_summary() {
         .collect();
     let steps: Vec<_> = lines.iter().filter(|l| l["kind"] == "step").collect();
     let evals: Vec<_> = lines.iter().filter(|l| l["kind"] == "eval").collect();
-    // 512 / 64 = 8 steps an epoch, 16 in all; logged every 4 steps and at the last.
+    // 512 / 64 = 8 steps an epoch, 16 in all; logged every 4 steps, at powers of two (for log
+    // axes) and at the last.
     assert_eq!(
         steps
             .iter()
             .map(|s| s["step"].as_u64().unwrap())
             .collect::<Vec<_>>(),
-        vec![0, 4, 8, 12, 15]
+        vec![0, 1, 2, 4, 8, 12, 15]
     );
     assert_eq!(evals.len(), 2);
     for line in &lines {

@@ -1,0 +1,214 @@
+//! The experiment files: every shipped one plans for every profile it has, runs are named by a
+//! stable hash of their config, shards partition the runs, and bad files or values are errors
+//! that name the file, the variant and the key.
+mod common;
+
+use featdiv::experiment::{Experiment, Host, config_hash, load_dir};
+use featdiv::sweep::{Shard, shard_runs};
+use rstest::rstest;
+use std::collections::BTreeSet;
+
+fn cpu() -> Host {
+    Host {
+        data_dir: Some("data".into()),
+        device: "cpu".into(),
+    }
+}
+
+fn shipped() -> Vec<Experiment> {
+    load_dir(&common::root().join("configs/experiments")).unwrap()
+}
+
+#[test]
+fn shipped_experiments_plan_for_their_profiles() {
+    let exps = shipped();
+    let names: Vec<&str> = exps.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "e1-toy",
+            "e2-constnet",
+            "e3-leakynet",
+            "e4-diversity",
+            "e5-perturbation"
+        ]
+    );
+    for profile in ["quick", "full", "smoke"] {
+        for e in &exps {
+            let plan = e.plan(profile, &cpu()).unwrap().unwrap();
+            if e.analysis_of.is_empty() {
+                assert!(!plan.runs.is_empty(), "{} {profile}", e.name);
+            }
+            for r in &plan.runs {
+                r.config().unwrap().validate().unwrap();
+            }
+        }
+    }
+    let quick: Vec<usize> = exps
+        .iter()
+        .map(|e| e.plan("quick", &cpu()).unwrap().unwrap().runs.len())
+        .collect();
+    // E1: 24 variants x 3 seeds; E2: 5 of 6 variants on a CPU x 2; E3: 7 codes x 2.
+    assert_eq!(quick, [72, 10, 14, 0, 0]);
+    let e2 = exps[1].plan("quick", &cpu()).unwrap().unwrap();
+    assert_eq!(
+        e2.skipped,
+        ["constnet, nondeterministic cuDNN (needs cuda)"]
+    );
+    let gpu = Host {
+        device: "cuda".into(),
+        ..cpu()
+    };
+    assert_eq!(exps[1].plan("quick", &gpu).unwrap().unwrap().runs.len(), 12);
+}
+
+#[test]
+fn the_paper_profile_needs_a_gpu() {
+    let err = shipped()[1].plan("paper", &cpu()).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("needs --device cuda"),
+        "{err:#}"
+    );
+}
+
+#[test]
+fn identical_configs_share_one_run() {
+    let plan = shipped()[0].plan("quick", &cpu()).unwrap().unwrap();
+    let unique: BTreeSet<&str> = plan.runs.iter().map(|r| r.hash.as_str()).collect();
+    // eps = 0 is tied K = 1, and the symmetry check at width 256 is tied K = 1 too.
+    assert_eq!(unique.len(), plan.runs.len() - 2 * 3);
+    let k1 = |name: &str| {
+        plan.runs
+            .iter()
+            .find(|r| r.variant == name && r.seed == 0)
+            .unwrap()
+            .hash
+            .clone()
+    };
+    assert_eq!(k1("tied K=1"), k1("tied K=1, eps=0"));
+    // Negative control: one key apart, two runs.
+    assert_ne!(k1("tied K=1"), k1("tied K=2"));
+}
+
+#[test]
+fn the_run_hash_is_stable() {
+    // A finished run is found by this hash: if it changes, every finished run is orphaned, so a
+    // change must be deliberate (and said in the README). Value measured when it was written.
+    let cfg = featdiv::config::Config::from_toml_str(
+        "seed = 1\n[data]\nsource = \"synthetic\"\n[model]\narch = \"mlp\"\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(config_hash(&cfg).unwrap(), HASH);
+    let other = featdiv::config::Config::from_toml_str(&cfg.to_toml().unwrap(), &["seed=2".into()])
+        .unwrap();
+    assert_ne!(config_hash(&other).unwrap(), HASH);
+}
+
+const HASH: &str = "c947affb9dfb738e";
+
+#[test]
+fn shards_partition_the_unique_runs() {
+    let plans: Vec<_> = shipped()
+        .iter()
+        .filter_map(|e| e.plan("quick", &cpu()).unwrap())
+        .collect();
+    let all: Vec<String> = shard_runs(&plans, Shard::ALL)
+        .into_iter()
+        .map(|r| r.hash)
+        .collect();
+    let mut union = Vec::new();
+    for i in 0..3 {
+        let shard = shard_runs(&plans, Shard { index: i, count: 3 });
+        assert!(shard.len() >= all.len() / 3);
+        union.extend(shard.into_iter().map(|r| r.hash));
+    }
+    union.sort();
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(union, sorted, "every run in exactly one shard");
+    assert_eq!(
+        all.iter().collect::<BTreeSet<_>>().len(),
+        all.len(),
+        "unique"
+    );
+}
+
+#[rstest]
+#[case("0/3", Some((0, 3)))]
+#[case("2/3", Some((2, 3)))]
+#[case("3/3", None)]
+#[case("0/0", None)]
+#[case("1", None)]
+#[case("a/b", None)]
+fn shard_specs(#[case] spec: &str, #[case] want: Option<(usize, usize)>) {
+    let got = spec.parse::<Shard>().map(|s| (s.index, s.count));
+    match want {
+        Some(w) => assert_eq!(got.unwrap(), w),
+        None => assert!(got.unwrap_err().contains("I/N"), "{spec}"),
+    }
+}
+
+const GOOD: &str = r#"
+name = "t"
+title = "t"
+claims = ["K1"]
+seeds = [0]
+[base.data]
+source = "synthetic"
+[base.model]
+arch = "mlp"
+[[variants]]
+name = "a"
+[profiles.quick]
+scale = "s"
+"#;
+
+#[rstest]
+#[case("claims = [\"K1\"]", "claims = 3", "claims")]
+#[case("[profiles.quick]", "[profiles.fast]", "profiles.fast")]
+#[case("name = \"a\"", "name = \"a\"\ncolour = 1", "colour")]
+#[case(
+    "name = \"a\"",
+    "name = \"a\"\n[[variants]]\nname = \"a\"",
+    "used twice"
+)]
+#[case(
+    "name = \"a\"",
+    "name = \"a\"\nset = [\"model.init=\\\"nope\\\"\"]",
+    "model.init"
+)]
+#[case("name = \"a\"", "name = \"a\"\ndevice = \"tpu\"", "variants.device")]
+#[case("seeds = [0]", "seeds = []", "no seeds")]
+#[case(
+    "name = \"a\"",
+    "name = \"a\"\nset = [\"breakers.dropout=2\"]",
+    "breakers.dropout"
+)]
+fn bad_experiment_files_name_what_is_wrong(
+    #[case] from: &str,
+    #[case] to: &str,
+    #[case] needle: &str,
+) {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, GOOD.replacen(from, to, 1)).unwrap();
+    let err = Experiment::from_file(&path)
+        .and_then(|e| e.plan("quick", &cpu()).map(|_| ()))
+        .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains(needle), "{needle:?} not in: {msg}");
+    assert!(
+        msg.contains("bad.toml") || msg.contains("experiment t"),
+        "names the file or experiment: {msg}"
+    );
+    // Negative control: the unmodified file plans.
+    std::fs::write(&path, GOOD).unwrap();
+    assert!(
+        Experiment::from_file(&path)
+            .unwrap()
+            .plan("quick", &cpu())
+            .unwrap()
+            .is_some()
+    );
+}
