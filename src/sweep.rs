@@ -195,10 +195,11 @@ fn partial_dir(out: &Path, hash: &str) -> PathBuf {
     runs_dir(out).join(format!(".partial-{hash}-{}", std::process::id()))
 }
 
+/// With a progress bar on a terminal, per-epoch lines in a log (long runs of the paper profile).
 fn run_in_process(r: &PlannedRun, out: &Path) -> Result<()> {
     let cfg = r.config()?;
     let partial = partial_dir(out, &r.hash);
-    match crate::runner::run_to_dir(&cfg, &r.base, &r.overrides, &partial, true) {
+    match crate::runner::run_to_dir(&cfg, &r.base, &r.overrides, &partial, false) {
         Ok(_) => finish(&partial, out, &r.hash),
         Err(e) => {
             fail(&partial, out, &r.hash)?;

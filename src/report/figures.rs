@@ -83,8 +83,10 @@ pub fn svg(chart: &Chart) -> Result<String> {
     let mut out = String::new();
     let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {:?}: {e}", chart.title);
     {
-        let root = SVGBackend::with_string(&mut out, (720, 440)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| err(&e))?;
+        // The legend gets a panel of its own on the right, so it never hides a curve.
+        let whole = SVGBackend::with_string(&mut out, (960, 440)).into_drawing_area();
+        whole.fill(&WHITE).map_err(|e| err(&e))?;
+        let (root, legend) = whole.split_horizontally(700);
         let xs = chart
             .series
             .iter()
@@ -133,6 +135,7 @@ pub fn svg(chart: &Chart) -> Result<String> {
             mesh.x_labels(cats.len() * 2 + 1);
         }
         mesh.draw().map_err(|e| err(&e))?;
+        let mut entries: Vec<(String, ShapeStyle)> = Vec::new();
         for (i, s) in chart.series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             let pts: Vec<(f64, f64)> = s
@@ -142,15 +145,13 @@ pub fn svg(chart: &Chart) -> Result<String> {
                 .filter(|p| p.0.is_finite() && p.1.is_finite())
                 .collect();
             let style = ShapeStyle::from(color).stroke_width(2);
-            let drawn = if s.dashed {
+            if s.dashed {
                 c.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
             } else {
                 c.draw_series(LineSeries::new(pts.clone(), style))
             }
             .map_err(|e| err(&e))?;
-            drawn.label(&s.label).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
+            entries.push((s.label.clone(), style));
             c.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
                 .map_err(|e| err(&e))?;
             if let Some(errs) = &s.err {
@@ -169,31 +170,28 @@ pub fn svg(chart: &Chart) -> Result<String> {
         }
         for (k, (name, y)) in chart.hlines.iter().enumerate() {
             let y = to_axis(*y, chart.y_log);
-            let color = BLACK.mix(0.35 + 0.2 * k as f64);
-            c.draw_series(DashedLineSeries::new(
-                vec![(x0, y), (x1, y)],
-                4,
-                4,
-                color.stroke_width(1),
-            ))
-            .map_err(|e| err(&e))?
-            .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
+            let style = BLACK.mix(0.35 + 0.2 * k as f64).stroke_width(1);
+            c.draw_series(DashedLineSeries::new(vec![(x0, y), (x1, y)], 4, 4, style))
+                .map_err(|e| err(&e))?;
+            entries.push((name.clone(), style));
         }
         for (name, x) in &chart.vlines {
             let x = to_axis(*x, chart.x_log);
-            c.draw_series(LineSeries::new(vec![(x, y0), (x, y1)], RED.stroke_width(1)))
-                .map_err(|e| err(&e))?
-                .label(name.as_str())
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED));
+            let style = RED.stroke_width(1);
+            c.draw_series(LineSeries::new(vec![(x, y0), (x, y1)], style))
+                .map_err(|e| err(&e))?;
+            entries.push((name.clone(), style));
         }
-        c.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
+        for (k, (name, style)) in entries.iter().enumerate() {
+            let y = 48 + 20 * k as i32;
+            legend
+                .draw(&PathElement::new(vec![(8, y), (30, y)], *style))
+                .map_err(|e| err(&e))?;
+            legend
+                .draw(&Text::new(name.clone(), (36, y - 7), ("sans-serif", 13)))
+                .map_err(|e| err(&e))?;
+        }
+        whole.present().map_err(|e| err(&e))?;
     }
     Ok(out)
 }
