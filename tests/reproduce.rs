@@ -20,6 +20,21 @@ fn featdiv_cmd(args: &[&str]) -> Command {
     c
 }
 
+/// `featdiv sweep` of E1's smoke profile into `out`.
+fn sweep_e1(out: &Path, extra: &[&str]) -> Command {
+    let mut args = vec![
+        "sweep",
+        "--config",
+        E1,
+        "--profile",
+        "smoke",
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    featdiv_cmd(&args)
+}
+
 fn featdiv(args: &[&str]) -> Output {
     featdiv_cmd(args).output().expect("featdiv runs")
 }
@@ -61,6 +76,15 @@ fn report_files(dir: &Path) -> (String, String, String) {
     (read("report.md"), read("claims.json"), read("index.html"))
 }
 
+/// `featdiv report` on merged shards gives the unsharded sweep's report, byte for byte.
+fn assert_same_report(runs: &Path, report: &Path, unsharded: &TempDir) {
+    ok(featdiv(&["report", "--runs", s(runs), "--out", s(report)]));
+    assert_eq!(
+        report_files(report),
+        report_files(&unsharded.path().join("report"))
+    );
+}
+
 /// The smoke profile of every experiment, through `reproduce --jobs 2` (child processes).
 fn smoke() -> &'static (TempDir, PathBuf, PathBuf) {
     static SMOKE: OnceLock<(TempDir, PathBuf, PathBuf)> = OnceLock::new();
@@ -88,15 +112,7 @@ fn e1_unsharded() -> &'static (TempDir, PathBuf) {
     E1_ALL.get_or_init(|| {
         let dir = TempDir::new().unwrap();
         let out = dir.path().join("runs");
-        ok(featdiv(&[
-            "sweep",
-            "--config",
-            E1,
-            "--profile",
-            "smoke",
-            "--out",
-            s(&out),
-        ]));
+        ok(sweep_e1(&out, &[]).output().unwrap());
         ok(featdiv(&[
             "report",
             "--runs",
@@ -229,46 +245,23 @@ fn three_shards_merge_to_the_unsharded_report() {
     // The three shards run at once, into one folder, as on a cluster with shared storage.
     let children: Vec<_> = (0..3)
         .map(|i| {
-            featdiv_cmd(&[
-                "sweep",
-                "--config",
-                E1,
-                "--profile",
-                "smoke",
-                "--shard",
-                &format!("{i}/3"),
-                "--out",
-                s(&out),
-            ])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+            sweep_e1(&out, &["--shard", &format!("{i}/3")])
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
         })
         .collect();
     for c in children {
         ok(c.wait_with_output().unwrap());
     }
-    let report = dir.path().join("report");
-    ok(featdiv(&["report", "--runs", s(&out), "--out", s(&report)]));
-    assert_eq!(
-        report_files(&report),
-        report_files(&unsharded.path().join("report"))
-    );
+    assert_same_report(&out, &dir.path().join("report"), unsharded);
     // Negative control: two of three shards leave the claims "not run".
     let partial = TempDir::new().unwrap();
     let pout = partial.path().join("runs");
     for i in 0..2 {
-        ok(featdiv(&[
-            "sweep",
-            "--config",
-            E1,
-            "--profile",
-            "smoke",
-            "--shard",
-            &format!("{i}/3"),
-            "--out",
-            s(&pout),
-        ]));
+        ok(sweep_e1(&pout, &["--shard", &format!("{i}/3")])
+            .output()
+            .unwrap());
     }
     let o = ok(featdiv(&[
         "report",
@@ -289,20 +282,10 @@ fn a_killed_sweep_resumes_without_redoing_finished_runs() {
     let (_, reference) = e1_unsharded();
     let dir = TempDir::new().unwrap();
     let out = dir.path().join("runs");
-    let mut child = featdiv_cmd(&[
-        "sweep",
-        "--config",
-        E1,
-        "--profile",
-        "smoke",
-        "--jobs",
-        "2",
-        "--out",
-        s(&out),
-    ])
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
+    let mut child = sweep_e1(&out, &["--jobs", "2"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     // Kill it (SIGKILL: no clean-up) once a few runs have finished.
     let start = Instant::now();
     let finished = |out: &Path| -> usize {
@@ -343,15 +326,7 @@ fn a_killed_sweep_resumes_without_redoing_finished_runs() {
         before.len() < total,
         "the kill came too late to test resuming"
     );
-    let o = ok(featdiv(&[
-        "sweep",
-        "--config",
-        E1,
-        "--profile",
-        "smoke",
-        "--out",
-        s(&out),
-    ]));
+    let o = ok(sweep_e1(&out, &[]).output().unwrap());
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(
         log.contains(&format!(
@@ -477,12 +452,7 @@ fn the_kubernetes_indexed_job_shards_merge() {
             .unwrap();
         ok(o);
     }
-    let report = dir.path().join("report");
-    ok(featdiv(&["report", "--runs", s(&out), "--out", s(&report)]));
-    assert_eq!(
-        report_files(&report),
-        report_files(&unsharded.path().join("report"))
-    );
+    assert_same_report(&out, &dir.path().join("report"), unsharded);
 }
 
 /// The Slurm job array, submitted for real to a one-node cluster on loopback.
@@ -525,12 +495,7 @@ fn the_slurm_job_array_shards_merge() {
     for i in 0..3 {
         assert!(logs.contains(&format!("shard {i}/3")), "{logs}");
     }
-    let report = dir.path().join("report");
-    ok(featdiv(&["report", "--runs", s(&out), "--out", s(&report)]));
-    assert_eq!(
-        report_files(&report),
-        report_files(&unsharded.path().join("report"))
-    );
+    assert_same_report(&out, &dir.path().join("report"), unsharded);
 }
 
 /// The claims table and per-layer metrics of the smoke run, floats rounded to 2 significant
