@@ -143,6 +143,7 @@ fn reproduce_writes_every_claim_and_figure() {
         "e1-accuracy-vs-eps",
         "e2-symmetry-gap",
         "e4-correlation-dropout",
+        "e4-backward-dropout",
         "e4-width-dropout",
         "e3-leakynet-accuracy",
         "e5-perturbation-init",

@@ -49,11 +49,16 @@ fn to_axis(v: f64, log: bool) -> f64 {
 
 fn label(v: f64, log: bool) -> String {
     if log {
+        let x = 10f64.powf(v);
         let p = v.round();
-        if (v - p).abs() < 1e-9 {
+        if (1e-2..1e4).contains(&x) {
+            // Two significant digits read better than exponents in this range.
+            let digits = (1 - x.log10().floor() as i32).max(0) as usize;
+            format!("{x:.digits$}")
+        } else if (v - p).abs() < 1e-9 {
             format!("1e{p:.0}")
         } else {
-            format!("{:.1e}", 10f64.powf(v))
+            format!("{x:.1e}")
         }
     } else if v.abs() >= 1000.0 || (v != 0.0 && v.abs() < 0.01) {
         format!("{v:.1e}")

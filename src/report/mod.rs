@@ -123,7 +123,8 @@ fn figures_of(exps: &[ExperimentRuns]) -> Vec<Figure> {
     }
     if let Some(e) = find(exps, "e2-constnet") {
         let mut series = Vec::new();
-        for g in e.groups() {
+        // He's channels were never identical, so it has no symmetry gap to draw.
+        for g in e.groups().into_iter().filter(|g| g != "he") {
             if let Some((p, f)) = e.finished(&g).first() {
                 series.push(Series::new(
                     format!("{g} (seed {})", p.seed),
@@ -138,7 +139,7 @@ fn figures_of(exps: &[ExperimentRuns]) -> Vec<Figure> {
             figs.push(Figure {
                 id: "e2-symmetry-gap".into(),
                 caption: format!(
-                    "K4, K7: largest channel-symmetry gap over all layers against the step, per breaker (ConstNet) and for He (whose channels were never identical). A gap of exactly 0 is drawn at {:.0e}. {}",
+                    "K4, K7: largest channel-symmetry gap over all layers against the step, for ConstNet with each breaker (He's channels were never identical: no gap to draw). A gap of exactly 0 is drawn at {:.0e}. {}",
                     figures::LOG_FLOOR,
                     e.plan.scale
                 ),
@@ -201,7 +202,7 @@ fn figures_of(exps: &[ExperimentRuns]) -> Vec<Figure> {
     figs
 }
 
-/// E4: forward correlation and effective width per layer against the epoch, one pair of
+/// E4: forward and backward correlation and effective width per layer against the epoch, three
 /// charts per E2 group (its first seed).
 fn diversity_figures(e: &ExperimentRuns) -> Vec<Figure> {
     let mut figs = Vec::new();
@@ -237,6 +238,12 @@ fn diversity_figures(e: &ExperimentRuns) -> Vec<Figure> {
                 "correlation",
                 "forward correlation rho",
                 (|l: &records::Layer| l.forward) as fn(&records::Layer) -> f64,
+                false,
+            ),
+            (
+                "backward",
+                "backward correlation rho",
+                |l: &records::Layer| l.backward,
                 false,
             ),
             (
