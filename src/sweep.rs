@@ -1,6 +1,6 @@
 //! Runs planned runs into `OUT/runs/<hash>/`, skipping finished ones, one at a time in this
-//! process or several as child processes (`--jobs`). A run trains in `OUT/runs/.partial-<hash>-<pid>`
-//! and is renamed into place only when it has finished: a folder named by a hash is always a
+//! process or several as child processes (`--jobs`). A run trains in
+//! `OUT/runs/.partial-<hash>-<pid>@<host>` and is renamed into place only when it has finished: a folder named by a hash is always a
 //! finished run, so a killed sweep resumes by training what has no folder yet.
 use crate::experiment::{Plan, PlannedRun};
 use crate::records::write_json;
@@ -191,8 +191,34 @@ pub fn execute(runs: &[PlannedRun], out: &Path, executor: &Executor) -> Result<T
     Ok(tally)
 }
 
+/// This machine's short name, as a file-name-safe word: shards on other machines of a cluster
+/// share OUT, and only this machine can tell whether one of its processes still runs.
+fn this_host() -> String {
+    let name = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let short = name.trim().split('.').next().unwrap_or_default();
+    let safe: String = short
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() {
+        "localhost".into()
+    } else {
+        safe
+    }
+}
+
 fn partial_dir(out: &Path, hash: &str) -> PathBuf {
-    runs_dir(out).join(format!(".partial-{hash}-{}", std::process::id()))
+    runs_dir(out).join(format!(
+        ".partial-{hash}-{}@{}",
+        std::process::id(),
+        this_host()
+    ))
 }
 
 /// With a progress bar on a terminal, per-epoch lines in a log (long runs of the paper profile).
@@ -279,21 +305,26 @@ fn fail(partial: &Path, out: &Path, hash: &str) -> Result<String> {
     Ok(log)
 }
 
-/// Partial folders of processes that no longer run (killed sweeps): their runs start over.
+/// Partial folders of this machine's processes that no longer run (killed sweeps): their runs
+/// start over. Another machine's partial folders are left to it.
 fn remove_stale_partials(dir: &Path) -> Result<()> {
+    let host = this_host();
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let path = entry?.path();
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let Some(rest) = name.as_deref().and_then(|n| n.strip_prefix(".partial-")) else {
+        // .partial-<hash>-<pid>@<host>[.log|.base.toml]
+        let Some((owner, at)) = name
+            .as_deref()
+            .and_then(|n| n.strip_prefix(".partial-"))
+            .and_then(|rest| rest.split_once('@'))
+        else {
             continue;
         };
-        let pid = rest
-            .split(['-', '.'])
-            .nth(1)
-            .and_then(|p| p.parse::<i32>().ok());
+        let on_this_host = at.split('.').next() == Some(host.as_str());
+        let pid = owner.rsplit('-').next().and_then(|p| p.parse::<i32>().ok());
         // SAFETY: kill with signal 0 only checks that the process exists.
         let alive = pid.is_some_and(|p| unsafe { libc::kill(p, 0) } == 0);
-        if !alive {
+        if on_this_host && !alive {
             if path.is_dir() {
                 std::fs::remove_dir_all(&path)
             } else {

@@ -353,6 +353,32 @@ fn a_killed_sweep_resumes_without_redoing_finished_runs() {
 }
 
 #[test]
+fn only_this_machines_dead_partial_runs_are_cleared() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("runs");
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let host = std::fs::read_to_string("/etc/hostname").unwrap();
+    let host = host.trim().split('.').next().unwrap().to_string();
+    let ours = out.join("runs").join(format!(".partial-abc-{dead}@{host}"));
+    let theirs = out
+        .join("runs")
+        .join(format!(".partial-abc-{dead}@elsewhere"));
+    let alive = out
+        .join("runs")
+        .join(format!(".partial-abc-{}@{host}", std::process::id()));
+    for d in [&ours, &theirs, &alive] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    // One run of E1 (shard 0 of 100): the sweep starts by clearing stale partial runs.
+    ok(sweep_e1(&out, &["--shard", "0/100"]).output().unwrap());
+    assert!(!ours.exists(), "a dead process of this machine: cleared");
+    assert!(theirs.exists(), "another machine's run in progress: kept");
+    assert!(alive.exists(), "a live process of this machine: kept");
+}
+
+#[test]
 fn a_missing_data_set_or_device_stops_before_any_run() {
     let dir = TempDir::new().unwrap();
     let out = dir.path().join("runs");
