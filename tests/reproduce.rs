@@ -144,6 +144,7 @@ fn reproduce_writes_every_claim_and_figure() {
         "e2-symmetry-gap",
         "e4-correlation-dropout",
         "e4-backward-dropout",
+        "e4-gap-dropout",
         "e4-width-dropout",
         "e3-leakynet-accuracy",
         "e5-perturbation-init",

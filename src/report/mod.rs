@@ -202,8 +202,8 @@ fn figures_of(exps: &[ExperimentRuns]) -> Vec<Figure> {
     figs
 }
 
-/// E4: forward and backward correlation and effective width per layer against the epoch, three
-/// charts per E2 group (its first seed).
+/// E4: forward and backward correlation, symmetry gap and effective width per layer against the
+/// epoch, four charts per E2 group (its first seed).
 fn diversity_figures(e: &ExperimentRuns) -> Vec<Figure> {
     let mut figs = Vec::new();
     for g in e.groups() {
@@ -247,6 +247,12 @@ fn diversity_figures(e: &ExperimentRuns) -> Vec<Figure> {
                 false,
             ),
             (
+                "gap",
+                "symmetry gap (log)",
+                |l: &records::Layer| l.gap_abs,
+                true,
+            ),
+            (
                 "width",
                 "effective width (participation ratio, log)",
                 |l: &records::Layer| l.width_participation,
@@ -256,8 +262,13 @@ fn diversity_figures(e: &ExperimentRuns) -> Vec<Figure> {
             figs.push(Figure {
                 id: format!("e4-{what}-{g}"),
                 caption: format!(
-                    "K9: {title} of every feature layer against the epoch, ConstNet/He run \"{g}\" (seed {}). Epoch 0 is the init.",
-                    p.seed
+                    "K9: {title} of every feature layer against the epoch, ConstNet/He run \"{g}\" (seed {}). Epoch 0 is the init.{}",
+                    p.seed,
+                    if y_log {
+                        format!(" Values of 0 are drawn at {:.0e}.", figures::LOG_FLOOR)
+                    } else {
+                        String::new()
+                    }
                 ),
                 chart: Chart {
                     title: format!("{g}: {title}"),
