@@ -139,75 +139,6 @@ impl HostArgs {
     }
 }
 
-/// Plans every experiment, and checks that each data set loads, before any run starts.
-fn plan_all(
-    experiments: &[featdiv::experiment::Experiment],
-    profile: &str,
-    host: &featdiv::experiment::Host,
-) -> Result<Vec<featdiv::experiment::Plan>> {
-    anyhow::ensure!(
-        featdiv::experiment::PROFILES.contains(&profile),
-        "unknown profile {profile:?}; expected one of {:?}",
-        featdiv::experiment::PROFILES
-    );
-    let mut plans = Vec::new();
-    for e in experiments {
-        if let Some(p) = e.plan(profile, host)? {
-            plans.push(p);
-        }
-    }
-    anyhow::ensure!(
-        !plans.is_empty(),
-        "no experiment takes part in profile {profile}"
-    );
-    let mut checked = std::collections::BTreeSet::new();
-    for r in plans.iter().flat_map(|p| p.runs.iter()) {
-        let cfg = r.config()?;
-        let key = toml::to_string(&cfg.data)?;
-        if checked.insert(key) {
-            featdiv::data::load(&cfg.data, cfg.seed).with_context(|| {
-                format!(
-                    "experiment {} (variant {:?}) cannot load its data; nothing was run",
-                    r.experiment, r.variant
-                )
-            })?;
-        }
-    }
-    Ok(plans)
-}
-
-fn run_plans(
-    plans: &[featdiv::experiment::Plan],
-    shard: featdiv::sweep::Shard,
-    out: &std::path::Path,
-    executor: &featdiv::sweep::Executor,
-) -> Result<()> {
-    featdiv::sweep::write_plans(out, plans)?;
-    let runs = featdiv::sweep::shard_runs(plans, shard);
-    eprintln!(
-        "{} runs (shard {}/{}) -> {}",
-        runs.len(),
-        shard.index,
-        shard.count,
-        out.display()
-    );
-    let tally = featdiv::sweep::execute(&runs, out, executor)?;
-    eprintln!(
-        "trained {}, already finished {}, failed {}",
-        tally.trained,
-        tally.skipped,
-        tally.failed.len()
-    );
-    anyhow::ensure!(
-        tally.failed.is_empty(),
-        "{} runs failed (records in {}/runs/*.failed):\n{}",
-        tally.failed.len(),
-        out.display(),
-        tally.failed.join("\n")
-    );
-    Ok(())
-}
-
 fn write_report(runs: &std::path::Path, out: &std::path::Path) -> Result<()> {
     let report = featdiv::report::build(runs)?;
     featdiv::report::write(&report, out)?;
@@ -285,9 +216,9 @@ pub fn run() -> Result<()> {
                     only.contains(&e.name) || e.analysis_of.iter().any(|a| only.contains(a))
                 });
             }
-            let plans = plan_all(&all, &profile, &h)?;
+            let plans = featdiv::sweep::plan_all(&all, &profile, &h)?;
             let out = out.unwrap_or_else(|| PathBuf::from("runs").join(&profile));
-            run_plans(
+            featdiv::sweep::run_plans(
                 &plans,
                 featdiv::sweep::Shard::ALL,
                 &out,
@@ -304,8 +235,8 @@ pub fn run() -> Result<()> {
         } => {
             let h = host.host()?;
             let e = featdiv::experiment::Experiment::from_file(&config)?;
-            let plans = plan_all(std::slice::from_ref(&e), &profile, &h)?;
-            run_plans(&plans, shard, &out, &host.executor(&h.device)?)
+            let plans = featdiv::sweep::plan_all(std::slice::from_ref(&e), &profile, &h)?;
+            featdiv::sweep::run_plans(&plans, shard, &out, &host.executor(&h.device)?)
         }
         Command::Report { runs, out } => write_report(&runs, &out),
         Command::Bench {

@@ -2,7 +2,7 @@
 //! process or several as child processes (`--jobs`). A run trains in
 //! `OUT/runs/.partial-<hash>-<pid>@<host>` and is renamed into place only when it has finished: a folder named by a hash is always a
 //! finished run, so a killed sweep resumes by training what has no folder yet.
-use crate::experiment::{Plan, PlannedRun};
+use crate::experiment::{Experiment, Host, PROFILES, Plan, PlannedRun};
 use crate::records::write_json;
 use anyhow::{Context, Result, bail, ensure};
 use std::collections::BTreeSet;
@@ -364,4 +364,65 @@ pub fn bound_jobs(jobs: usize, device: &str) -> Result<usize> {
         );
     }
     Ok(jobs.min(limit))
+}
+
+/// Plans every experiment that has `profile` (the others are left out) and loads each data set
+/// the runs need, so a missing file or device stops everything before any run starts.
+pub fn plan_all(experiments: &[Experiment], profile: &str, host: &Host) -> Result<Vec<Plan>> {
+    ensure!(
+        PROFILES.contains(&profile),
+        "unknown profile {profile:?}; expected one of {PROFILES:?}"
+    );
+    let mut plans = Vec::new();
+    for e in experiments {
+        if let Some(p) = e.plan(profile, host)? {
+            plans.push(p);
+        }
+    }
+    ensure!(
+        !plans.is_empty(),
+        "no experiment takes part in profile {profile}"
+    );
+    let mut checked = BTreeSet::new();
+    for r in plans.iter().flat_map(|p| p.runs.iter()) {
+        let cfg = r.config()?;
+        let key = toml::to_string(&cfg.data)?;
+        if checked.insert(key) {
+            crate::data::load(&cfg.data, cfg.seed).with_context(|| {
+                format!(
+                    "experiment {} (variant {:?}) cannot load its data; nothing was run",
+                    r.experiment, r.variant
+                )
+            })?;
+        }
+    }
+    Ok(plans)
+}
+
+/// Writes the plans, trains this shard's unfinished runs, and fails if any run failed.
+pub fn run_plans(plans: &[Plan], shard: Shard, out: &Path, executor: &Executor) -> Result<()> {
+    write_plans(out, plans)?;
+    let runs = shard_runs(plans, shard);
+    eprintln!(
+        "{} runs (shard {}/{}) -> {}",
+        runs.len(),
+        shard.index,
+        shard.count,
+        out.display()
+    );
+    let tally = execute(&runs, out, executor)?;
+    eprintln!(
+        "trained {}, already finished {}, failed {}",
+        tally.trained,
+        tally.skipped,
+        tally.failed.len()
+    );
+    ensure!(
+        tally.failed.is_empty(),
+        "{} runs failed (records in {}/runs/*.failed):\n{}",
+        tally.failed.len(),
+        out.display(),
+        tally.failed.join("\n")
+    );
+    Ok(())
 }

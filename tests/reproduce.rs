@@ -380,6 +380,65 @@ fn only_this_machines_dead_partial_runs_are_cleared() {
 }
 
 #[test]
+fn corrupt_records_are_errors_that_name_the_file() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("runs");
+    ok(sweep_e1(&out, &["--shard", "0/100"]).output().unwrap());
+    let report = |tag: &str| {
+        featdiv(&[
+            "report",
+            "--runs",
+            s(&out),
+            "--out",
+            s(&dir.path().join(tag)),
+        ])
+    };
+    ok(report("before"));
+    let run = std::fs::read_dir(out.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .unwrap();
+    let steps = run.join("steps.jsonl");
+    let good = std::fs::read_to_string(&steps).unwrap();
+    std::fs::write(
+        &steps,
+        format!("{good}{{\"kind\": \"step\", \"step\": \"x\"}}\n"),
+    )
+    .unwrap();
+    let o = report("steps");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("steps.jsonl line"),
+        "{err}"
+    );
+    std::fs::write(&steps, good).unwrap();
+    std::fs::write(run.join("summary.json"), "{").unwrap();
+    let o = report("summary");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("summary.json"), "{err}");
+    let plan = out.join("plan").join("e1-toy.json");
+    std::fs::write(&plan, "[]").unwrap();
+    let o = report("plan");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("e1-toy.json"), "{err}");
+    // Nothing already written is lost: the first report is still whole.
+    assert!(dir.path().join("before/index.html").exists());
+    let o = featdiv(&[
+        "report",
+        "--runs",
+        s(&dir.path().join("nothing")),
+        "--out",
+        s(&dir.path().join("x")),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("reproduce or sweep"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_missing_data_set_or_device_stops_before_any_run() {
     let dir = TempDir::new().unwrap();
     let out = dir.path().join("runs");
