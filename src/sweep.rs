@@ -271,12 +271,17 @@ fn spawn(featdiv: &Path, r: &PlannedRun, partial: &Path, gpu: Option<usize>) -> 
         .with_context(|| format!("cannot start {}", featdiv.display()))
 }
 
-/// Moves a finished run into place. If another process finished the same run meanwhile, keeps
-/// theirs: both are the same config, so either is the run.
-fn finish(partial: &Path, out: &Path, hash: &str) -> Result<()> {
+/// The spawned run's config and log beside its partial folder: not part of the run's records.
+fn remove_side_files(partial: &Path) {
     for side in ["base.toml", "log"] {
         let _ = std::fs::remove_file(partial.with_extension(side));
     }
+}
+
+/// Moves a finished run into place. If another process finished the same run meanwhile, keeps
+/// theirs: both are the same config, so either is the run.
+fn finish(partial: &Path, out: &Path, hash: &str) -> Result<()> {
+    remove_side_files(partial);
     let dest = run_dir(out, hash);
     if dest.join("summary.json").exists() {
         return std::fs::remove_dir_all(partial)
@@ -290,9 +295,7 @@ fn finish(partial: &Path, out: &Path, hash: &str) -> Result<()> {
 /// failure); a later sweep tries the run again. Returns the child's log.
 fn fail(partial: &Path, out: &Path, hash: &str) -> Result<String> {
     let log = std::fs::read_to_string(partial.with_extension("log")).unwrap_or_default();
-    for side in ["base.toml", "log"] {
-        let _ = std::fs::remove_file(partial.with_extension(side));
-    }
+    remove_side_files(partial);
     let dest = runs_dir(out).join(format!("{hash}.failed"));
     if dest.exists() {
         std::fs::remove_dir_all(&dest)

@@ -126,7 +126,8 @@ pub fn points(e: &ExperimentRuns, group: &str, best: bool) -> Vec<Point> {
     by_x.into_values().map(|(x, a)| Point::new(x, a)).collect()
 }
 
-fn one_point(e: &ExperimentRuns, group: &str, best: bool) -> Option<Point> {
+/// All of a group's accuracies as one point (x = 0), if it has finished runs.
+pub fn one_point(e: &ExperimentRuns, group: &str, best: bool) -> Option<Point> {
     let accs: Vec<f64> = points(e, group, best)
         .into_iter()
         .flat_map(|p| p.accs)
@@ -438,27 +439,22 @@ fn leakynet(exps: &[ExperimentRuns]) -> ClaimRow {
         Ok(e) => e,
         Err(why) => return row("K8", why, Verdict::NotRun, ""),
     };
-    let mut codes: Vec<(String, Point, Option<f64>)> = Vec::new();
-    for r in &e.runs {
-        if codes.iter().any(|c| c.0 == r.planned.variant) {
-            continue;
-        }
-        let runs: Vec<_> = e
-            .finished("")
-            .into_iter()
-            .filter(|(p, _)| p.variant == r.planned.variant)
-            .collect();
-        let accs = runs.iter().map(|(_, f)| f.summary.best_test_acc).collect();
-        // Reach of the perturbation at init to the last activation.
-        let reach = runs.first().and_then(|(_, f)| {
-            f.perturbations
-                .iter()
-                .find(|p| p.step == 0)
-                .and_then(|p| p.reach.last())
-                .map(|r| r.ratio)
-        });
-        codes.push((r.planned.variant.clone(), Point::new(0.0, accs), reach));
-    }
+    let codes: Vec<(String, Point, Option<f64>)> = e
+        .by_variant()
+        .into_iter()
+        .map(|(code, runs)| {
+            let accs = runs.iter().map(|(_, f)| f.summary.best_test_acc).collect();
+            // Reach of the perturbation at init to the last activation.
+            let reach = runs.first().and_then(|(_, f)| {
+                f.perturbations
+                    .iter()
+                    .find(|p| p.step == 0)
+                    .and_then(|p| p.reach.last())
+                    .map(|r| r.ratio)
+            });
+            (code, Point::new(0.0, accs), reach)
+        })
+        .collect();
     // The random init is the baseline; the claim is about the structured codes.
     let structured: Vec<&(String, Point, Option<f64>)> =
         codes.iter().filter(|c| !c.0.contains('h')).collect();

@@ -8,7 +8,7 @@ mod render;
 
 use crate::claims::toy::check_k3;
 use anyhow::Result;
-use claims::{ClaimRow, MARGIN, claims_table, gap_trajectory, points};
+use claims::{ClaimRow, MARGIN, claims_table, gap_trajectory, one_point, points};
 use figures::{Chart, Series};
 use records::ExperimentRuns;
 use std::path::Path;
@@ -57,9 +57,7 @@ fn accuracy_series(label: &str, pts: &[crate::claims::toy::Point]) -> Series {
 }
 
 fn baseline(e: &ExperimentRuns, group: &str, best: bool) -> Option<f64> {
-    let pts = points(e, group, best);
-    let accs: Vec<f64> = pts.into_iter().flat_map(|p| p.accs).collect();
-    (!accs.is_empty()).then(|| accs.iter().sum::<f64>() / accs.len() as f64)
+    one_point(e, group, best).map(|p| p.mean)
 }
 
 fn figures_of(exps: &[ExperimentRuns]) -> Vec<Figure> {
@@ -159,25 +157,17 @@ fn figures_of(exps: &[ExperimentRuns]) -> Vec<Figure> {
         }
     }
     if let Some(e) = find(exps, "e3-leakynet") {
-        let mut codes: Vec<String> = Vec::new();
-        for r in &e.runs {
-            if !codes.contains(&r.planned.variant) {
-                codes.push(r.planned.variant.clone());
-            }
-        }
-        let pts: Vec<crate::claims::toy::Point> = codes
+        let variants = e.by_variant();
+        let pts: Vec<crate::claims::toy::Point> = variants
             .iter()
             .enumerate()
-            .filter_map(|(i, c)| {
-                let accs: Vec<f64> = e
-                    .finished("")
-                    .iter()
-                    .filter(|(p, _)| &p.variant == c)
-                    .map(|(_, f)| f.summary.best_test_acc)
-                    .collect();
-                (!accs.is_empty()).then(|| crate::claims::toy::Point::new(i as f64, accs))
+            .filter(|(_, (_, runs))| !runs.is_empty())
+            .map(|(i, (_, runs))| {
+                let accs = runs.iter().map(|(_, f)| f.summary.best_test_acc).collect();
+                crate::claims::toy::Point::new(i as f64, accs)
             })
             .collect();
+        let codes: Vec<String> = variants.into_iter().map(|(code, _)| code).collect();
         if !pts.is_empty() {
             figs.push(Figure {
                 id: "e3-leakynet-accuracy".into(),

@@ -98,14 +98,35 @@ impl ExperimentRuns {
             .collect()
     }
 
+    /// The report groups, in plan order.
     pub fn groups(&self) -> Vec<String> {
-        let mut g: Vec<String> = Vec::new();
+        self.distinct(|p| &p.group)
+    }
+
+    /// The variants, in plan order, each with its finished runs (one a seed).
+    pub fn by_variant(&self) -> Vec<(String, Vec<(&PlannedRun, &Finished)>)> {
+        let all = self.finished("");
+        self.distinct(|p| &p.variant)
+            .into_iter()
+            .map(|v| {
+                let runs = all
+                    .iter()
+                    .filter(|(p, _)| p.variant == v)
+                    .copied()
+                    .collect();
+                (v, runs)
+            })
+            .collect()
+    }
+
+    fn distinct(&self, key: impl Fn(&PlannedRun) -> &String) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
         for r in &self.runs {
-            if !g.contains(&r.planned.group) {
-                g.push(r.planned.group.clone());
+            if !out.contains(key(&r.planned)) {
+                out.push(key(&r.planned).clone());
             }
         }
-        g
+        out
     }
 }
 
