@@ -2,7 +2,14 @@
 CARGO ?= cargo
 THREADS ?= 2
 
-.PHONY: setup setup-cuda data test-tools build test reproduce report bench claims gpu-bundle lint fmt clean
+.PHONY: setup setup-cuda data test-tools build test proptest-deep reproduce report bench claims gpu-bundle lint fmt clean
+
+# Property tests draw their cases from one seed a run, printed first, so a red run replays:
+# `make test PROPTEST_RNG_SEED=N` (or the same variable for a single `cargo test`).
+ifndef PROPTEST_RNG_SEED
+PROPTEST_RNG_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+export PROPTEST_RNG_SEED
 
 setup:                      ## libtorch (CPU) from PyPI's torch==2.11.0 wheel into .venv, linked as .libtorch
 	@ci/setup-libtorch
@@ -20,7 +27,12 @@ build: setup
 	$(CARGO) build --release
 
 test: setup test-tools      ## the default claims checker: unit tests + claims at small scale (< 10 min on 2 cores)
+	@echo "proptest seed: PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) (make test PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) replays these cases)"
 	$(CARGO) test --release
+
+proptest-deep: setup test-tools  ## the default suite with every property at 20x its cases (about N min)
+	@echo "proptest seed: PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED), FEATDIV_PROPTEST_SCALE=20"
+	FEATDIV_PROPTEST_SCALE=20 bash -o pipefail -c '$(CARGO) test --release -- --nocapture 2>&1 | tee target/proptest-deep.log'
 
 claims: setup               ## heavier claims (longer budgets)
 	$(CARGO) test --release --features full-claims
