@@ -1,23 +1,44 @@
 //! `featdiv bench`: one epoch of the 784-256-10 MLP on Fashion-MNIST, as bench/mlp_epoch.py does
-//! in PyTorch eager (shuffled batches of 128, SGD momentum 0.9, then test accuracy).
-use crate::claims::toy::ToyRun;
-use crate::data;
+//! in PyTorch eager (shuffled batches of 128, SGD momentum 0.9, then test accuracy), and a
+//! training step of ConstNet WRN-16-2 as bench/wrn_step.py does.
+use crate::config::{
+    BreakerConfig, Config, DataConfig, DeviceSpec, MlpInit, ModelConfig, TrainConfig, WrnInit,
+};
+use crate::models::wrn::{Wrn, WrnShape};
+use crate::models::{Model, init::init_wrn};
 use anyhow::Result;
 use std::path::Path;
+use tch::nn::OptimizerConfig;
+
+/// The toy model's config for one epoch on `data_dir` with `threads`.
+fn mlp_epoch(data_dir: &Path, threads: usize, seed: u64) -> Config {
+    Config {
+        seed,
+        threads,
+        device: DeviceSpec::Cpu,
+        data: DataConfig::fashion_mnist(Some(data_dir.to_path_buf())),
+        model: ModelConfig::mlp(vec![256], MlpInit::He),
+        train: TrainConfig {
+            epochs: 1,
+            // Metrics only at the last step and powers of two: the bench times training.
+            log_every: usize::MAX / 2,
+            ..TrainConfig::default()
+        },
+        breakers: BreakerConfig::default(),
+        determinism: Default::default(),
+        record: Default::default(),
+    }
+}
 
 /// Wall seconds of each repeat (sorted).
 pub fn bench_epoch(data_dir: &Path, threads: usize, repeats: usize) -> Result<Vec<f64>> {
-    let ds = data::load(
-        &crate::config::DataConfig::fashion_mnist(Some(data_dir.to_path_buf())),
-        0,
-    )?;
+    let cfg = mlp_epoch(data_dir, threads, 0);
+    let ds = crate::data::load(&cfg.data, 0)?;
     let mut secs = Vec::new();
     for seed in 0..repeats.max(1) as u64 {
-        let mut run = ToyRun::new("he", seed);
-        run.epochs = 1;
-        run.threads = threads;
+        let cfg = mlp_epoch(data_dir, threads, seed);
         let t = std::time::Instant::now();
-        run.run(&ds, tch::Device::Cpu)?;
+        crate::train::train(&cfg, &ds, tch::Device::Cpu, &mut |_| Ok(()))?;
         secs.push(t.elapsed().as_secs_f64());
     }
     secs.sort_by(f64::total_cmp);
@@ -27,22 +48,14 @@ pub fn bench_epoch(data_dir: &Path, threads: usize, repeats: usize) -> Result<Ve
 /// Wall seconds of `steps` training steps (after 3 warm-up steps) of ConstNet WRN-16-2 on one
 /// random 3x32x32 batch of 128, SGD 0.03 / 0.9 / 5e-4, as bench/wrn_step.py does (sorted).
 pub fn bench_wrn_step(threads: usize, steps: usize) -> Result<Vec<f64>> {
-    use crate::init::{InitSpec, init_wrn};
-    use crate::models::{Model, Wrn, WrnShape};
-    use tch::nn::OptimizerConfig;
     tch::set_num_threads(threads as i32);
     tch::manual_seed(0);
     let shape = WrnShape {
-        depth: 16,
         widen: 2,
-        in_channels: 3,
-        classes: 10,
-        bn_momentum: 0.1,
-        dropout: 0.0,
-        normalization: true,
+        ..WrnShape::default()
     };
     let mut net = Wrn::new(tch::Device::Cpu, &shape)?;
-    init_wrn(&mut net, &InitSpec::ConstNet)?;
+    init_wrn(&mut net, WrnInit::ConstNet)?;
     let mut opt = tch::nn::Sgd {
         momentum: 0.9,
         dampening: 0.0,

@@ -1,9 +1,9 @@
 //! Symmetry breakers: noise at init, dropout (in the model), and noise on every gradient.
-use crate::init::he_std;
 use crate::models::FeatureLayer;
+use crate::models::init::he_std;
 use tch::Tensor;
 
-/// W += eps * Z * std_He on the incoming weights of every feature layer (DIGEST section 2).
+/// W += eps * Z * std_He on the incoming weights of every feature layer (docs/paper.md, toy model).
 pub fn add_init_noise(layers: &[FeatureLayer], eps: f64) {
     if eps == 0.0 {
         return;

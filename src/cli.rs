@@ -1,8 +1,10 @@
 //! Subcommands: train, diversity, reproduce, sweep, report, bench.
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
-use featdiv::config::Config;
-use std::path::PathBuf;
+use clap::{Parser, Subcommand, ValueEnum};
+use featdiv::config::{Config, DeviceSpec};
+use featdiv::experiment::{Experiment, Host, ProfileName};
+use featdiv::sweep::{Executor, Shard};
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(
@@ -28,7 +30,7 @@ enum Command {
         out: PathBuf,
         /// auto | cpu | cuda | cuda:N (overrides the config's device)
         #[arg(long)]
-        device: Option<String>,
+        device: Option<DeviceSpec>,
         #[arg(long)]
         quiet: bool,
     },
@@ -45,7 +47,7 @@ enum Command {
         /// quick (Fashion-MNIST subsets, CPU, < 15 min on 2 cores) | full (all of
         /// Fashion-MNIST) | paper (the authors' scale: WRN-16-10, CIFAR-10, GPU)
         #[arg(long, default_value = "quick")]
-        profile: String,
+        profile: ProfileName,
         #[arg(long, default_value = "configs/experiments")]
         experiments: PathBuf,
         /// Only these experiments (comma-separated names, e.g. e1-toy,e3-leakynet).
@@ -66,10 +68,10 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
         #[arg(long, default_value = "quick")]
-        profile: String,
+        profile: ProfileName,
         /// I/N: run the I-th (0-based) of N shards.
         #[arg(long, default_value = "0/1")]
-        shard: featdiv::sweep::Shard,
+        shard: Shard,
         #[command(flatten)]
         host: HostArgs,
         #[arg(long)]
@@ -86,8 +88,8 @@ enum Command {
     /// Time one epoch of the 784-256-10 MLP on Fashion-MNIST, or a step of ConstNet WRN-16-2.
     Bench {
         /// mlp: an epoch of the toy model; wrn: a training step of ConstNet WRN-16-2.
-        #[arg(long, default_value = "mlp")]
-        model: String,
+        #[arg(long, value_enum, default_value = "mlp")]
+        model: BenchModel,
         #[arg(long, default_value = "data/fashion-mnist")]
         data_dir: PathBuf,
         #[arg(long, default_value_t = 2)]
@@ -95,6 +97,12 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         repeats: usize,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BenchModel {
+    Mlp,
+    Wrn,
 }
 
 #[derive(clap::Args)]
@@ -105,32 +113,33 @@ struct HostArgs {
     data_dir: PathBuf,
     /// auto | cpu | cuda | cuda:N
     #[arg(long, default_value = "auto")]
-    device: String,
+    device: DeviceSpec,
     /// Runs at a time, each its own process; bounded by the cores (CPU) or GPUs (CUDA).
     #[arg(long, default_value_t = 1)]
     jobs: usize,
 }
 
 impl HostArgs {
-    fn host(&self) -> Result<featdiv::experiment::Host> {
-        let device = featdiv::device::resolve(&self.device)?;
-        let device = match (device, self.device.as_str()) {
-            (tch::Device::Cpu, _) => "cpu".to_string(),
-            (_, "auto") => "cuda".to_string(),
-            (_, spec) => spec.to_string(),
+    /// The host with its device resolved (auto becomes cpu or cuda): a run's hash says where it ran.
+    fn host(&self) -> Result<Host> {
+        let device = match (featdiv::device::resolve(self.device)?, self.device) {
+            (tch::Device::Cpu, _) => DeviceSpec::Cpu,
+            (_, DeviceSpec::Auto) => DeviceSpec::Cuda(None),
+            (_, spec) => spec,
         };
-        Ok(featdiv::experiment::Host {
+        Ok(Host {
             data_dir: Some(self.data_dir.clone()),
             device,
         })
     }
 
-    fn executor(&self, device: &str) -> Result<featdiv::sweep::Executor> {
-        let jobs = featdiv::sweep::bound_jobs(self.jobs, device)?;
+    fn executor(&self, device: DeviceSpec) -> Result<Executor> {
+        let cuda = matches!(device, DeviceSpec::Cuda(_));
+        let jobs = featdiv::sweep::bound_jobs(self.jobs, cuda)?;
         Ok(if jobs == 1 {
-            featdiv::sweep::Executor::InProcess
+            Executor::InProcess
         } else {
-            featdiv::sweep::Executor::Spawn {
+            Executor::Spawn {
                 featdiv: std::env::current_exe()
                     .context("cannot find this featdiv binary to start runs")?,
                 jobs,
@@ -139,7 +148,7 @@ impl HostArgs {
     }
 }
 
-fn write_report(runs: &std::path::Path, out: &std::path::Path) -> Result<()> {
+fn write_report(runs: &Path, out: &Path) -> Result<()> {
     let report = featdiv::report::build(runs)?;
     featdiv::report::write(&report, out)?;
     for c in &report.claims {
@@ -157,42 +166,12 @@ pub fn run() -> Result<()> {
     match Cli::parse().command {
         Command::Train {
             config,
-            mut overrides,
+            overrides,
             out,
             device,
             quiet,
-        } => {
-            if let Some(d) = device {
-                overrides.push(format!("device={d:?}"));
-            }
-            let text = std::fs::read_to_string(&config)
-                .with_context(|| format!("cannot read config {}", config.display()))?;
-            let cfg = Config::from_file(&config, &overrides)?;
-            let outcome = featdiv::runner::run_to_dir(&cfg, &text, &overrides, &out, quiet)?;
-            println!(
-                "final test acc {:.4}  best {:.4} (step {})  {} steps in {:.1} s  -> {}",
-                outcome.final_test_acc,
-                outcome.best_test_acc,
-                outcome.best_step,
-                outcome.steps,
-                outcome.wall_time_s,
-                out.display()
-            );
-            Ok(())
-        }
-        Command::Diversity { file, json } => {
-            let layers = featdiv::checkpoint::checkpoint_diversity(&file)?;
-            if json {
-                let map: serde_json::Map<String, serde_json::Value> = layers
-                    .iter()
-                    .map(|l| Ok((l.name.clone(), serde_json::to_value(l)?)))
-                    .collect::<Result<_>>()?;
-                println!("{}", serde_json::to_string_pretty(&map)?);
-            } else {
-                print!("{}", diversity_table(&layers));
-            }
-            Ok(())
-        }
+        } => train(&config, overrides, &out, device, quiet),
+        Command::Diversity { file, json } => diversity(&file, json),
         Command::Reproduce {
             profile,
             experiments,
@@ -201,29 +180,8 @@ pub fn run() -> Result<()> {
             out,
             report,
         } => {
-            let h = host.host()?;
-            let mut all = featdiv::experiment::load_dir(&experiments)?;
-            if !only.is_empty() {
-                for name in &only {
-                    anyhow::ensure!(
-                        all.iter().any(|e| &e.name == name),
-                        "--only {name}: no such experiment in {}",
-                        experiments.display()
-                    );
-                }
-                // Analyses come along with what they analyse.
-                all.retain(|e| {
-                    only.contains(&e.name) || e.analysis_of.iter().any(|a| only.contains(a))
-                });
-            }
-            let plans = featdiv::sweep::plan_all(&all, &profile, &h)?;
-            let out = out.unwrap_or_else(|| PathBuf::from("runs").join(&profile));
-            featdiv::sweep::run_plans(
-                &plans,
-                featdiv::sweep::Shard::ALL,
-                &out,
-                &host.executor(&h.device)?,
-            )?;
+            let out = out.unwrap_or_else(|| PathBuf::from("runs").join(profile.name()));
+            reproduce(profile, &experiments, &only, &host, &out)?;
             write_report(&out, &report)
         }
         Command::Sweep {
@@ -234,9 +192,9 @@ pub fn run() -> Result<()> {
             out,
         } => {
             let h = host.host()?;
-            let e = featdiv::experiment::Experiment::from_file(&config)?;
-            let plans = featdiv::sweep::plan_all(std::slice::from_ref(&e), &profile, &h)?;
-            featdiv::sweep::run_plans(&plans, shard, &out, &host.executor(&h.device)?)
+            let e = Experiment::from_file(&config)?;
+            let plans = featdiv::sweep::plan_all(std::slice::from_ref(&e), profile, &h)?;
+            featdiv::sweep::run_plans(&plans, shard, &out, &host.executor(h.device)?)
         }
         Command::Report { runs, out } => write_report(&runs, &out),
         Command::Bench {
@@ -244,23 +202,94 @@ pub fn run() -> Result<()> {
             data_dir,
             threads,
             repeats,
-        } => {
-            if model == "wrn" {
-                let secs = featdiv::bench::bench_wrn_step(threads, repeats)?;
-                let (min, median) = (secs[0], secs[secs.len() / 2]);
-                println!(
-                    "featdiv wrn step (ConstNet WRN-16-2, 3x32x32, batch 128, {threads} threads): min {min:.3} s, median {median:.3} s over {repeats}"
-                );
-                return Ok(());
-            }
-            let secs = featdiv::bench::bench_epoch(&data_dir, threads, repeats)?;
+        } => bench(model, &data_dir, threads, repeats),
+    }
+}
+
+fn train(
+    config: &Path,
+    mut overrides: Vec<String>,
+    out: &Path,
+    device: Option<DeviceSpec>,
+    quiet: bool,
+) -> Result<()> {
+    if let Some(d) = device {
+        overrides.push(format!("device={:?}", d.to_string()));
+    }
+    let text = std::fs::read_to_string(config)
+        .with_context(|| format!("cannot read config {}", config.display()))?;
+    let cfg = Config::from_file(config, &overrides)?;
+    let outcome = featdiv::runner::run_to_dir(&cfg, &text, &overrides, out, quiet)?;
+    println!(
+        "final test acc {:.4}  best {:.4} (step {})  {} steps in {:.1} s  -> {}",
+        outcome.final_test_acc,
+        outcome.best_test_acc,
+        outcome.best_step,
+        outcome.steps,
+        outcome.wall_time_s,
+        out.display()
+    );
+    Ok(())
+}
+
+fn diversity(file: &Path, json: bool) -> Result<()> {
+    let layers = featdiv::checkpoint::checkpoint_diversity(file)?;
+    if json {
+        let map: serde_json::Map<String, serde_json::Value> = layers
+            .iter()
+            .map(|l| Ok((l.name.clone(), serde_json::to_value(l)?)))
+            .collect::<Result<_>>()?;
+        println!("{}", serde_json::to_string_pretty(&map)?);
+    } else {
+        print!("{}", diversity_table(&layers));
+    }
+    Ok(())
+}
+
+/// Plans the experiments of `dir` (those of `only` and the analyses of them, if given) and
+/// trains their unfinished runs into `out`.
+fn reproduce(
+    profile: ProfileName,
+    dir: &Path,
+    only: &[String],
+    host: &HostArgs,
+    out: &Path,
+) -> Result<()> {
+    let h = host.host()?;
+    let mut all = featdiv::experiment::load_dir(dir)?;
+    if !only.is_empty() {
+        for name in only {
+            anyhow::ensure!(
+                all.iter().any(|e| &e.name == name),
+                "--only {name}: no such experiment in {}",
+                dir.display()
+            );
+        }
+        // Analyses come along with what they analyse.
+        all.retain(|e| only.contains(&e.name) || e.analysis_of.iter().any(|a| only.contains(a)));
+    }
+    let plans = featdiv::sweep::plan_all(&all, profile, &h)?;
+    featdiv::sweep::run_plans(&plans, Shard::ALL, out, &host.executor(h.device)?)
+}
+
+fn bench(model: BenchModel, data_dir: &Path, threads: usize, repeats: usize) -> Result<()> {
+    match model {
+        BenchModel::Wrn => {
+            let secs = featdiv::bench::bench_wrn_step(threads, repeats)?;
+            let (min, median) = (secs[0], secs[secs.len() / 2]);
+            println!(
+                "featdiv wrn step (ConstNet WRN-16-2, 3x32x32, batch 128, {threads} threads): min {min:.3} s, median {median:.3} s over {repeats}"
+            );
+        }
+        BenchModel::Mlp => {
+            let secs = featdiv::bench::bench_epoch(data_dir, threads, repeats)?;
             let (min, median) = (secs[0], secs[secs.len() / 2]);
             println!(
                 "featdiv mlp epoch (784-256-10, batch 128, {threads} threads): min {min:.3} s, median {median:.3} s over {repeats}: {secs:.3?}"
             );
-            Ok(())
         }
     }
+    Ok(())
 }
 
 fn diversity_table(layers: &[featdiv::metrics::LayerDiversity]) -> String {

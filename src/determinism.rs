@@ -1,7 +1,7 @@
 //! Determinism as an explicit, recorded switch. libtorch's global switches (deterministic cuDNN,
 //! deterministic algorithms, cuDNN benchmark, TF32) are set and read back through a small C++
 //! shim (csrc/determinism.cpp), so every record carries what was in force, not what was asked.
-use anyhow::{Result, bail};
+use crate::config::{DeterminismConfig, DeterminismMode};
 use serde::{Deserialize, Serialize};
 
 unsafe extern "C" {
@@ -18,39 +18,8 @@ unsafe extern "C" {
     fn featdiv_allow_tf32_cudnn() -> bool;
 }
 
-/// The config's `[determinism]` table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeterminismConfig {
-    /// "deterministic" | "nondeterministic" | "default" (leave libtorch's switches alone).
-    #[serde(default = "default_mode")]
-    pub mode: String,
-    /// cuDNN benchmark (picks algorithms by timing, so they can vary run to run).
-    #[serde(default)]
-    pub benchmark: bool,
-    /// TF32 for matmul and cuDNN convolutions.
-    #[serde(default)]
-    pub tf32: bool,
-}
-
-fn default_mode() -> String {
-    "default".into()
-}
-
-impl Default for DeterminismConfig {
-    fn default() -> Self {
-        DeterminismConfig {
-            mode: default_mode(),
-            benchmark: false,
-            tf32: false,
-        }
-    }
-}
-
-pub const MODES: &[&str] = &["deterministic", "nondeterministic", "default"];
-
 /// What libtorch reports is in force.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeterminismState {
     pub cudnn_deterministic: bool,
     pub deterministic_algorithms: bool,
@@ -75,22 +44,32 @@ pub fn state() -> DeterminismState {
     }
 }
 
+/// Whether CUBLAS_WORKSPACE_CONFIG holds a value featdiv set (not the user's).
+static WORKSPACE_SET_HERE: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// Applies a config's switches and returns what is then in force. Deterministic mode also sets
-/// CUBLAS_WORKSPACE_CONFIG (needed by deterministic cuBLAS) unless the user set it.
-pub fn apply(cfg: &DeterminismConfig) -> Result<DeterminismState> {
-    let deterministic = match cfg.mode.as_str() {
-        "deterministic" => Some(true),
-        "nondeterministic" => Some(false),
-        "default" => None,
-        other => bail!("invalid config key determinism.mode: {other:?}; expected one of {MODES:?}"),
+/// CUBLAS_WORKSPACE_CONFIG (needed by deterministic cuBLAS) unless the user set it; a later
+/// nondeterministic run in the same process takes it away again, so each mode runs with what it
+/// asked for (the record reads the variable back).
+pub fn apply(cfg: &DeterminismConfig) -> DeterminismState {
+    use std::sync::atomic::Ordering;
+    let deterministic = match cfg.mode {
+        DeterminismMode::Deterministic => Some(true),
+        DeterminismMode::Nondeterministic => Some(false),
+        DeterminismMode::Default => None,
     };
     // SAFETY: the shim's setters only write libtorch's global context; featdiv sets them before
     // any kernel of a run is launched.
     unsafe {
         if let Some(d) = deterministic {
+            // SAFETY: runs take turns (global_state_lock), and libtorch reads the variable when
+            // a run creates its cuBLAS handles, after this.
             if d && std::env::var_os("CUBLAS_WORKSPACE_CONFIG").is_none() {
-                // SAFETY: set once, before libtorch starts any thread that reads it.
                 std::env::set_var("CUBLAS_WORKSPACE_CONFIG", ":4096:8");
+                WORKSPACE_SET_HERE.store(true, Ordering::SeqCst);
+            } else if !d && WORKSPACE_SET_HERE.swap(false, Ordering::SeqCst) {
+                std::env::remove_var("CUBLAS_WORKSPACE_CONFIG");
             }
             featdiv_set_deterministic_cudnn(d);
             // warn_only: an op without a deterministic kernel warns instead of failing the run.
@@ -100,5 +79,13 @@ pub fn apply(cfg: &DeterminismConfig) -> Result<DeterminismState> {
         featdiv_set_allow_tf32_cublas(cfg.tf32);
         featdiv_set_allow_tf32_cudnn(cfg.tf32);
     }
-    Ok(state())
+    state()
+}
+
+/// libtorch's default generator, thread count and determinism switches are process-global: runs
+/// in one process take turns, so that each run's random draws depend on its seed alone, not on
+/// other threads.
+pub fn global_state_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -1,5 +1,6 @@
 //! Device choice. The binary links only libtorch_cpu; CUDA support is loaded at start-up where
 //! libtorch_cuda.so (and its CUDA libraries) can be loaded, so one binary serves both machines.
+use crate::config::DeviceSpec;
 use anyhow::{Result, bail};
 use std::ffi::CString;
 use std::sync::OnceLock;
@@ -37,18 +38,18 @@ pub fn load_cuda() -> std::result::Result<(), String> {
 
 fn cuda_candidates() -> Vec<String> {
     let mut names = Vec::new();
-    if let Some(dir) = crate::environment::libtorch_dir() {
+    if let Some(dir) = crate::host::libtorch_dir() {
         names.push(dir.join("lib/libtorch_cuda.so").display().to_string());
     }
     names.push("libtorch_cuda.so".to_string());
     names
 }
 
-/// `auto` | `cpu` | `cuda` | `cuda:N`.
-pub fn resolve(spec: &str) -> Result<Device> {
+/// The device a spec names, loading CUDA support where it is asked for.
+pub fn resolve(spec: DeviceSpec) -> Result<Device> {
     match spec {
-        "cpu" => Ok(Device::Cpu),
-        "auto" => {
+        DeviceSpec::Cpu => Ok(Device::Cpu),
+        DeviceSpec::Auto => {
             let _ = load_cuda();
             Ok(if tch::Cuda::is_available() {
                 Device::Cuda(0)
@@ -56,23 +57,17 @@ pub fn resolve(spec: &str) -> Result<Device> {
                 Device::Cpu
             })
         }
-        _ if spec == "cuda" || spec.starts_with("cuda:") => {
-            let index = match spec.strip_prefix("cuda:") {
-                Some(i) => i
-                    .parse::<usize>()
-                    .map_err(|_| anyhow::anyhow!("bad device {spec:?}"))?,
-                None => 0,
-            };
+        DeviceSpec::Cuda(index) => {
             if let Err(why) = load_cuda() {
-                bail!("device {spec:?} asked for, but libtorch_cuda.so cannot be loaded: {why}");
+                bail!("device {spec} asked for, but libtorch_cuda.so cannot be loaded: {why}");
             }
             let n = tch::Cuda::device_count() as usize;
+            let index = index.unwrap_or(0);
             if index >= n {
-                bail!("device {spec:?} asked for, but libtorch sees {n} CUDA device(s)");
+                bail!("device {spec} asked for, but libtorch sees {n} CUDA device(s)");
             }
             Ok(Device::Cuda(index))
         }
-        _ => bail!("unknown device {spec:?}; expected auto, cpu, cuda or cuda:N"),
     }
 }
 

@@ -2,15 +2,80 @@
 //! `configs/experiments/`), a base run config with named variants, seeds and profiles, expanded
 //! into planned runs. A run is named by a hash of its resolved config, so the same run planned
 //! twice (by two experiments, or two shards) is one folder and is trained once.
-use crate::config::Config;
+use crate::config::{Config, DeviceSpec};
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-/// smoke: a minute-long pass over every experiment on the committed fixture data, for tests and for
-/// checking a set-up; its numbers mean nothing.
-pub const PROFILES: &[&str] = &["quick", "full", "paper", "smoke"];
+/// The scale an experiment runs at; each experiment file says what each means for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileName {
+    /// Minutes on a 2-core CPU; claims it cannot decide say so.
+    Quick,
+    /// All of Fashion-MNIST on a CPU.
+    Full,
+    /// The authors' scale, on a GPU.
+    Paper,
+    /// A minute-long pass over every experiment on the committed fixture data, for tests and for
+    /// checking a set-up; its numbers mean nothing.
+    Smoke,
+}
+
+impl ProfileName {
+    pub const ALL: [ProfileName; 4] = [
+        ProfileName::Quick,
+        ProfileName::Full,
+        ProfileName::Paper,
+        ProfileName::Smoke,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProfileName::Quick => "quick",
+            ProfileName::Full => "full",
+            ProfileName::Paper => "paper",
+            ProfileName::Smoke => "smoke",
+        }
+    }
+}
+
+impl fmt::Display for ProfileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ProfileName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ProfileName, String> {
+        ProfileName::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ProfileName::ALL.iter().map(|p| p.name()).collect();
+                format!("unknown profile {s:?}; expected one of {names:?}")
+            })
+    }
+}
+
+/// A device a variant or profile cannot do without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NeedsDevice {
+    Cuda,
+}
+
+impl NeedsDevice {
+    fn met_by(self, device: DeviceSpec) -> bool {
+        match self {
+            NeedsDevice::Cuda => matches!(device, DeviceSpec::Cuda(_)),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,7 +96,7 @@ pub struct Experiment {
     #[serde(default)]
     pub variants: Vec<Variant>,
     #[serde(default)]
-    pub profiles: BTreeMap<String, Profile>,
+    pub profiles: BTreeMap<ProfileName, Profile>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,7 +113,7 @@ pub struct Variant {
     pub set: Vec<String>,
     /// "cuda": the variant only exists on a CUDA device (e.g. nondeterministic cuDNN).
     #[serde(default)]
-    pub device: Option<String>,
+    pub device: Option<NeedsDevice>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,7 +126,7 @@ pub struct Profile {
     pub seeds: Option<Vec<u64>>,
     /// "cuda": the profile refuses to start without a GPU.
     #[serde(default)]
-    pub requires_device: Option<String>,
+    pub requires_device: Option<NeedsDevice>,
     /// Measured or estimated wall time, for the docs and the progress line.
     #[serde(default)]
     pub expected_time: Option<String>,
@@ -89,9 +154,9 @@ pub struct Plan {
     pub title: String,
     pub claims: Vec<String>,
     pub analysis_of: Vec<String>,
-    pub profile: String,
+    pub profile: ProfileName,
     pub scale: String,
-    pub device: String,
+    pub device: DeviceSpec,
     pub runs: Vec<PlannedRun>,
     /// Variants left out on this device (e.g. CUDA-only ones on a CPU).
     pub skipped: Vec<String>,
@@ -103,8 +168,8 @@ pub struct Host {
     /// A folder of data sets (`DIR/fashion-mnist`, `DIR/cifar-10-batches-bin`, as under `data/`):
     /// every run whose config names no `data.path` reads its source from here.
     pub data_dir: Option<PathBuf>,
-    /// A resolved device: "cpu", "cuda" or "cuda:N" (never "auto": the hash must say where a run ran).
-    pub device: String,
+    /// A resolved device: cpu, cuda or cuda:N (never auto: the hash must say where a run ran).
+    pub device: DeviceSpec,
 }
 
 impl Experiment {
@@ -126,12 +191,6 @@ impl Experiment {
     }
 
     fn check(&self) -> Result<()> {
-        for p in self.profiles.keys() {
-            ensure!(
-                PROFILES.contains(&p.as_str()),
-                "invalid key profiles.{p}: a profile is one of {PROFILES:?}"
-            );
-        }
         let mut names = std::collections::BTreeSet::new();
         for v in &self.variants {
             ensure!(
@@ -139,13 +198,6 @@ impl Experiment {
                 "invalid key variants: the name {:?} is used twice",
                 v.name
             );
-            if let Some(d) = &v.device {
-                ensure!(
-                    d == "cuda",
-                    "invalid key variants.device of {:?}: only \"cuda\" restricts a variant",
-                    v.name
-                );
-            }
         }
         ensure!(
             self.analysis_of.is_empty() || self.variants.is_empty(),
@@ -156,14 +208,14 @@ impl Experiment {
 
     /// The runs of this experiment under `profile` on `host`; None if the experiment does not
     /// take part in the profile.
-    pub fn plan(&self, profile: &str, host: &Host) -> Result<Option<Plan>> {
-        let Some(p) = self.profiles.get(profile) else {
+    pub fn plan(&self, profile: ProfileName, host: &Host) -> Result<Option<Plan>> {
+        let Some(p) = self.profiles.get(&profile) else {
             return Ok(None);
         };
-        if let Some(need) = &p.requires_device {
+        if let Some(need) = p.requires_device {
             ensure!(
-                host.device.starts_with(need.as_str()),
-                "profile {profile} of experiment {} needs --device {need}; this run has {}",
+                need.met_by(host.device),
+                "profile {profile} of experiment {} needs --device cuda; this run has {}",
                 self.name,
                 host.device
             );
@@ -178,43 +230,20 @@ impl Experiment {
         let mut runs = Vec::new();
         let mut skipped = Vec::new();
         for v in &self.variants {
-            if let Some(d) = &v.device
-                && !host.device.starts_with(d.as_str())
+            if let Some(need) = v.device
+                && !need.met_by(host.device)
             {
-                skipped.push(format!("{} (needs {d})", v.name));
+                skipped.push(format!("{} (needs cuda)", v.name));
                 continue;
             }
             for &seed in &seeds {
-                let mut overrides = p.set.clone();
-                overrides.extend(v.set.iter().cloned());
-                overrides.push(format!("seed={seed}"));
-                overrides.push(format!("device={:?}", host.device));
-                let context = || {
+                let run = self.planned_run(v, seed, p, &base, host).with_context(|| {
                     format!(
                         "experiment {}, variant {:?}, profile {profile}",
                         self.name, v.name
                     )
-                };
-                let mut cfg = Config::from_toml_str(&base, &overrides).with_context(context)?;
-                if let Some(dir) = &host.data_dir
-                    && cfg.data.path.is_none()
-                    && let Some(name) = crate::data::default_path(&cfg.data.source)
-                        .and_then(|p| p.file_name().map(|n| n.to_owned()))
-                {
-                    let path = dir.join(name);
-                    overrides.push(format!("data.path={:?}", path.display().to_string()));
-                    cfg = Config::from_toml_str(&base, &overrides).with_context(context)?;
-                }
-                runs.push(PlannedRun {
-                    experiment: self.name.clone(),
-                    variant: v.name.clone(),
-                    group: v.group.clone(),
-                    x: v.x,
-                    seed,
-                    hash: config_hash(&cfg)?,
-                    base: base.clone(),
-                    overrides,
-                });
+                })?;
+                runs.push(run);
             }
         }
         Ok(Some(Plan {
@@ -222,12 +251,50 @@ impl Experiment {
             title: self.title.clone(),
             claims: self.claims.clone(),
             analysis_of: self.analysis_of.clone(),
-            profile: profile.to_string(),
+            profile,
             scale: p.scale.clone(),
-            device: host.device.clone(),
+            device: host.device,
             runs,
             skipped,
         }))
+    }
+}
+
+impl Experiment {
+    /// Variant `v` with `seed` under profile `p`: the profile's overrides, then the variant's,
+    /// then seed, device and (for a named data set without a path) the host's data folder.
+    fn planned_run(
+        &self,
+        v: &Variant,
+        seed: u64,
+        p: &Profile,
+        base: &str,
+        host: &Host,
+    ) -> Result<PlannedRun> {
+        let mut overrides = p.set.clone();
+        overrides.extend(v.set.iter().cloned());
+        overrides.push(format!("seed={seed}"));
+        overrides.push(format!("device={:?}", host.device.to_string()));
+        let mut cfg = Config::from_toml_str(base, &overrides)?;
+        if let Some(dir) = &host.data_dir
+            && cfg.data.path.is_none()
+            && let Some(name) = crate::data::default_path(cfg.data.source)
+                .and_then(|p| p.file_name().map(|n| n.to_owned()))
+        {
+            let path = dir.join(name);
+            overrides.push(format!("data.path={:?}", path.display().to_string()));
+            cfg = Config::from_toml_str(base, &overrides)?;
+        }
+        Ok(PlannedRun {
+            experiment: self.name.clone(),
+            variant: v.name.clone(),
+            group: v.group.clone(),
+            x: v.x,
+            seed,
+            hash: config_hash(&cfg)?,
+            base: base.to_string(),
+            overrides,
+        })
     }
 }
 
@@ -239,12 +306,8 @@ impl PlannedRun {
 
 /// The experiment files of a folder, in name order.
 pub fn load_dir(dir: &Path) -> Result<Vec<Experiment>> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read the experiments folder {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
+    let paths = crate::files::files_with_extension(dir, "toml")
+        .context("cannot list the experiment files")?;
     if paths.is_empty() {
         bail!("no experiment (*.toml) in {}", dir.display());
     }

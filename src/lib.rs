@@ -2,7 +2,8 @@
 //! "Beyond Signal Propagation: Is Feature Diversity Necessary in Deep Neural Network Initialization?"
 //!
 //! Data flows one way: config -> data + model + init -> train (with breakers) -> records ->
-//! metrics / claims -> report.
+//! metrics / claims -> report. docs/architecture.md draws the layers; `ci/layers` checks that no
+//! module imports from a layer above its own.
 pub mod bench;
 pub mod breakers;
 pub mod checkpoint;
@@ -13,12 +14,14 @@ pub mod determinism;
 pub mod device;
 pub mod environment;
 pub mod experiment;
-pub mod init;
+pub mod files;
+pub mod host;
 pub mod metrics;
 pub mod models;
 pub mod records;
 pub mod report;
 pub mod runner;
+pub mod runs;
 pub mod schedule;
 pub mod sweep;
 pub mod train;

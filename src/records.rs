@@ -1,68 +1,159 @@
-//! Result files: written atomically (temporary file, fsync, rename) so a reader never sees half a file.
-use anyhow::{Context, Result};
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+//! The records of a run, one schema for the writer (`runner`) and the readers (`runs`, the
+//! report, tests): the run folder's files, the lines of `steps.jsonl` and `summary.json`.
+//! Non-finite floats are written as null and read back as NaN.
+use crate::environment::Environment;
+use crate::files::nan_if_null;
+use crate::metrics::{LayerDiversity, Reach};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub fn tmp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
+/// Version of the records' format, in every summary.json. 1: before the field existed.
+pub const SCHEMA: u32 = 2;
 
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+/// The folder of a sweep or reproduce (`--out`), shared by its shards.
+pub struct OutDir<'a>(pub &'a Path);
+
+impl OutDir<'_> {
+    /// One `Plan` (JSON) an experiment: what the report reads.
+    pub fn plans(&self) -> PathBuf {
+        self.0.join("plan")
     }
-    let tmp = tmp_path(path);
-    let mut f = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} into place", path.display()))
-}
-
-pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    write_atomic(path, text.as_bytes())
-}
-
-/// Appends one JSON object per line; each line is written whole and flushed, so a crash leaves
-/// a valid prefix.
-pub struct Jsonl {
-    file: File,
-    path: PathBuf,
-}
-
-impl Jsonl {
-    pub fn create(path: &Path) -> Result<Jsonl> {
-        let file = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .open(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(Jsonl {
-            file,
-            path: path.to_path_buf(),
-        })
+    pub fn plan(&self, experiment: &str) -> PathBuf {
+        self.plans().join(format!("{experiment}.json"))
     }
-
-    pub fn append(&mut self, value: &serde_json::Value) -> Result<()> {
-        let mut line = serde_json::to_string(value)?;
-        line.push('\n');
-        self.file
-            .write_all(line.as_bytes())
-            .with_context(|| format!("cannot append to {}", self.path.display()))
+    /// One folder a finished run, named by the hash of its resolved config.
+    pub fn runs(&self) -> PathBuf {
+        self.0.join("runs")
     }
-
-    pub fn finish(self) -> Result<()> {
-        self.file
-            .sync_all()
-            .with_context(|| format!("cannot sync {}", self.path.display()))
+    pub fn run(&self, hash: &str) -> PathBuf {
+        self.runs().join(hash)
+    }
+    /// The records of a run's last failed attempt, kept for inspection.
+    pub fn failed(&self, hash: &str) -> PathBuf {
+        self.runs().join(format!("{hash}.failed"))
     }
 }
+
+/// The files of a run folder.
+pub struct RunFiles<'a>(pub &'a Path);
+
+impl RunFiles<'_> {
+    /// The config as the user gave it (overrides as comments on top).
+    pub fn config(&self) -> PathBuf {
+        self.0.join("config.toml")
+    }
+    /// The config with every default and override applied: what the run's hash is taken of.
+    pub fn resolved_config(&self) -> PathBuf {
+        self.0.join("config.resolved.toml")
+    }
+    /// One `Line` a record.
+    pub fn steps(&self) -> PathBuf {
+        self.0.join("steps.jsonl")
+    }
+    /// The `Summary`, written last: a folder with one is a finished (or failed) run.
+    pub fn summary(&self) -> PathBuf {
+        self.0.join("summary.json")
+    }
+    /// The trained weights.
+    pub fn weights(&self) -> PathBuf {
+        self.0.join("weights.safetensors")
+    }
+}
+
+/// One line of `steps.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Line {
+    Step(StepLine),
+    Eval(EvalLine),
+    Perturbation(PerturbationLine),
+}
+
+/// A logged training step: the loss of its batch and every feature layer's diversity before the
+/// step's update.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StepLine {
+    pub step: usize,
+    pub epoch: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub loss: f64,
+    pub lr: f64,
+    pub layers: Vec<LayerDiversity>,
+}
+
+/// An end-of-epoch evaluation (and the last step): test accuracy, the training loss of the
+/// epoch's last batch and the rate it was trained with, and the diversity at this point.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalLine {
+    pub step: usize,
+    pub epoch: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub test_acc: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub loss: f64,
+    pub lr: f64,
+    #[serde(default)]
+    pub layers: Vec<LayerDiversity>,
+}
+
+/// Perturbation propagation measured after `step` steps (0: at init).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PerturbationLine {
+    pub step: usize,
+    pub epoch: f64,
+    /// The activation it was injected at.
+    pub at: usize,
+    pub eps: f64,
+    pub reach: Vec<Reach>,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    #[serde(default = "schema_1")]
+    pub schema: u32,
+    #[serde(flatten)]
+    pub result: RunResult,
+    pub data: DataInfo,
+    pub environment: Environment,
+}
+
+fn schema_1() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum RunResult {
+    Done(Done),
+    Failed { error: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Done {
+    #[serde(deserialize_with = "nan_if_null")]
+    pub final_test_acc: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub best_test_acc: f64,
+    pub best_step: usize,
+    pub accuracy_note: String,
+    pub steps: usize,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub final_loss: f64,
+    pub wall_time_s: f64,
+    pub diversity_init: Vec<LayerDiversity>,
+    pub diversity_final: Vec<LayerDiversity>,
+}
+
+/// Which data a run saw.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DataInfo {
+    pub name: String,
+    pub train: usize,
+    pub test: usize,
+    /// Where the test split came from (e.g. "t10k files", "same as train").
+    pub test_split: String,
+    pub steps_per_epoch: usize,
+}
+
+pub const ACCURACY_NOTE: &str = "final = after the last step; best = max over end-of-epoch evaluations (the authors reported best)";

@@ -1,16 +1,19 @@
-//! One training run written to a folder: config.toml (verbatim), steps.jsonl, summary.json.
+//! One training run written to a folder (`records::RunFiles`): the config as given and resolved,
+//! steps.jsonl, the weights, and summary.json last.
 use crate::config::Config;
+use crate::data::Dataset;
 use crate::environment::Environment;
-use crate::records::{Jsonl, write_atomic, write_json};
-use crate::train::{Event, Outcome, train};
+use crate::files::{Jsonl, and_then_keep, write_atomic, write_json};
+use crate::records::{ACCURACY_NOTE, DataInfo, Done, Line, RunFiles, RunResult, SCHEMA, Summary};
+use crate::train::{Outcome, train};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 use std::io::IsTerminal;
 use std::path::Path;
 
 /// Trains `cfg` and writes its records under `out`. `config_text` is the file as the user wrote
-/// it; the resolved config (overrides applied) is written beside it.
+/// it; the resolved config (overrides applied) is written beside it. If the run fails and its
+/// records cannot be written either, the error says both, the run's first.
 pub fn run_to_dir(
     cfg: &Config,
     config_text: &str,
@@ -18,97 +21,110 @@ pub fn run_to_dir(
     out: &Path,
     quiet: bool,
 ) -> Result<Outcome> {
+    let files = RunFiles(out);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut header = String::from("# featdiv run config, as given");
     for o in overrides {
         header.push_str(&format!("\n# --set {o}"));
     }
     write_atomic(
-        &out.join("config.toml"),
+        &files.config(),
         format!("{header}\n{config_text}").as_bytes(),
     )?;
-    write_atomic(&out.join("config.resolved.toml"), cfg.to_toml()?.as_bytes())?;
+    write_atomic(&files.resolved_config(), cfg.to_toml()?.as_bytes())?;
 
-    let device = crate::device::resolve(&cfg.device)?;
+    let device = crate::device::resolve(cfg.device)?;
     let ds = crate::data::load(&cfg.data, cfg.seed)?.to_device(device);
-    let (total, per_epoch) = crate::train::budget(cfg, ds.train.len());
+    let (total, _) = crate::train::budget(cfg, ds.train.len());
+    let mut steps = Jsonl::create(&files.steps())?;
     let bar = progress(total as u64, quiet);
-    let mut steps = Jsonl::create(&out.join("steps.jsonl"))?;
-    let mut sink = |e: Event| -> Result<()> {
-        match e {
-            Event::Step(r) => {
-                steps.append(&json!({"kind": "step", "step": r.step, "epoch": r.epoch, "loss": r.loss, "lr": r.lr, "layers": r.layers}))?;
-                bar.set_position(r.step as u64 + 1);
-                bar.set_message(format!("loss {:.4}", r.loss));
-            }
-            Event::Eval(r) => {
-                steps.append(&json!({"kind": "eval", "step": r.step, "epoch": r.epoch, "loss": r.loss, "lr": r.lr, "test_acc": r.test_acc, "layers": r.layers}))?;
-                let line = format!(
-                    "epoch {:.2}  step {}/{}  test acc {:.4}",
-                    r.epoch, r.step, total, r.test_acc
-                );
-                if bar.is_hidden() {
-                    if !quiet {
-                        eprintln!("{line}");
-                    }
-                } else {
-                    bar.println(line);
-                }
-            }
-            Event::Perturbation(r) => {
-                steps.append(&json!({"kind": "perturbation", "step": r.step, "epoch": r.epoch, "at": r.at, "eps": r.eps, "reach": r.reach}))?;
-            }
-        }
-        Ok(())
-    };
-    let result = train(cfg, &ds, device, &mut sink);
+    let result = train(cfg, &ds, device, &mut |line| {
+        show(&bar, quiet, total, line);
+        steps.append(line)
+    });
     bar.finish_and_clear();
     // After the run: the thread count and determinism switches it set are what was in force.
-    let env = Environment::capture(cfg.seed, device);
-    steps.finish()?;
-    let base = json!({
-        "data": {"name": ds.name, "train": ds.train.len(), "test": ds.test.len(), "test_split": ds.test_note, "steps_per_epoch": per_epoch},
-        "environment": env,
-    });
-    match result {
-        Ok((model, outcome)) => {
-            // The extension picks the format, so the temporary name keeps it.
-            let weights = out.join("weights.safetensors");
-            let tmp = out.join(format!(".weights.tmp-{}.safetensors", std::process::id()));
-            model
-                .var_store()
-                .save(&tmp)
-                .with_context(|| format!("cannot write {}", tmp.display()))?;
-            std::fs::rename(&tmp, &weights)
-                .with_context(|| format!("cannot move {} into place", weights.display()))?;
-            let mut summary = json!({
-                "status": "done",
-                "final_test_acc": outcome.final_test_acc,
-                "best_test_acc": outcome.best_test_acc,
-                "best_step": outcome.best_step,
-                "accuracy_note": "final = after the last step; best = max over end-of-epoch evaluations (the authors reported best)",
-                "steps": outcome.steps,
-                "final_loss": outcome.final_loss,
-                "wall_time_s": outcome.wall_time_s,
-                "diversity_init": outcome.diversity_init,
-                "diversity_final": outcome.diversity_final,
-            });
-            merge(&mut summary, base);
-            write_json(&out.join("summary.json"), &summary)?;
-            Ok(outcome)
-        }
-        Err(err) => {
-            let mut summary = json!({"status": "failed", "error": format!("{err:#}")});
-            merge(&mut summary, base);
-            write_json(&out.join("summary.json"), &summary)?;
-            Err(err)
-        }
+    let environment = Environment::capture(cfg.seed, device);
+    let data = data_info(&ds, cfg);
+    let (result, outcome) = match and_then_keep(result, steps.finish()) {
+        Ok((model, outcome)) => match save_weights(model.as_ref(), &files) {
+            Ok(()) => (RunResult::Done(done(&outcome)), Ok(outcome)),
+            Err(e) => (failed(&e), Err(e)),
+        },
+        Err(e) => (failed(&e), Err(e)),
+    };
+    let summary = Summary {
+        schema: SCHEMA,
+        result,
+        data,
+        environment,
+    };
+    and_then_keep(outcome, write_json(&files.summary(), &summary))
+}
+
+fn failed(e: &anyhow::Error) -> RunResult {
+    RunResult::Failed {
+        error: format!("{e:#}"),
     }
 }
 
-fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
-    if let (Some(a), serde_json::Value::Object(b)) = (into.as_object_mut(), from) {
-        a.extend(b);
+fn done(o: &Outcome) -> Done {
+    Done {
+        final_test_acc: o.final_test_acc,
+        best_test_acc: o.best_test_acc,
+        best_step: o.best_step,
+        accuracy_note: ACCURACY_NOTE.into(),
+        steps: o.steps,
+        final_loss: o.final_loss,
+        wall_time_s: o.wall_time_s,
+        diversity_init: o.diversity_init.clone(),
+        diversity_final: o.diversity_final.clone(),
+    }
+}
+
+fn data_info(ds: &Dataset, cfg: &Config) -> DataInfo {
+    DataInfo {
+        name: ds.name.clone(),
+        train: ds.train.len(),
+        test: ds.test.len(),
+        test_split: ds.test_note.clone(),
+        steps_per_epoch: crate::train::budget(cfg, ds.train.len()).1,
+    }
+}
+
+fn save_weights(model: &dyn crate::models::Model, files: &RunFiles) -> Result<()> {
+    // The extension picks the format, so the temporary name keeps it.
+    let weights = files.weights();
+    let tmp = files
+        .0
+        .join(format!(".weights.tmp-{}.safetensors", std::process::id()));
+    model
+        .var_store()
+        .save(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &weights)
+        .with_context(|| format!("cannot move {} into place", weights.display()))
+}
+
+/// Progress: a bar on a terminal, a line per evaluation otherwise (unless quiet).
+fn show(bar: &ProgressBar, quiet: bool, total: usize, line: &Line) {
+    match line {
+        Line::Step(r) => {
+            bar.set_position(r.step as u64 + 1);
+            bar.set_message(format!("loss {:.4}", r.loss));
+        }
+        Line::Eval(r) => {
+            let text = format!(
+                "epoch {:.2}  step {}/{}  test acc {:.4}",
+                r.epoch, r.step, total, r.test_acc
+            );
+            if !bar.is_hidden() {
+                bar.println(text);
+            } else if !quiet {
+                eprintln!("{text}");
+            }
+        }
+        Line::Perturbation(_) => {}
     }
 }
 

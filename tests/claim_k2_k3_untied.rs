@@ -4,10 +4,11 @@
 //! 10 epochs (160 steps), 3 seeds, 1 thread.
 mod common;
 
-use featdiv::claims::toy::{Point, ToyRun, check_k2, check_k3, max_gap};
+use featdiv::claims::stats::Point;
+use featdiv::claims::toy::{check_k2, check_k3};
 use featdiv::data::Dataset;
+use featdiv::metrics::largest_gap;
 use featdiv::train::Outcome;
-use tch::Device;
 
 const SEEDS: [u64; 3] = [0, 1, 2];
 const EPOCHS: usize = 10;
@@ -29,10 +30,9 @@ fn outcomes(init: &str, eps: f64) -> Vec<Outcome> {
     SEEDS
         .iter()
         .map(|&s| {
-            let mut r = ToyRun::new(init, s);
-            r.epochs = EPOCHS;
-            r.breakers.init_noise = eps;
-            r.run(data(), Device::Cpu).unwrap()
+            let epochs = format!("train.epochs={EPOCHS}");
+            let eps = format!("breakers.init_noise={eps:?}");
+            common::outcome(&common::toy(init, s, &[&epochs, &eps]), data())
         })
         .collect()
 }
@@ -85,7 +85,7 @@ fn k3_small_noise_restores_accuracy() {
         if eps > 0.0 {
             let ratio: f64 = os
                 .iter()
-                .map(|o| max_gap(&o.diversity_final).0 / max_gap(&o.diversity_init).0)
+                .map(|o| largest_gap(&o.diversity_final).0 / largest_gap(&o.diversity_init).0)
                 .sum::<f64>()
                 / os.len() as f64;
             amplification.push((eps, ratio));

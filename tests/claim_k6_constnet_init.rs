@@ -1,35 +1,30 @@
 //! K6, ConstNet at init: every channel of every layer identical, logits 0, loss ln(classes), only
-//! the head gets a gradient at step 0, and the forward pass equals the closed form of DIGEST
-//! section 3 (1e-5). Over random depth, widen factor, batch size, input shape and seed.
+//! the head gets a gradient at step 0, and the forward pass equals the closed form of docs/paper.md
+//! (ConstNet) (1e-5). Over random depth, widen factor, batch size, input shape and seed.
 //! Negative controls: the He ("varnet") init breaks identity and the closed form; a non-zero head
 //! sends gradient to the convs.
 mod common;
 
 use featdiv::claims::constnet::constnet_features_closed_form;
-use featdiv::init::{InitSpec, init_wrn};
-use featdiv::models::{Model, Wrn, WrnShape};
+use featdiv::config::WrnInit;
+use featdiv::models::Model;
+use featdiv::models::wrn::{Wrn, WrnShape};
 use proptest::prelude::*;
 use tch::{Device, Kind, Tensor};
 
-fn wrn(depth: usize, widen: usize, channels: i64, init: InitSpec, seed: i64) -> Wrn {
+fn wrn(depth: usize, widen: usize, in_channels: i64, init: WrnInit, seed: i64) -> Wrn {
     let shape = WrnShape {
         depth,
         widen,
-        in_channels: channels,
-        classes: 10,
-        bn_momentum: 0.1,
-        dropout: 0.0,
-        normalization: true,
+        in_channels,
+        ..WrnShape::default()
     };
-    tch::manual_seed(seed);
-    let mut w = Wrn::new(Device::Cpu, &shape).unwrap();
-    init_wrn(&mut w, &init).unwrap();
-    w
+    common::wrn(shape, init, seed)
 }
 
 /// Largest difference between any channel and channel 0 of an [B, C, ...] activation.
 fn channel_spread(t: &Tensor) -> f64 {
-    (t - t.narrow(1, 0, 1)).abs().max().double_value(&[])
+    common::channel_spread(t, 1)
 }
 
 fn input(batch: i64, channels: i64, size: i64, seed: i64) -> (Tensor, Tensor) {
@@ -51,13 +46,13 @@ proptest! {
         (channels, size) in prop::sample::select(vec![(1i64, 28i64), (3, 32), (3, 16), (1, 12), (2, 9)]),
         seed in 0i64..1000,
     ) {
-        let net = wrn(depth, widen, channels, InitSpec::ConstNet, seed);
+        let net = wrn(depth, widen, channels, WrnInit::ConstNet, seed);
         let (x, y) = input(batch, channels, size, seed);
         for (l, act) in net.trace_t(&x, true).iter().enumerate() {
             prop_assert_eq!(channel_spread(act), 0.0, "layer {} channels differ", l);
         }
         for f in net.feature_layers() {
-            prop_assert_eq!(channel_spread(&f.weight), 0.0, "{} weights differ across output channels", f.name);
+            prop_assert_eq!(common::channel_spread(&f.weight, 0), 0.0, "{} weights differ across output channels", f.name);
         }
         let logits = net.forward_t(&x, true);
         prop_assert_eq!(logits.abs().max().double_value(&[]), 0.0);
@@ -88,7 +83,7 @@ proptest! {
         }
 
         // Negative control: the random counterpart breaks identity and the closed form.
-        let he = wrn(depth, widen, channels, InitSpec::He, seed);
+        let he = wrn(depth, widen, channels, WrnInit::He, seed);
         let feats = he.features_t(&x, true);
         prop_assert!(channel_spread(&feats) > 0.0);
         prop_assert!((&feats - &closed).abs().max().double_value(&[]) > 1e-5);
@@ -97,7 +92,7 @@ proptest! {
 
 #[test]
 fn negative_control_a_nonzero_head_sends_gradient_to_the_convs() {
-    let net = wrn(10, 2, 3, InitSpec::ConstNet, 0);
+    let net = wrn(10, 2, 3, WrnInit::ConstNet, 0);
     let _ = tch::no_grad(|| net.head.ws.shallow_clone().normal_(0.0, 0.1));
     let (x, y) = input(4, 3, 16, 0);
     net.forward_t(&x, true)
@@ -110,8 +105,8 @@ fn negative_control_a_nonzero_head_sends_gradient_to_the_convs() {
 #[test]
 fn depth_does_not_act_on_the_signal() {
     let (x, _) = input(4, 3, 32, 7);
-    let shallow = wrn(7, 2, 3, InitSpec::ConstNet, 0).features_t(&x, true);
-    let deep = wrn(28, 2, 3, InitSpec::ConstNet, 0).features_t(&x, true);
+    let shallow = wrn(7, 2, 3, WrnInit::ConstNet, 0).features_t(&x, true);
+    let deep = wrn(28, 2, 3, WrnInit::ConstNet, 0).features_t(&x, true);
     assert_eq!(
         (&shallow - &deep).abs().max().double_value(&[]),
         0.0,

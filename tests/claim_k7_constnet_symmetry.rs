@@ -11,35 +11,22 @@ use proptest::prelude::*;
 
 const STEPS: usize = 10;
 
+/// `configs/constnet.toml` on the fixture for STEPS steps, with this case's shape and rates.
 fn config(depth: usize, widen: usize, batch: usize, lr: f64, seed: u64, dropout: f64) -> Config {
-    let text = format!(
-        r#"seed = {seed}
-threads = 1
-device = "cpu"
-[data]
-source = "fashion-mnist"
-path = "{}"
-shuffle = true
-test_subset = 64
-[model]
-arch = "wrn"
-depth = {depth}
-widen = {widen}
-init = "constnet"
-[train]
-batch_size = {batch}
-steps = {STEPS}
-epochs = 0
-lr = {lr}
-momentum = 0.9
-weight_decay = 5e-4
-log_every = 1000
-[breakers]
-dropout = {dropout}
-"#,
-        common::fixture("fashion-mnist-small").display()
-    );
-    Config::from_toml_str(&text, &[]).unwrap()
+    let sets = [
+        format!("model.depth={depth}"),
+        format!("model.widen={widen}"),
+        format!("train.batch_size={batch}"),
+        format!("train.lr={lr:?}"),
+        format!("seed={seed}"),
+        format!("breakers.dropout={dropout:?}"),
+        format!("train.steps={STEPS}"),
+        "train.log_every=1000".into(),
+        "data.test_subset=64".into(),
+        "device=\"cpu\"".into(),
+    ];
+    let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+    common::shipped("constnet.toml", &sets)
 }
 
 fn spread_after_training(cfg: &Config) -> (f64, featdiv::metrics::ChannelSymmetry) {

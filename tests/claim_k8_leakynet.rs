@@ -4,26 +4,14 @@
 //! all-identity code erases nothing.
 mod common;
 
-use featdiv::init::{init_leakynet, parse_leaky_code};
+use featdiv::config::LeakyCode;
 use featdiv::metrics::channel_deviation;
-use featdiv::models::{LeakyNet, LeakyShape};
+use featdiv::models::leakynet::LeakyNet;
 use proptest::prelude::*;
 use tch::{Device, Kind, Tensor};
 
 fn net(code: &str, widen: usize, seed: i64) -> LeakyNet {
-    let shape = LeakyShape {
-        depth: 16,
-        widen,
-        in_channels: 3,
-        classes: 10,
-        slope: 0.01,
-        bn_momentum: 0.1,
-        dropout: 0.0,
-    };
-    tch::manual_seed(seed);
-    let mut n = LeakyNet::new(Device::Cpu, &shape).unwrap();
-    init_leakynet(&mut n, &parse_leaky_code(code, 16).unwrap()).unwrap();
-    n
+    common::leaky(code, widen, seed)
 }
 
 /// What an identity group makes of its input: channel o copies channel o mod C_in, subsampled.
@@ -118,13 +106,35 @@ fn the_authors_codes_parse_and_bad_ones_explain() {
         "1_ii11_ii11_ii11",
         "1_1111_1111_1111",
     ] {
-        assert_eq!(parse_leaky_code(code, 16).unwrap().len(), 13, "{code}");
+        let parsed = LeakyCode::parse(code, 16).unwrap();
+        assert_eq!(parsed.layers().len(), 13, "{code}");
+        assert_eq!(parsed.to_string(), code, "a code prints as written");
+        // Negative control for the count K8 ranks codes by: the '1's after the stem.
+        let ones = code
+            .replace('_', "")
+            .chars()
+            .skip(1)
+            .filter(|&c| c == '1')
+            .count();
+        assert_eq!(parsed.averaging_layers(), ones, "{code}");
     }
-    let e = parse_leaky_code("1_iixi_1111_iiii", 16).unwrap_err();
+    assert_eq!(
+        LeakyCode::parse("1_1111_1111_1111", 16)
+            .unwrap()
+            .averaging_layers(),
+        12
+    );
+    assert_eq!(
+        LeakyCode::parse("1_iiii_iiii_iiii", 16)
+            .unwrap()
+            .averaging_layers(),
+        0
+    );
+    let e = LeakyCode::parse("1_iixi_1111_iiii", 16).unwrap_err();
     assert!(
         e.contains("unknown character 'x'") && e.contains("position 3"),
         "{e}"
     );
-    let e = parse_leaky_code("1_iiii_1111", 16).unwrap_err();
+    let e = LeakyCode::parse("1_iiii_1111", 16).unwrap_err();
     assert!(e.contains("depth 16 needs 13"), "{e}");
 }

@@ -1,5 +1,5 @@
 //! The public config shape: parsing, overrides, and a clear error for every invalid value.
-use featdiv::config::Config;
+use featdiv::config::{Config, MlpInit, ModelSpec};
 use rstest::rstest;
 
 const EXAMPLE: &str = r#"
@@ -35,7 +35,13 @@ grad_noise = 0.0
 #[test]
 fn the_documented_example_parses() {
     let cfg = Config::from_toml_str(EXAMPLE, &[]).unwrap();
-    assert_eq!(cfg.model.init, "k-unique:4");
+    assert_eq!(
+        cfg.model.spec,
+        ModelSpec::Mlp {
+            hidden: vec![256],
+            init: MlpInit::KUnique { k: 4, tied: true }
+        }
+    );
     assert_eq!(cfg.train.epochs, 2);
     assert_eq!(
         cfg.data.path.as_deref(),
@@ -54,8 +60,13 @@ fn overrides_reach_nested_keys_and_parse_types() {
     ];
     let cfg = Config::from_toml_str(EXAMPLE, &sets.map(String::from)).unwrap();
     assert_eq!(cfg.train.lr, 0.1);
-    assert_eq!(cfg.model.init, "k-unique-untied:2");
-    assert_eq!(cfg.model.hidden, vec![64, 32]);
+    assert_eq!(
+        cfg.model.spec,
+        ModelSpec::Mlp {
+            hidden: vec![64, 32],
+            init: MlpInit::KUnique { k: 2, tied: false }
+        }
+    );
     assert_eq!(cfg.breakers.dropout, 0.5);
     assert!(cfg.data.shuffle);
 }

@@ -1,30 +1,30 @@
 //! GPU properties (K4 on CUDA), run by ci/gpu-check on a machine with an NVIDIA GPU:
 //! `cargo test --release --features cuda-tests --test cuda_properties`.
-//! - nondeterministic mode: two identical backward passes of a WRN differ bitwise somewhere
-//!   (reported); deterministic mode: identical;
-//! - ConstNet on the GPU stays channel-symmetric in deterministic mode and loses its symmetry in
-//!   nondeterministic mode, at a reported step.
+//! - deterministic mode: two identical backward passes of a WRN are bitwise identical;
+//!   nondeterministic mode: whether they differ is reported (observed or not observed);
+//! - K4's body (tests/common/k4.rs): ConstNet on the GPU stays exactly channel-symmetric in
+//!   deterministic mode; in nondeterministic mode the step at which its gap passes the report's
+//!   macroscopic level is reported, or "not observed".
 #![cfg(feature = "cuda-tests")]
 mod common;
 
-use featdiv::claims::constnet::gap_trajectory;
-use featdiv::config::Config;
-use featdiv::determinism::{DeterminismConfig, apply};
-use featdiv::init::{InitSpec, init_wrn};
-use featdiv::models::{Model, Wrn, WrnShape};
+use common::k4::{K4On, assert_breaks, assert_control_symmetric, k4_trajectories};
+use featdiv::config::{DeterminismConfig, DeterminismMode, DeviceSpec, WrnInit};
+use featdiv::determinism::apply;
+use featdiv::models::Model;
+use featdiv::models::wrn::{Wrn, WrnShape};
 use tch::{Device, Kind, Tensor};
 
 fn cuda() -> Device {
-    featdiv::device::resolve("cuda").expect("these tests need a CUDA device")
+    featdiv::device::resolve(DeviceSpec::Cuda(None)).expect("these tests need a CUDA device")
 }
 
-fn mode(m: &str) {
+fn mode(mode: DeterminismMode) {
     apply(&DeterminismConfig {
-        mode: m.into(),
+        mode,
         benchmark: false,
         tf32: false,
-    })
-    .unwrap();
+    });
 }
 
 /// Gradients of one backward pass of a fixed WRN-16-2 on a fixed batch, by parameter name.
@@ -50,21 +50,16 @@ fn grads(net: &Wrn, x: &Tensor, y: &Tensor) -> Vec<(String, Tensor)> {
 }
 
 /// Names of the parameters whose gradients differ bitwise between two passes, over `tries`.
-fn differing(m: &str, tries: usize) -> Vec<String> {
+fn differing(m: DeterminismMode, tries: usize) -> Vec<String> {
     mode(m);
     let dev = cuda();
     tch::manual_seed(0);
     let shape = WrnShape {
-        depth: 16,
         widen: 2,
-        in_channels: 3,
-        classes: 10,
-        bn_momentum: 0.1,
-        dropout: 0.0,
-        normalization: true,
+        ..WrnShape::default()
     };
     let mut net = Wrn::new(dev, &shape).unwrap();
-    init_wrn(&mut net, &InitSpec::He).unwrap();
+    featdiv::models::init::init_wrn(&mut net, WrnInit::He).unwrap();
     // A non-zero head, so every layer gets a gradient.
     let _ = tch::no_grad(|| net.head.ws.shallow_clone().normal_(0.0, 0.1));
     let x = Tensor::randn([128, 3, 32, 32], (Kind::Float, dev));
@@ -81,50 +76,49 @@ fn differing(m: &str, tries: usize) -> Vec<String> {
     names.into_iter().collect()
 }
 
+/// Deterministic mode must repeat bitwise; whether nondeterministic mode varies is measured and
+/// reported ("not observed" if it repeated in every try).
 #[test]
 fn nondeterministic_backward_differs_and_deterministic_does_not() {
-    let nondet = differing("nondeterministic", 10);
-    println!(
-        "nondeterministic mode: gradients differing bitwise between identical passes: {nondet:?}"
-    );
-    let det = differing("deterministic", 10);
+    let nondet = differing(DeterminismMode::Nondeterministic, 10);
+    if nondet.is_empty() {
+        println!(
+            "nondeterministic mode: not observed: every gradient repeated bitwise in 10 tries"
+        );
+    } else {
+        println!(
+            "nondeterministic mode: gradients differing bitwise between identical passes: {nondet:?}"
+        );
+    }
+    let det = differing(DeterminismMode::Deterministic, 10);
     println!("deterministic mode: differing: {det:?}");
     assert!(
         det.is_empty(),
         "deterministic mode must repeat bitwise: {det:?}"
     );
-    assert!(
-        !nondet.is_empty(),
-        "nondeterministic mode repeated bitwise in 10 tries"
-    );
 }
 
-fn constnet_gaps(m: &str, steps: usize) -> Vec<(usize, f64)> {
-    let text = format!(
-        "seed = 0\nthreads = 1\ndevice = \"cuda\"\n[data]\nsource = \"fashion-mnist\"\npath = \"{}\"\nshuffle = true\ntest_subset = 256\n[model]\narch = \"wrn\"\ndepth = 16\nwiden = 2\ninit = \"constnet\"\n[train]\nbatch_size = 128\nsteps = {steps}\nepochs = 0\nlr = 0.03\nmomentum = 0.9\nweight_decay = 5e-4\nlog_every = 5\n[determinism]\nmode = \"{m}\"\n",
-        common::fixture("fashion-mnist-small").display()
-    );
-    let cfg = Config::from_toml_str(&text, &[]).unwrap();
-    let ds = featdiv::data::load(&cfg.data, 0).unwrap().to_device(cuda());
-    gap_trajectory(&cfg, &ds, cuda()).unwrap()
-}
-
+/// K4's body (tests/common/k4.rs) on CUDA: the deterministic control must stay exactly
+/// symmetric; whether the nondeterministic kernels part the channels is a measurement, reported
+/// either way ("not observed" is a result, not a broken CUDA path).
 #[test]
 fn k4_constnet_on_gpu_symmetric_iff_deterministic() {
-    let det = constnet_gaps("deterministic", 200);
-    let nondet = constnet_gaps("nondeterministic", 200);
-    let broke = nondet.iter().find(|(_, g)| *g > 0.0);
-    println!(
-        "K4 on GPU: deterministic max gap {:e}; nondeterministic first gap at {broke:?}, last {:?}",
-        det.iter().map(|g| g.1).fold(0.0, f64::max),
-        nondet.last()
-    );
-    assert!(
-        det.iter().all(|(_, g)| *g == 0.0),
-        "deterministic ConstNet must stay symmetric: {det:?}"
-    );
-    assert!(
-        broke.is_some(),
-        "nondeterministic ConstNet stayed symmetric for 200 steps: {nondet:?}"
-    );
+    let t = k4_trajectories(K4On::Cuda);
+    assert_control_symmetric(&t);
+    match t.macroscopic_at() {
+        Some((step, gap)) => {
+            println!(
+                "K4 on GPU: observed: gap {gap:.2e} > {} at step {step} of {}",
+                featdiv::claims::MACRO_GAP,
+                t.steps
+            );
+            assert_breaks(&t);
+        }
+        None => println!(
+            "K4 on GPU: not observed: the nondeterministic kernels left the largest gap at {:.2e} after {} steps (trajectory {:?})",
+            t.broken.iter().map(|g| g.1).fold(0.0, f64::max),
+            t.steps,
+            t.broken
+        ),
+    }
 }

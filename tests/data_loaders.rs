@@ -282,7 +282,7 @@ fn npz_errors_name_file_and_problem() {
 #[test]
 fn subsets_and_synthetic_source() {
     let cfg = DataConfig {
-        source: "fashion-mnist".into(),
+        source: featdiv::config::Source::FashionMnist,
         path: Some(common::fixture("fashion-mnist-small")),
         shuffle: false,
         augment: false,
@@ -298,7 +298,7 @@ fn subsets_and_synthetic_source() {
     );
     let syn = data::load(
         &DataConfig {
-            source: "synthetic".into(),
+            source: featdiv::config::Source::Synthetic,
             path: None,
             ..cfg
         },

@@ -3,7 +3,8 @@
 //! that name the file, the variant and the key.
 mod common;
 
-use featdiv::experiment::{Experiment, Host, config_hash, load_dir};
+use featdiv::config::DeviceSpec;
+use featdiv::experiment::{Experiment, Host, ProfileName, config_hash, load_dir};
 use featdiv::sweep::{Shard, shard_runs};
 use rstest::rstest;
 use std::collections::BTreeSet;
@@ -11,7 +12,7 @@ use std::collections::BTreeSet;
 fn cpu() -> Host {
     Host {
         data_dir: Some("data".into()),
-        device: "cpu".into(),
+        device: DeviceSpec::Cpu,
     }
 }
 
@@ -33,7 +34,7 @@ fn shipped_experiments_plan_for_their_profiles() {
             "e5-perturbation"
         ]
     );
-    for profile in ["quick", "full", "smoke"] {
+    for profile in [ProfileName::Quick, ProfileName::Full, ProfileName::Smoke] {
         for e in &exps {
             let plan = e.plan(profile, &cpu()).unwrap().unwrap();
             if e.analysis_of.is_empty() {
@@ -46,25 +47,39 @@ fn shipped_experiments_plan_for_their_profiles() {
     }
     let quick: Vec<usize> = exps
         .iter()
-        .map(|e| e.plan("quick", &cpu()).unwrap().unwrap().runs.len())
+        .map(|e| {
+            e.plan(ProfileName::Quick, &cpu())
+                .unwrap()
+                .unwrap()
+                .runs
+                .len()
+        })
         .collect();
     // E1: 24 variants x 3 seeds; E2: 5 of 6 variants on a CPU x 2; E3: 7 codes x 2.
     assert_eq!(quick, [72, 10, 14, 0, 0]);
-    let e2 = exps[1].plan("quick", &cpu()).unwrap().unwrap();
+    let e2 = exps[1].plan(ProfileName::Quick, &cpu()).unwrap().unwrap();
     assert_eq!(
         e2.skipped,
         ["constnet, nondeterministic cuDNN (needs cuda)"]
     );
     let gpu = Host {
-        device: "cuda".into(),
+        device: DeviceSpec::Cuda(None),
         ..cpu()
     };
-    assert_eq!(exps[1].plan("quick", &gpu).unwrap().unwrap().runs.len(), 12);
+    assert_eq!(
+        exps[1]
+            .plan(ProfileName::Quick, &gpu)
+            .unwrap()
+            .unwrap()
+            .runs
+            .len(),
+        12
+    );
 }
 
 #[test]
 fn the_paper_profile_needs_a_gpu() {
-    let err = shipped()[1].plan("paper", &cpu()).unwrap_err();
+    let err = shipped()[1].plan(ProfileName::Paper, &cpu()).unwrap_err();
     assert!(
         format!("{err:#}").contains("needs --device cuda"),
         "{err:#}"
@@ -73,7 +88,10 @@ fn the_paper_profile_needs_a_gpu() {
 
 #[test]
 fn identical_configs_share_one_run() {
-    let plan = shipped()[0].plan("quick", &cpu()).unwrap().unwrap();
+    let plan = shipped()[0]
+        .plan(ProfileName::Quick, &cpu())
+        .unwrap()
+        .unwrap();
     let unique: BTreeSet<&str> = plan.runs.iter().map(|r| r.hash.as_str()).collect();
     // eps = 0 is tied K = 1, and the symmetry check at width 256 is tied K = 1 too.
     assert_eq!(unique.len(), plan.runs.len() - 2 * 3);
@@ -111,7 +129,7 @@ const HASH: &str = "c947affb9dfb738e";
 fn shards_partition_the_unique_runs() {
     let plans: Vec<_> = shipped()
         .iter()
-        .filter_map(|e| e.plan("quick", &cpu()).unwrap())
+        .filter_map(|e| e.plan(ProfileName::Quick, &cpu()).unwrap())
         .collect();
     let all: Vec<String> = shard_runs(&plans, Shard::ALL)
         .into_iter()
@@ -166,7 +184,7 @@ scale = "s"
 
 #[rstest]
 #[case("claims = [\"K1\"]", "claims = 3", "claims")]
-#[case("[profiles.quick]", "[profiles.fast]", "profiles.fast")]
+#[case("[profiles.quick]", "[profiles.fast]", "unknown variant `fast`")]
 #[case("name = \"a\"", "name = \"a\"\ncolour = 1", "colour")]
 #[case(
     "name = \"a\"",
@@ -178,7 +196,11 @@ scale = "s"
     "name = \"a\"\nset = [\"model.init=\\\"nope\\\"\"]",
     "model.init"
 )]
-#[case("name = \"a\"", "name = \"a\"\ndevice = \"tpu\"", "variants.device")]
+#[case(
+    "name = \"a\"",
+    "name = \"a\"\ndevice = \"tpu\"",
+    "device: unknown variant `tpu`"
+)]
 #[case("seeds = [0]", "seeds = []", "no seeds")]
 #[case(
     "name = \"a\"",
@@ -194,7 +216,7 @@ fn bad_experiment_files_name_what_is_wrong(
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, GOOD.replacen(from, to, 1)).unwrap();
     let err = Experiment::from_file(&path)
-        .and_then(|e| e.plan("quick", &cpu()).map(|_| ()))
+        .and_then(|e| e.plan(ProfileName::Quick, &cpu()).map(|_| ()))
         .unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains(needle), "{needle:?} not in: {msg}");
@@ -207,7 +229,7 @@ fn bad_experiment_files_name_what_is_wrong(
     assert!(
         Experiment::from_file(&path)
             .unwrap()
-            .plan("quick", &cpu())
+            .plan(ProfileName::Quick, &cpu())
             .unwrap()
             .is_some()
     );

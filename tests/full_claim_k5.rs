@@ -4,22 +4,37 @@
 //! (1x28x28), SGD 0.03 / 0.9 / 5e-4, batch 128, EPOCHS epochs, one seed, 2 threads. Needs `make data`.
 #![cfg(feature = "full-claims")]
 
-use featdiv::config::Config;
-use featdiv::train::train;
+mod common;
 
 const EPOCHS: usize = 15;
 const MARGIN: f64 = 0.05;
 
+/// `configs/constnet.toml` at this scale on all of Fashion-MNIST, with `sets`.
 fn final_acc(sets: &[&str]) -> f64 {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let text = format!(
-        "seed = 0\nthreads = 2\ndevice = \"cpu\"\n[data]\nsource = \"fashion-mnist\"\npath = \"{root}/data/fashion-mnist\"\nshuffle = true\ntrain_subset = 10000\ntest_subset = 2000\n[model]\narch = \"wrn\"\ndepth = 10\nwiden = 2\ninit = \"constnet\"\n[train]\nbatch_size = 128\nepochs = {EPOCHS}\nlr = 0.03\nmomentum = 0.9\nweight_decay = 5e-4\nlog_every = 100000\n"
+    let data = format!(
+        "data.path={:?}",
+        common::root()
+            .join("data/fashion-mnist")
+            .display()
+            .to_string()
     );
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let cfg = Config::from_toml_str(&text, &sets).unwrap();
+    let epochs = format!("train.epochs={EPOCHS}");
+    let mut all = vec![
+        data.as_str(),
+        epochs.as_str(),
+        "train.steps=0",
+        "threads=2",
+        "device=\"cpu\"",
+        "data.train_subset=10000",
+        "data.test_subset=2000",
+        "model.widen=2",
+        "train.batch_size=128",
+        "train.log_every=100000",
+    ];
+    all.extend_from_slice(sets);
+    let cfg = common::shipped("constnet.toml", &all);
     let ds = featdiv::data::load(&cfg.data, cfg.seed).unwrap();
-    let (_, outcome) = train(&cfg, &ds, tch::Device::Cpu, &mut |_| Ok(())).unwrap();
-    outcome.final_test_acc
+    common::outcome(&cfg, &ds).final_test_acc
 }
 
 #[test]

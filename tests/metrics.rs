@@ -3,7 +3,7 @@
 mod common;
 
 use approx::assert_abs_diff_eq;
-use featdiv::init::InitSpec;
+use featdiv::config::MlpInit;
 use featdiv::metrics::{
     self, correlation_matrix, correlations, distinct_features, participation_ratio, symmetry_gap,
     ulp_distance,
@@ -138,9 +138,10 @@ const TAIL_X: f64 = 20.0;
 /// width_rho < K, and 2S/K has std sqrt(2/d) = 0.05, so K = 13 at 15.6 was a 3-sigma draw.)
 fn check_k_unique_width(k: usize, copies: usize, seed: i64) -> Result<(), TestCaseError> {
     let width = k * copies;
-    let mut mlp = featdiv::models::Mlp::new(tch::Device::Cpu, ROW_DIM as i64, &[width], 10, 0.0);
+    let mut mlp =
+        featdiv::models::mlp::Mlp::new(tch::Device::Cpu, ROW_DIM as i64, &[width], 10, 0.0);
     tch::manual_seed(seed);
-    featdiv::init::init_mlp(&mut mlp, &InitSpec::KUnique { k, tied: true }).unwrap();
+    featdiv::models::init::init_mlp(&mut mlp, MlpInit::KUnique { k, tied: true }).unwrap();
     let layer = &mlp.feature_layers()[0];
     let d = metrics::layer_diversity(layer, true);
     prop_assert_eq!(d.distinct_exact, k);
@@ -201,8 +202,9 @@ fn check_k_unique_width(k: usize, copies: usize, seed: i64) -> Result<(), TestCa
 
     // Negative control: N distinct He rows are all distinct, and with copies >= 2 their widths
     // (about N = cK) leave the bounds of K.
-    let mut he = featdiv::models::Mlp::new(tch::Device::Cpu, ROW_DIM as i64, &[width], 10, 0.0);
-    featdiv::init::init_mlp(&mut he, &InitSpec::He).unwrap();
+    let mut he =
+        featdiv::models::mlp::Mlp::new(tch::Device::Cpu, ROW_DIM as i64, &[width], 10, 0.0);
+    featdiv::models::init::init_mlp(&mut he, MlpInit::He).unwrap();
     let dh = metrics::layer_diversity(&he.feature_layers()[0], false);
     prop_assert_eq!(dh.distinct_exact, width);
     if copies >= 2 {

@@ -1,39 +1,24 @@
 //! Perturbation propagation: LeakyNet's identity layers pass an inter-channel perturbation and its
 //! averaging layers erase it; ConstNet's averaging shortcuts erase it at init, its identity blocks
 //! pass it. Negative control: random (He) layers keep a share of it everywhere.
-use featdiv::claims::perturbation::propagate;
-use featdiv::init::{InitSpec, init_leakynet, init_wrn, parse_leaky_code};
-use featdiv::models::{LeakyNet, LeakyShape, Wrn, WrnShape};
+mod common;
+
+use featdiv::config::WrnInit;
+use featdiv::metrics::propagate;
+use featdiv::models::leakynet::LeakyNet;
+use featdiv::models::wrn::{Wrn, WrnShape};
 use tch::{Device, Kind, Tensor};
 
 fn leaky(code: &str) -> LeakyNet {
-    let shape = LeakyShape {
-        depth: 16,
-        widen: 1,
-        in_channels: 3,
-        classes: 10,
-        slope: 0.01,
-        bn_momentum: 0.1,
-        dropout: 0.0,
-    };
-    let mut n = LeakyNet::new(Device::Cpu, &shape).unwrap();
-    init_leakynet(&mut n, &parse_leaky_code(code, 16).unwrap()).unwrap();
-    n
+    common::leaky(code, 1, 0)
 }
 
-fn wrn(init: InitSpec) -> Wrn {
+fn wrn(init: WrnInit) -> Wrn {
     let shape = WrnShape {
         depth: 10,
-        widen: 1,
-        in_channels: 3,
-        classes: 10,
-        bn_momentum: 0.1,
-        dropout: 0.0,
-        normalization: true,
+        ..WrnShape::default()
     };
-    let mut w = Wrn::new(Device::Cpu, &shape).unwrap();
-    init_wrn(&mut w, &init).unwrap();
-    w
+    common::wrn(shape, init, 0)
 }
 
 fn x() -> Tensor {
@@ -74,7 +59,7 @@ fn leakynet_identity_layers_pass_and_averaging_layers_erase() {
 
 #[test]
 fn constnet_shortcuts_erase_what_identity_blocks_pass() {
-    let reach = propagate(&wrn(InitSpec::ConstNet), &x(), 0, 1e-3, true).unwrap();
+    let reach = propagate(&wrn(WrnInit::ConstNet), &x(), 0, 1e-3, true).unwrap();
     let by_name: Vec<(String, f64)> = reach.iter().map(|r| (r.layer.clone(), r.ratio)).collect();
     eprintln!("ConstNet WRN-10-1, perturbation at the stem: {by_name:?}");
     // Group 1 (16 -> 16 channels): identity shortcuts, zero residual convs: the perturbation
@@ -84,7 +69,7 @@ fn constnet_shortcuts_erase_what_identity_blocks_pass() {
         "{by_name:?}"
     );
     assert!(by_name[3..].iter().all(|(_, r)| *r < 1e-6), "{by_name:?}");
-    let he = propagate(&wrn(InitSpec::He), &x(), 0, 1e-3, true).unwrap();
+    let he = propagate(&wrn(WrnInit::He), &x(), 0, 1e-3, true).unwrap();
     assert!(
         he.iter().all(|r| r.ratio > 1e-3),
         "He keeps a share: {he:?}"
@@ -93,6 +78,6 @@ fn constnet_shortcuts_erase_what_identity_blocks_pass() {
 
 #[test]
 fn out_of_range_layer_is_an_error() {
-    let err = propagate(&wrn(InitSpec::ConstNet), &x(), 99, 1e-3, true).unwrap_err();
+    let err = propagate(&wrn(WrnInit::ConstNet), &x(), 99, 1e-3, true).unwrap_err();
     assert!(format!("{err}").contains("out of range"));
 }

@@ -1,47 +1,38 @@
 //! Recording perturbation propagation during training (`record.perturbation`) changes nothing
 //! else in the run. Alone in its test binary: libtorch's generator is process-global, and tests
 //! running beside it would draw from it between the steps compared here.
+mod common;
+
+use featdiv::records::Line;
 use tch::Device;
 
 /// Recording perturbation propagation during training draws nothing from libtorch's generator:
 /// a run with dropout (random masks every step) trains to the same losses with and without it.
 #[test]
 fn recording_perturbations_leaves_the_run_unchanged() {
-    let text = r#"
-seed = 5
-threads = 1
-device = "cpu"
-[data]
-source = "synthetic"
-train_subset = 256
-test_subset = 128
-[model]
-arch = "wrn"
-depth = 7
-widen = 1
-init = "he"
-[train]
-epochs = 2
-batch_size = 64
-[breakers]
-dropout = 0.1
-"#;
     let run = |record: bool, seed: u64| {
-        let cfg = featdiv::config::Config::from_toml_str(
-            text,
-            &[
-                format!("record.perturbation={record}"),
-                format!("seed={seed}"),
-            ],
-        )
-        .unwrap();
+        let sets = [
+            format!("record.perturbation={record}"),
+            format!("seed={seed}"),
+            "data.source=synthetic".into(),
+            "data.train_subset=256".into(),
+            "data.test_subset=128".into(),
+            "model.depth=7".into(),
+            "model.init=he".into(),
+            "train.steps=0".into(),
+            "train.epochs=2".into(),
+            "breakers.dropout=0.1".into(),
+            "device=\"cpu\"".into(),
+        ];
+        let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+        let cfg = common::shipped("constnet.toml", &sets);
         let ds = featdiv::data::load(&cfg.data, cfg.seed).unwrap();
         let (mut losses, mut reaches) = (Vec::new(), 0);
-        featdiv::train::train(&cfg, &ds, Device::Cpu, &mut |e| {
-            match e {
-                featdiv::train::Event::Step(r) => losses.push(r.loss),
-                featdiv::train::Event::Perturbation(_) => reaches += 1,
-                featdiv::train::Event::Eval(_) => {}
+        featdiv::train::train(&cfg, &ds, Device::Cpu, &mut |line| {
+            match line {
+                Line::Step(r) => losses.push(r.loss),
+                Line::Perturbation(_) => reaches += 1,
+                Line::Eval(_) => {}
             }
             Ok(())
         })

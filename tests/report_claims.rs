@@ -1,6 +1,11 @@
 //! The statistics behind the report's verdicts, against hand-computed values.
 use approx::assert_abs_diff_eq;
-use featdiv::report::claims::{averaging_layers, spearman, spearman_critical};
+use featdiv::claims::stats::{spearman, spearman_critical};
+use featdiv::config::LeakyCode;
+
+fn averaging_layers(code: &str) -> usize {
+    LeakyCode::parse(code, 16).unwrap().averaging_layers()
+}
 
 #[test]
 fn spearman_matches_hand_computed_ranks() {

@@ -360,22 +360,31 @@ fn only_this_machines_dead_partial_runs_are_cleared() {
     let mut gone = Command::new("true").spawn().unwrap();
     let dead = gone.id();
     gone.wait().unwrap();
-    let host = std::fs::read_to_string("/etc/hostname").unwrap();
-    let host = host.trim().split('.').next().unwrap().to_string();
+    let host = featdiv::host::identity().unwrap();
     let ours = out.join("runs").join(format!(".partial-abc-{dead}@{host}"));
     let theirs = out
         .join("runs")
-        .join(format!(".partial-abc-{dead}@elsewhere"));
+        .join(format!(".partial-abc-{dead}@elsewhere-0123456789ab"));
+    // A node with the same host name but another machine id (a cluster whose nodes all answer
+    // "localhost"): not this machine.
+    let (name, _) = host.rsplit_once('-').unwrap();
+    let namesake = out
+        .join("runs")
+        .join(format!(".partial-abc-{dead}@{name}-000000000000"));
     let alive = out
         .join("runs")
         .join(format!(".partial-abc-{}@{host}", std::process::id()));
-    for d in [&ours, &theirs, &alive] {
+    for d in [&ours, &theirs, &namesake, &alive] {
         std::fs::create_dir_all(d).unwrap();
     }
     // One run of E1 (shard 0 of 100): the sweep starts by clearing stale partial runs.
     ok(sweep_e1(&out, &["--shard", "0/100"]).output().unwrap());
     assert!(!ours.exists(), "a dead process of this machine: cleared");
     assert!(theirs.exists(), "another machine's run in progress: kept");
+    assert!(
+        namesake.exists(),
+        "a namesake machine's run in progress: kept"
+    );
     assert!(alive.exists(), "a live process of this machine: kept");
 }
 

@@ -1,32 +1,31 @@
 //! The WRN inits do what their papers say: He ("varnet") fan-out stds, constnet+residual,
 //! delta-orthogonal centre taps, ZerO's identity / Hadamard taps, Fixup without normalization.
-use featdiv::init::{InitSpec, init_wrn, zero_o_matrix};
+use featdiv::config::WrnInit;
 use featdiv::metrics::{distinct_features, spread_along};
-use featdiv::models::{Model, Wrn, WrnShape};
+use featdiv::models::Model;
+use featdiv::models::init::{init_wrn, zero_o_matrix};
+use featdiv::models::wrn::{Wrn, WrnShape};
 use tch::{Device, Kind, Tensor};
 
-fn wrn(init: InitSpec, widen: usize, channels: i64) -> Wrn {
-    skeleton(init, widen, channels, init != InitSpec::Fixup).unwrap()
+fn wrn(init: WrnInit, widen: usize, channels: i64) -> Wrn {
+    skeleton(init, widen, channels, init != WrnInit::Fixup).unwrap()
 }
 
 fn skeleton(
-    init: InitSpec,
+    init: WrnInit,
     widen: usize,
-    channels: i64,
+    in_channels: i64,
     normalization: bool,
 ) -> anyhow::Result<Wrn> {
     let shape = WrnShape {
-        depth: 16,
         widen,
-        in_channels: channels,
-        classes: 10,
-        bn_momentum: 0.1,
-        dropout: 0.0,
+        in_channels,
         normalization,
+        ..WrnShape::default()
     };
     tch::manual_seed(0);
     let mut w = Wrn::new(Device::Cpu, &shape)?;
-    init_wrn(&mut w, &init)?;
+    init_wrn(&mut w, init)?;
     Ok(w)
 }
 
@@ -47,7 +46,7 @@ fn off_centre_max(w: &Tensor) -> f64 {
 
 #[test]
 fn he_uses_the_authors_fan_out_stds() {
-    let net = wrn(InitSpec::He, 4, 3);
+    let net = wrn(WrnInit::He, 4, 3);
     let conv = &net.blocks[5].conv.ws; // 128 -> 128, 3x3
     let want = 2f64.sqrt() * (1.0f64 / (9.0 * 128.0)).sqrt();
     let got = conv.std(true).double_value(&[]);
@@ -67,7 +66,7 @@ fn he_uses_the_authors_fan_out_stds() {
 
 #[test]
 fn constnet_residual_keeps_constnet_stem_and_shortcuts() {
-    let net = wrn(InitSpec::ConstNetResidual { scale: 0.5 }, 2, 3);
+    let net = wrn(WrnInit::ConstNetResidual { scale: 0.5 }, 2, 3);
     assert_eq!(spread_along(&net.stem.ws, 0), 0.0);
     for b in &net.blocks {
         if let Some(s) = &b.shortcut {
@@ -79,7 +78,7 @@ fn constnet_residual_keeps_constnet_stem_and_shortcuts() {
 
 #[test]
 fn delta_orthogonal_centre_taps_are_orthogonal() {
-    let net = wrn(InitSpec::DeltaOrthogonal, 2, 3);
+    let net = wrn(WrnInit::DeltaOrthogonal, 2, 3);
     for f in net.feature_layers() {
         assert_eq!(
             off_centre_max(&f.weight),
@@ -123,7 +122,7 @@ fn zero_o_uses_zeros_ones_and_hadamard() {
             < 1e-6
     );
 
-    let net = wrn(InitSpec::ZerO, 2, 3);
+    let net = wrn(WrnInit::ZerO, 2, 3);
     for b in &net.blocks {
         assert_eq!(
             b.conv.ws.abs().max().double_value(&[]),
@@ -145,7 +144,7 @@ fn zero_o_uses_zeros_ones_and_hadamard() {
         "logits 0 at init"
     );
     // Negative control: ConstNet's shortcuts give identical channels.
-    let constnet = wrn(InitSpec::ConstNet, 2, 3);
+    let constnet = wrn(WrnInit::ConstNet, 2, 3);
     let s = constnet
         .blocks
         .iter()
@@ -156,7 +155,7 @@ fn zero_o_uses_zeros_ones_and_hadamard() {
 
 #[test]
 fn fixup_has_no_normalization_and_identity_blocks() {
-    let net = wrn(InitSpec::Fixup, 2, 3);
+    let net = wrn(WrnInit::Fixup, 2, 3);
     let names: Vec<String> = net.var_store().variables().into_keys().collect();
     assert!(
         names.iter().all(|n| !n.contains(".bn.")),
@@ -177,14 +176,14 @@ fn fixup_has_no_normalization_and_identity_blocks() {
         }
     }
     // Negative control: with random branches (He) the same blocks are not the identity.
-    let he = wrn(InitSpec::He, 2, 3);
+    let he = wrn(WrnInit::He, 2, 3);
     let trace = he.trace_t(&x, true);
     assert!(!trace[2].equal(&trace[1]));
 }
 
 #[test]
 fn fixup_trains_without_normalization() {
-    let net = wrn(InitSpec::Fixup, 1, 1);
+    let net = wrn(WrnInit::Fixup, 1, 1);
     // Two classes told apart by brightness, which survives the global average pool.
     let y = Tensor::arange(16, (Kind::Int64, Device::Cpu)).remainder(2);
     let brightness = (y.to_kind(Kind::Float) * 2.0 - 1.0).view([16, 1, 1, 1]);
@@ -212,8 +211,8 @@ fn fixup_trains_without_normalization() {
 
 #[test]
 fn inits_refuse_the_wrong_skeleton() {
-    let e = skeleton(InitSpec::Fixup, 1, 3, true).err().unwrap();
+    let e = skeleton(WrnInit::Fixup, 1, 3, true).err().unwrap();
     assert!(format!("{e:#}").contains("without normalization"), "{e:#}");
-    let e = skeleton(InitSpec::ConstNet, 1, 3, false).err().unwrap();
+    let e = skeleton(WrnInit::ConstNet, 1, 3, false).err().unwrap();
     assert!(format!("{e:#}").contains("with normalization"), "{e:#}");
 }

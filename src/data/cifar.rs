@@ -92,5 +92,5 @@ pub fn write_cifar_batch(path: &Path, labels: &[u8], pixels: &[u8]) -> Result<()
         out.push(l);
         out.extend_from_slice(&pixels[i * (RECORD - 1)..(i + 1) * (RECORD - 1)]);
     }
-    crate::records::write_atomic(path, &out)
+    crate::files::write_atomic(path, &out)
 }

@@ -112,5 +112,5 @@ pub fn write_idx(path: &Path, dims: &[usize], data: &[u8]) -> Result<()> {
     } else {
         bytes
     };
-    crate::records::write_atomic(path, &out)
+    crate::files::write_atomic(path, &out)
 }

@@ -14,7 +14,7 @@ pub use idx::{load_idx_pair, read_idx, write_idx};
 pub use npz::{load_npz, write_npz};
 pub use synthetic::synthetic;
 
-use crate::config::DataConfig;
+use crate::config::{DataConfig, Source};
 use anyhow::{Result, bail, ensure};
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
@@ -86,42 +86,47 @@ impl Dataset {
 }
 
 /// Per-channel normalization constants of the named data sets.
-pub fn normalization(source: &str) -> Option<(Vec<f64>, Vec<f64>)> {
+pub fn normalization(source: Source) -> Option<(Vec<f64>, Vec<f64>)> {
     match source {
-        "fashion-mnist" => Some((vec![0.2860], vec![0.3530])),
-        "mnist" => Some((vec![0.1307], vec![0.3081])),
-        // The authors' CIFAR-10 constants (DIGEST section 5).
-        "cifar10" => Some((
+        Source::FashionMnist => Some((vec![0.2860], vec![0.3530])),
+        Source::Mnist => Some((vec![0.1307], vec![0.3081])),
+        // The authors' CIFAR-10 constants (docs/paper.md, training set-up).
+        Source::Cifar10 => Some((
             vec![125.3 / 255.0, 123.0 / 255.0, 113.9 / 255.0],
             vec![63.0 / 255.0, 62.1 / 255.0, 66.7 / 255.0],
         )),
-        _ => None,
+        Source::Npz | Source::Synthetic => None,
     }
 }
 
-pub fn default_path(source: &str) -> Option<PathBuf> {
+/// Where `make data` puts a named data set.
+pub fn default_path(source: Source) -> Option<PathBuf> {
     match source {
-        "fashion-mnist" => Some(PathBuf::from("data/fashion-mnist")),
-        "mnist" => Some(PathBuf::from("data/mnist")),
-        "cifar10" => Some(PathBuf::from("data/cifar-10-batches-bin")),
-        _ => None,
+        Source::FashionMnist => Some(PathBuf::from("data/fashion-mnist")),
+        Source::Mnist => Some(PathBuf::from("data/mnist")),
+        Source::Cifar10 => Some(PathBuf::from("data/cifar-10-batches-bin")),
+        Source::Npz | Source::Synthetic => None,
     }
 }
 
 /// Loads the data set a config names, applies subsets and normalization, on the CPU.
 pub fn load(cfg: &DataConfig, seed: u64) -> Result<Dataset> {
-    let path = cfg.path.clone().or_else(|| default_path(&cfg.source));
-    let mut ds = match (cfg.source.as_str(), path) {
-        ("synthetic", _) => synthetic(seed, 2048, 1024),
-        ("fashion-mnist" | "mnist", Some(dir)) => load_idx_dir(&cfg.source, &dir)?,
-        ("cifar10", Some(dir)) => load_cifar10(&dir)?,
-        ("npz", Some(file)) => load_npz(&file)?,
-        (source, _) => bail!("data.source {source:?} needs data.path"),
+    let path = || {
+        cfg.path
+            .clone()
+            .or_else(|| default_path(cfg.source))
+            .ok_or_else(|| anyhow::anyhow!("data.source {:?} needs data.path", cfg.source.name()))
+    };
+    let mut ds = match cfg.source {
+        Source::Synthetic => synthetic(seed, 2048, 1024),
+        Source::FashionMnist | Source::Mnist => load_idx_dir(cfg.source.name(), &path()?)?,
+        Source::Cifar10 => load_cifar10(&path()?)?,
+        Source::Npz => load_npz(&path()?)?,
     };
     ds.train = ds.train.head(cfg.train_subset);
     ds.test = ds.test.head(cfg.test_subset);
     if cfg.normalize
-        && let Some((mean, std)) = normalization(&cfg.source)
+        && let Some((mean, std)) = normalization(cfg.source)
     {
         ds.train.images = normalize(&ds.train.images, &mean, &std);
         ds.test.images = normalize(&ds.test.images, &mean, &std);

@@ -86,7 +86,7 @@ pub fn write_npz(path: &Path, train: &Split, test: Option<&Split>) -> Result<()>
         named.push(("test_images", t.images.shallow_clone()));
         named.push(("test_labels", t.labels.shallow_clone()));
     }
-    let tmp = crate::records::tmp_path(path);
+    let tmp = crate::files::tmp_path(path);
     Tensor::write_npz(&named, &tmp).with_context(|| format!("cannot write {}", path.display()))?;
     std::fs::rename(&tmp, path)
         .with_context(|| format!("cannot move {} into place", path.display()))

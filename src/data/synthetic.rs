@@ -5,7 +5,7 @@ use tch::{Kind, Tensor};
 pub fn synthetic(seed: u64, n_train: i64, n_test: i64) -> Dataset {
     let classes = 10i64;
     let _guard = tch::no_grad_guard();
-    let _turn = crate::train::global_state_lock();
+    let _turn = crate::determinism::global_state_lock();
     tch::manual_seed(seed as i64);
     let prototypes = Tensor::randn([classes, 1, 8, 8], (Kind::Float, tch::Device::Cpu));
     let make = |n: i64| {

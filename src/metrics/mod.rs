@@ -1,6 +1,7 @@
-//! Diversity and symmetry measures of weights (DIGEST section 6).
+//! Diversity and symmetry measures of weights and activations (docs/paper.md, measures).
 pub mod channels;
 pub mod correlation;
+pub mod perturbation;
 pub mod symmetry;
 pub mod width;
 
@@ -9,29 +10,38 @@ pub use correlation::{
     Correlations, WeightRows, correlation_matrix, correlations, mean_lower_triangle, rows_rho,
     subsample,
 };
+pub use perturbation::{Reach, propagate};
 pub use symmetry::{SymmetryGap, distinct_features, symmetry_gap, ulp_at, ulp_distance};
 pub use width::{participation_ratio, width_from_correlation};
 
+use crate::files::nan_if_null;
 use crate::models::FeatureLayer;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
 /// Everything featdiv measures about one layer's features.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// NaN (a correlation of fewer than two rows) is written as null and read back as NaN.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LayerDiversity {
     pub name: String,
     pub shape: Vec<i64>,
+    #[serde(deserialize_with = "nan_if_null")]
     pub forward: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub backward: f64,
     /// Kernel-level correlation: costly for wide convs (O*I rows), so only in summaries.
     pub all: Option<f64>,
     /// -ln|rho_forward|, as the authors logged it.
+    #[serde(deserialize_with = "nan_if_null")]
     pub neg_log_forward: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub gap_abs: f64,
     pub gap_ulps: u64,
     pub distinct_exact: usize,
     pub distinct_tol: usize,
+    #[serde(deserialize_with = "nan_if_null")]
     pub width_participation: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub width_rho: f64,
 }
 
@@ -95,4 +105,17 @@ pub fn diversity(layers: &[LayerDiversity]) -> f64 {
         .iter()
         .map(|l| (1.0 - l.backward * l.backward).max(0.0).sqrt().ln())
         .sum()
+}
+
+/// The largest symmetry gap over `layers`: (absolute, ulps). NaN if any layer's gap is NaN, so
+/// a broken record never reads as "no gap".
+pub fn largest_gap(layers: &[LayerDiversity]) -> (f64, u64) {
+    layers.iter().fold((0.0, 0), |(a, u), l| {
+        let a = if a.is_nan() || l.gap_abs.is_nan() {
+            f64::NAN
+        } else {
+            a.max(l.gap_abs)
+        };
+        (a, u.max(l.gap_ulps))
+    })
 }

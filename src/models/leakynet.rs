@@ -1,4 +1,4 @@
-//! LeakyNet (DIGEST section 4): no skip connections. Stem conv (16, C_in, 3, 3), then 3 groups of
+//! LeakyNet (docs/paper.md, LeakyNet): no skip connections. Stem conv (16, C_in, 3, 3), then 3 groups of
 //! n = (d-4)/3 layers with the channel plan of the WRN; layer i computes
 //! y = act(conv3x3(x + b_i)) with a learnable scalar b_i (0 at init), dropout if p > 0, then
 //! BN(C_out) on odd i only, after the activation. act = LeakyReLU(alpha). Head: act, global
@@ -29,7 +29,8 @@ pub struct LeakyNet {
     pub groups: Vec<Vec<usize>>,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// Build with struct update: `LeakyShape { widen: 2, ..Default::default() }`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LeakyShape {
     pub depth: usize,
     pub widen: usize,
@@ -40,9 +41,24 @@ pub struct LeakyShape {
     pub dropout: f64,
 }
 
+impl Default for LeakyShape {
+    /// The authors' LeakyNet-16-1 on 3-channel images, 10 classes, slope 0.01, no dropout.
+    fn default() -> Self {
+        LeakyShape {
+            depth: 16,
+            widen: 1,
+            in_channels: 3,
+            classes: 10,
+            slope: 0.01,
+            bn_momentum: 0.1,
+            dropout: 0.0,
+        }
+    }
+}
+
 impl LeakyNet {
     pub fn new(device: Device, shape: &LeakyShape) -> Result<LeakyNet> {
-        let n = per_group(shape.depth)?;
+        let n = per_group(shape.depth, shape.widen)?;
         let vs = VarStore::new(device);
         let root = vs.root();
         let stem = conv(&root / "stem", shape.in_channels, 16, 3, 1);

@@ -1,5 +1,6 @@
 //! Models of the paper. Every model exposes its feature layers (weights whose rows are features,
 //! with the groups of features that were identical at init) so metrics and claims are model-agnostic.
+pub mod init;
 pub mod leakynet;
 pub mod mlp;
 pub mod parts;
@@ -9,7 +10,63 @@ pub use leakynet::{LeakyNet, LeakyShape};
 pub use mlp::Mlp;
 pub use wrn::{Norm, Wrn, WrnShape};
 
-use tch::Tensor;
+use crate::config::{ModelSpec, WrnInit};
+use anyhow::Result;
+use tch::{Device, Tensor};
+
+/// What a model needs to know of its data.
+#[derive(Debug, Clone, Copy)]
+pub struct DataShape<'a> {
+    /// [C, H, W] of one example.
+    pub example: &'a [i64],
+    pub classes: i64,
+}
+
+/// The model a spec names, built on `device` and initialized by its init code. `dropout` is the
+/// symmetry breaker of that name (after each hidden layer or residual branch).
+pub fn build(
+    spec: &ModelSpec,
+    data: DataShape,
+    dropout: f64,
+    device: Device,
+) -> Result<Box<dyn Model>> {
+    Ok(match spec {
+        ModelSpec::Mlp { hidden, init } => {
+            let input = data.example.iter().product();
+            let mut mlp = Mlp::new(device, input, hidden, data.classes, dropout);
+            init::init_mlp(&mut mlp, *init)?;
+            Box::new(mlp)
+        }
+        ModelSpec::Wrn(w) => {
+            let shape = WrnShape {
+                depth: w.depth,
+                widen: w.widen,
+                in_channels: data.example[0],
+                classes: data.classes,
+                bn_momentum: w.bn_momentum,
+                dropout,
+                normalization: w.init != WrnInit::Fixup,
+            };
+            let mut wrn = Wrn::new(device, &shape)?;
+            init::init_wrn(&mut wrn, w.init)?;
+            Box::new(wrn)
+        }
+        ModelSpec::LeakyNet(l) => {
+            let shape = LeakyShape {
+                depth: l.depth,
+                widen: l.widen,
+                in_channels: data.example[0],
+                classes: data.classes,
+                slope: l.slope,
+                bn_momentum: l.bn_momentum,
+                dropout,
+            };
+            let mut net = LeakyNet::new(device, &shape)?;
+            init::init_leakynet(&mut net, &l.code)?;
+            Box::new(net)
+        }
+    })
+}
 
 /// A layer whose output features (rows of `weight`) the paper's symmetry argument is about.
 #[derive(Debug)]

@@ -3,13 +3,13 @@
 use anyhow::{Result, ensure};
 use tch::nn;
 
-/// Layers (or blocks) per group of a depth-d net: (d - 4) / 3, with d = 4 + 3n and n >= 1.
-pub fn per_group(depth: usize) -> Result<usize> {
-    ensure!(
-        depth >= 7 && (depth - 4).is_multiple_of(3),
-        "invalid config key model.depth: {depth} is not 4 + 3n with n >= 1 (7, 10, 16, 22, 28, ...)"
-    );
-    Ok((depth - 4) / 3)
+/// Layers (or blocks) per group of a depth-d net: (d - 4) / 3, with d = 4 + 3n and n >= 1;
+/// the widen factor k >= 1.
+pub fn per_group(depth: usize, widen: usize) -> Result<usize> {
+    ensure!(widen >= 1, "a widen factor must be >= 1, got {widen}");
+    crate::config::per_group(depth).ok_or_else(|| {
+        anyhow::anyhow!("depth {depth} is not 4 + 3n with n >= 1 (7, 10, 16, 22, 28, ...)")
+    })
 }
 
 /// (channels, stride of the group's first layer) of the 3 groups for widen factor k.

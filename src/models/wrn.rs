@@ -1,4 +1,4 @@
-//! The paper's Wide-ResNet skeleton (DIGEST section 3): a pre-activation WRN with one 3x3 conv per
+//! The paper's Wide-ResNet skeleton (docs/paper.md, ConstNet): a pre-activation WRN with one 3x3 conv per
 //! residual block. Depth d, (d-4) % 3 == 0, n = (d-4)/3 blocks in each of 3 groups of 16k, 32k, 64k
 //! channels; groups 2 and 3 start with stride 2. Block: a = ReLU(BN(x)); out = conv3x3(a)
 //! (dropout on out); returns x + out, or conv1x1(a) + out where the width changes: the shortcut
@@ -11,7 +11,7 @@ use super::parts::{
     batch_norm, channel_plan, conv, conv_feature_layers, distinct_groups, per_group, zero_head,
 };
 use super::{FeatureLayer, Injection, Model, inject};
-use anyhow::{Result, ensure};
+use anyhow::Result;
 use tch::nn::{self, VarStore};
 use tch::{Device, Tensor};
 
@@ -42,7 +42,8 @@ pub struct Wrn {
     pub groups: Vec<Vec<usize>>,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// Build with struct update: `WrnShape { depth: 10, widen: 2, ..Default::default() }`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WrnShape {
     pub depth: usize,
     pub widen: usize,
@@ -54,20 +55,25 @@ pub struct WrnShape {
     pub normalization: bool,
 }
 
-impl WrnShape {
-    pub fn blocks_per_group(&self) -> Result<usize> {
-        ensure!(
-            self.widen >= 1,
-            "invalid config key model.widen: must be >= 1"
-        );
-        per_group(self.depth)
+impl Default for WrnShape {
+    /// WRN-16-1 on 3-channel images, 10 classes, the paper's batch norm, no dropout.
+    fn default() -> Self {
+        WrnShape {
+            depth: 16,
+            widen: 1,
+            in_channels: 3,
+            classes: 10,
+            bn_momentum: 0.1,
+            dropout: 0.0,
+            normalization: true,
+        }
     }
 }
 
 impl Wrn {
     /// Every weight starts at zero and every BN at scale 1, shift 0; an init fills the convs.
     pub fn new(device: Device, shape: &WrnShape) -> Result<Wrn> {
-        let n = shape.blocks_per_group()?;
+        let n = per_group(shape.depth, shape.widen)?;
         let vs = VarStore::new(device);
         let root = vs.root();
         let stem = conv(&root / "stem", shape.in_channels, 16, 3, 1);

@@ -1,9 +1,9 @@
 //! The report as files: a self-contained HTML page (figures inline, no network), Markdown with
 //! the figures beside it, and the claims as JSON.
 use super::{Report, figures};
-use crate::records::{write_atomic, write_json};
+use crate::files::{write_atomic, write_json};
 use anyhow::Result;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 
 fn escape(s: &str) -> String {
@@ -22,22 +22,20 @@ fn environment_rows(report: &Report) -> Vec<[String; 9]> {
             let Some(f) = &r.result else {
                 continue;
             };
-            let env = &f.summary.environment;
-            let s = |v: &Value| match v {
-                Value::String(s) => s.clone(),
-                Value::Null => String::new(),
-                other => other.to_string(),
-            };
+            let env = &f.environment;
+            // Compact JSON with sorted keys, as the record holds it.
+            let in_force = serde_json::to_value(env.determinism.in_force)
+                .map_or_else(|e| format!("unreadable: {e}"), |v| v.to_string());
             rows.push([
                 p.experiment.clone(),
                 p.variant.clone(),
                 p.seed.to_string(),
                 p.hash.clone(),
-                s(&env["device"]),
-                s(&env["threads"]),
-                s(&env["libtorch_version"]),
-                s(&env["determinism"]["in_force"]),
-                s(&env["git_commit"]),
+                env.device.clone(),
+                env.threads.to_string(),
+                env.libtorch_version.clone(),
+                in_force,
+                env.git_commit.clone(),
             ]);
         }
     }
@@ -216,9 +214,10 @@ pub fn write(report: &Report, out: &Path) -> Result<()> {
         svgs.push(svg);
     }
     write_atomic(&out.join("report.md"), markdown(report).as_bytes())?;
+    let figures: Vec<&String> = report.figures.iter().map(|f| &f.id).collect();
     write_json(
         &out.join("claims.json"),
-        &json!({"claims": report.claims, "figures": report.figures.iter().map(|f| &f.id).collect::<Vec<_>>()}),
+        &json!({"claims": report.claims, "figures": figures}),
     )?;
     write_atomic(&out.join("index.html"), html(report, &svgs).as_bytes())?;
     Ok(())

@@ -1,8 +1,11 @@
 //! Helpers shared by the claim and unit tests.
 #![allow(dead_code)]
-use featdiv::config::DataConfig;
+pub mod k4;
+use featdiv::config::{Config, DataConfig, WrnInit};
 use featdiv::data::{self, Dataset};
+use featdiv::models::wrn::{Wrn, WrnShape};
 use std::path::PathBuf;
+use tch::Tensor;
 
 /// The repository: FEATDIV_ROOT where set (a test binary run on another machine, by
 /// ci/gpu-check), else where it was built.
@@ -22,6 +25,82 @@ pub fn fashion_small() -> Dataset {
         0,
     )
     .expect("fixture loads")
+}
+
+/// A shipped config (`configs/<name>`) with `--set`-style overrides, reading its data from the
+/// committed Fashion-MNIST cut: tests start from what users run.
+pub fn shipped(name: &str, overrides: &[&str]) -> Config {
+    let mut sets = vec![format!(
+        "data.path={:?}",
+        fixture("fashion-mnist-small").display().to_string()
+    )];
+    sets.extend(overrides.iter().map(|s| s.to_string()));
+    Config::from_file(&root().join("configs").join(name), &sets)
+        .unwrap_or_else(|e| panic!("configs/{name} with {overrides:?}: {e:#}"))
+}
+
+/// The toy model (`configs/toy.toml`) on the fixture with `init` and `seed`, one thread on the
+/// CPU, metrics only at powers of two and the last step, then `overrides`.
+pub fn toy(init: &str, seed: u64, overrides: &[&str]) -> Config {
+    let init = format!("model.init={init:?}");
+    let seed = format!("seed={seed}");
+    let mut sets = vec![
+        init.as_str(),
+        seed.as_str(),
+        "threads=1",
+        "device=\"cpu\"",
+        "train.log_every=1000000",
+    ];
+    sets.extend_from_slice(overrides);
+    shipped("toy.toml", &sets)
+}
+
+/// Trains `cfg` on `ds` (on the CPU) without writing records.
+pub fn outcome(cfg: &Config, ds: &Dataset) -> featdiv::train::Outcome {
+    try_outcome(cfg, ds).unwrap_or_else(|d| panic!("{d}"))
+}
+
+/// The same, with a diverged run (loss NaN or infinite) as its own outcome; any other failure
+/// panics.
+pub fn try_outcome(
+    cfg: &Config,
+    ds: &Dataset,
+) -> Result<featdiv::train::Outcome, featdiv::train::Diverged> {
+    match featdiv::train::train(cfg, ds, tch::Device::Cpu, &mut |_| Ok(())) {
+        Ok((_, o)) => Ok(o),
+        Err(e) => match e.downcast_ref::<featdiv::train::Diverged>() {
+            Some(d) => Err(*d),
+            None => panic!("training failed: {e:#}"),
+        },
+    }
+}
+
+/// A Wide-ResNet of `shape` with `init` from generator seed `seed`.
+pub fn wrn(shape: WrnShape, init: WrnInit, seed: i64) -> Wrn {
+    tch::manual_seed(seed);
+    let mut w = Wrn::new(tch::Device::Cpu, &shape).expect("a valid WRN shape");
+    featdiv::models::init::init_wrn(&mut w, init).expect("init applies");
+    w
+}
+
+/// A LeakyNet-16 of widen factor `widen` initialized by `code`, from generator seed `seed`.
+pub fn leaky(code: &str, widen: usize, seed: i64) -> featdiv::models::leakynet::LeakyNet {
+    let shape = featdiv::models::leakynet::LeakyShape {
+        widen,
+        ..Default::default()
+    };
+    tch::manual_seed(seed);
+    let mut n = featdiv::models::leakynet::LeakyNet::new(tch::Device::Cpu, &shape)
+        .expect("a valid LeakyNet shape");
+    let code = featdiv::config::LeakyCode::parse(code, shape.depth).expect("a valid code");
+    featdiv::models::init::init_leakynet(&mut n, &code).expect("init applies");
+    n
+}
+
+/// Largest difference between any channel and channel 0 of an [B, C, ...] activation or a
+/// weight [C, ...] (dim 1 or 0).
+pub fn channel_spread(t: &Tensor, dim: i64) -> f64 {
+    featdiv::metrics::spread_along(t, dim)
 }
 
 /// insta snapshots live in the top-level snapshots/ folder.

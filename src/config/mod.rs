@@ -1,36 +1,100 @@
-//! The run configuration: a public TOML shape (see README), `--set key=value` overrides, and
-//! validation that names the offending key.
-use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+//! The run configuration: the public TOML shape (see README), `--set key=value` overrides, and
+//! the one place where text becomes types. Every error names the offending key; nothing below
+//! this module knows a key's name.
+mod codes;
+mod model;
 
+pub use codes::{LeakyCode, LeakyLayerInit, MlpInit, WrnInit};
+pub use model::{LeakySpec, ModelConfig, ModelSpec, WrnSpec, per_group};
+
+use anyhow::{Context, Result, bail};
+use model::RawModel;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// A run's configuration. `M` is the `[model]` table: typed (`ModelConfig`) everywhere but in
+/// this module, which reads and prints it as text (`RawModel`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {
+pub struct Config<M = ModelConfig> {
     #[serde(default)]
     pub seed: u64,
     #[serde(default = "one")]
     pub threads: usize,
-    #[serde(default = "auto")]
-    pub device: String,
+    #[serde(default)]
+    pub device: DeviceSpec,
     pub data: DataConfig,
-    pub model: ModelConfig,
+    pub model: M,
     #[serde(default)]
     pub train: TrainConfig,
     #[serde(default)]
     pub breakers: BreakerConfig,
     #[serde(default)]
-    pub determinism: crate::determinism::DeterminismConfig,
+    pub determinism: DeterminismConfig,
     #[serde(default)]
     pub record: RecordConfig,
+}
+
+/// `device`: auto | cpu | cuda | cuda:N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum DeviceSpec {
+    /// CUDA device 0 where libtorch sees one, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    /// `cuda` (None) or `cuda:N`.
+    Cuda(Option<usize>),
+}
+
+impl FromStr for DeviceSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<DeviceSpec, String> {
+        match s {
+            "auto" => Ok(DeviceSpec::Auto),
+            "cpu" => Ok(DeviceSpec::Cpu),
+            "cuda" => Ok(DeviceSpec::Cuda(None)),
+            _ => s
+                .strip_prefix("cuda:")
+                .and_then(|i| i.parse().ok())
+                .map(|i| DeviceSpec::Cuda(Some(i)))
+                .ok_or_else(|| format!("unknown device {s:?}; expected auto, cpu, cuda or cuda:N")),
+        }
+    }
+}
+
+impl fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceSpec::Auto => f.write_str("auto"),
+            DeviceSpec::Cpu => f.write_str("cpu"),
+            DeviceSpec::Cuda(None) => f.write_str("cuda"),
+            DeviceSpec::Cuda(Some(i)) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+impl TryFrom<String> for DeviceSpec {
+    type Error = String;
+    fn try_from(s: String) -> Result<DeviceSpec, String> {
+        s.parse()
+    }
+}
+
+impl From<DeviceSpec> for String {
+    fn from(d: DeviceSpec) -> String {
+        d.to_string()
+    }
 }
 
 /// Extra measurements a run records beside its losses, accuracies and per-layer diversity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordConfig {
-    /// Perturbation propagation (DIGEST section 6) at init and after every epoch, on the first
-    /// 128 test images in eval mode.
+    /// Perturbation propagation (docs/paper.md, measures) at init and after every epoch, on the
+    /// first 128 test images in eval mode.
     #[serde(default)]
     pub perturbation: bool,
     /// The activation the perturbation is injected at: 0 = the stem's output, so LeakyNet's
@@ -52,11 +116,46 @@ impl Default for RecordConfig {
     }
 }
 
+impl RecordConfig {
+    /// Checks `perturbation_layer` against the model's number of activations.
+    pub fn check_layer(&self, activations: usize) -> Result<()> {
+        if self.perturbation_layer >= activations {
+            bail!(
+                "invalid config key record.perturbation_layer: {} is out of range, the model has {activations} activations",
+                self.perturbation_layer
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `data.source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    FashionMnist,
+    Mnist,
+    Cifar10,
+    Npz,
+    Synthetic,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::FashionMnist => "fashion-mnist",
+            Source::Mnist => "mnist",
+            Source::Cifar10 => "cifar10",
+            Source::Npz => "npz",
+            Source::Synthetic => "synthetic",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// "fashion-mnist" | "mnist" | "cifar10" | "npz" | "synthetic"
-    pub source: String,
+    pub source: Source,
     /// Folder (IDX, CIFAR) or file (npz). Default for fashion-mnist: data/fashion-mnist.
     #[serde(default)]
     pub path: Option<PathBuf>,
@@ -79,7 +178,7 @@ impl DataConfig {
     /// Fashion-MNIST from `path` (default data/fashion-mnist): shuffled, normalized, all of it.
     pub fn fashion_mnist(path: Option<PathBuf>) -> DataConfig {
         DataConfig {
-            source: "fashion-mnist".into(),
+            source: Source::FashionMnist,
             path,
             shuffle: true,
             augment: false,
@@ -90,49 +189,16 @@ impl DataConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelConfig {
-    /// "mlp" (the toy model) | "wrn" (the paper's Wide-ResNet skeleton).
-    pub arch: String,
-    /// Default: from the data set.
-    #[serde(default)]
-    pub classes: Option<usize>,
-    /// mlp: hidden widths.
-    #[serde(default = "default_hidden")]
-    pub hidden: Vec<usize>,
-    /// mlp: "he" | "xavier" | "zero" | "k-unique:K" | "k-unique-untied:K";
-    /// wrn: "constnet" | "he" | "constnet+residual:S".
-    #[serde(default = "he")]
-    pub init: String,
-    /// wrn: depth d, (d - 4) % 3 == 0.
-    #[serde(default = "default_depth")]
-    pub depth: usize,
-    /// wrn: widen factor k (channels 16, 16k, 32k, 64k).
-    #[serde(default = "one")]
-    pub widen: usize,
-    /// wrn, leakynet: batch-norm momentum (the authors' double forward made it 0.19 in effect).
-    #[serde(default = "default_bn_momentum")]
-    pub bn_momentum: f64,
-    /// leakynet: the LeakyReLU slope alpha.
-    #[serde(default = "default_leaky_slope")]
-    pub leaky_slope: f64,
-}
-
-impl ModelConfig {
-    /// The toy model: an MLP with these hidden widths.
-    pub fn mlp(hidden: Vec<usize>, init: &str) -> ModelConfig {
-        ModelConfig {
-            arch: "mlp".into(),
-            classes: None,
-            hidden,
-            init: init.into(),
-            depth: default_depth(),
-            widen: 1,
-            bn_momentum: default_bn_momentum(),
-            leaky_slope: default_leaky_slope(),
-        }
-    }
+/// `train.schedule`: the learning rate over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    Constant,
+    /// Cut by `gamma` at each of `milestones` (fractions of the run).
+    Multistep,
+    /// The authors': x0.2 at epochs E-140, E-80, E-40 counted from the end.
+    FromEnd,
+    Cosine,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,9 +219,8 @@ pub struct TrainConfig {
     /// Applies to every parameter, biases included (as in the authors' code).
     #[serde(default)]
     pub weight_decay: f64,
-    /// "constant" | "multistep" | "from-end" | "cosine"
     #[serde(default = "constant")]
-    pub schedule: String,
+    pub schedule: Schedule,
     /// Milestones as fractions of the run for "multistep" (each cuts the rate by `gamma`).
     #[serde(default = "default_milestones")]
     pub milestones: Vec<f64>,
@@ -164,6 +229,24 @@ pub struct TrainConfig {
     /// Write a record (loss, lr, diversity metrics) every this many steps.
     #[serde(default = "one")]
     pub log_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            batch_size: default_batch(),
+            steps: 0,
+            epochs: 2,
+            lr: default_lr(),
+            momentum: default_momentum(),
+            nesterov: false,
+            weight_decay: 0.0,
+            schedule: Schedule::Constant,
+            milestones: default_milestones(),
+            gamma: default_gamma(),
+            log_every: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -179,35 +262,44 @@ pub struct BreakerConfig {
     pub grad_noise: f64,
 }
 
+/// `determinism.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeterminismMode {
+    /// Deterministic cuDNN and deterministic algorithms.
+    Deterministic,
+    /// Both off: on CUDA, atomic-add reductions vary from run to run.
+    Nondeterministic,
+    /// Leave libtorch's switches as they are.
+    #[default]
+    Default,
+}
+
+/// The `[determinism]` table; `crate::determinism` applies it and reads back what is in force.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DeterminismConfig {
+    #[serde(default)]
+    pub mode: DeterminismMode,
+    /// cuDNN benchmark (picks algorithms by timing, so they can vary run to run).
+    #[serde(default)]
+    pub benchmark: bool,
+    /// TF32 for matmul and cuDNN convolutions.
+    #[serde(default)]
+    pub tf32: bool,
+}
+
 fn one() -> usize {
     1
 }
 fn yes() -> bool {
     true
 }
-fn auto() -> String {
-    "auto".into()
-}
-fn he() -> String {
-    "he".into()
-}
-fn constant() -> String {
-    "constant".into()
+fn constant() -> Schedule {
+    Schedule::Constant
 }
 fn default_perturbation_eps() -> f64 {
     1e-3
-}
-fn default_hidden() -> Vec<usize> {
-    vec![256]
-}
-fn default_depth() -> usize {
-    16
-}
-fn default_bn_momentum() -> f64 {
-    0.1
-}
-fn default_leaky_slope() -> f64 {
-    0.01
 }
 fn default_batch() -> usize {
     128
@@ -225,40 +317,23 @@ fn default_gamma() -> f64 {
     0.1
 }
 
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            batch_size: default_batch(),
-            steps: 0,
-            epochs: 2,
-            lr: default_lr(),
-            momentum: default_momentum(),
-            nesterov: false,
-            weight_decay: 0.0,
-            schedule: constant(),
-            milestones: default_milestones(),
-            gamma: default_gamma(),
-            log_every: 1,
-        }
-    }
-}
-
-pub const SOURCES: &[&str] = &["fashion-mnist", "mnist", "cifar10", "npz", "synthetic"];
-pub const SCHEDULES: &[&str] = &["constant", "multistep", "from-end", "cosine"];
-pub const ARCHS: &[&str] = &["mlp", "wrn", "leakynet"];
-
 impl Config {
-    /// Parses TOML text, applies `key=value` overrides, and validates.
+    /// Parses TOML text, applies `key=value` overrides, and checks every value.
     pub fn from_toml_str(text: &str, overrides: &[String]) -> Result<Config> {
         let mut value: toml::Table = toml::from_str(text).context("config is not valid TOML")?;
         for o in overrides {
             apply_override(&mut value, o)?;
         }
         // serde_path_to_error names the offending key (e.g. determinism.tf32) in type errors.
-        let cfg: Config =
-            serde_path_to_error::deserialize(toml::Value::Table(value)).map_err(|e| {
+        let raw: Config<RawModel> = serde_path_to_error::deserialize(toml::Value::Table(value))
+            .map_err(|e| {
                 anyhow::anyhow!("invalid config key {}: {}", e.path(), e.inner().message())
             })?;
+        let model = raw
+            .model
+            .parse()
+            .map_err(|(key, what)| anyhow::anyhow!("invalid config key {key}: {what}"))?;
+        let cfg = raw.with_model(model);
         cfg.validate()?;
         Ok(cfg)
     }
@@ -270,94 +345,27 @@ impl Config {
             .with_context(|| format!("in config {}", path.display()))
     }
 
+    /// The resolved config as TOML, keys in the documented order: what `config.resolved.toml`
+    /// holds and what a run's hash is taken of.
     pub fn to_toml(&self) -> Result<String> {
-        toml::to_string(self).context("cannot serialize config")
+        let raw = self.clone().with_model(RawModel::from(&self.model));
+        toml::to_string(&raw).context("cannot serialize config")
     }
 
+    /// Checks the numeric ranges that the types leave open.
     pub fn validate(&self) -> Result<()> {
-        let t = &self.train;
-        let b = &self.breakers;
         check(self.threads >= 1, "threads", "must be >= 1")?;
         check(
-            ["auto", "cpu", "cuda"].contains(&self.device.as_str())
-                || self.device.starts_with("cuda:"),
-            "device",
-            "must be auto, cpu, cuda or cuda:N",
-        )?;
-        check(
-            SOURCES.contains(&self.data.source.as_str()),
-            "data.source",
-            &format!(
-                "unknown source {:?}; expected one of {SOURCES:?}",
-                self.data.source
-            ),
-        )?;
-        check(
-            self.data.source != "npz" || self.data.path.is_some(),
+            self.data.source != Source::Npz || self.data.path.is_some(),
             "data.path",
             "required when data.source = \"npz\"",
         )?;
-        check(
-            ARCHS.contains(&self.model.arch.as_str()),
-            "model.arch",
-            &format!(
-                "unknown arch {:?}; expected one of {ARCHS:?}",
-                self.model.arch
-            ),
-        )?;
-        check(
-            self.model.classes != Some(0),
-            "model.classes",
-            "must be >= 1",
-        )?;
-        check(
-            !self.model.hidden.is_empty(),
-            "model.hidden",
-            "needs at least one layer",
-        )?;
-        check(
-            self.model.hidden.iter().all(|&h| h > 0),
-            "model.hidden",
-            "widths must be > 0",
-        )?;
-        if self.model.arch == "leakynet" {
-            crate::init::parse_leaky_code(&self.model.init, self.model.depth)
-                .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
-        } else {
-            let init = crate::init::InitSpec::parse(&self.model.init)
-                .map_err(|e| anyhow::anyhow!("invalid config key model.init: {e}"))?;
-            check(
-                init.archs().contains(&self.model.arch.as_str()),
-                "model.init",
-                &format!(
-                    "{:?} does not apply to arch {:?} (it applies to {:?})",
-                    self.model.init,
-                    self.model.arch,
-                    init.archs()
-                ),
-            )?;
-        }
-        check(
-            (0.0..1.0).contains(&self.model.leaky_slope),
-            "model.leaky_slope",
-            "must be in [0, 1)",
-        )?;
-        crate::models::parts::per_group(self.model.depth)?;
-        check(self.model.widen >= 1, "model.widen", "must be >= 1")?;
-        check(
-            (0.0..=1.0).contains(&self.model.bn_momentum),
-            "model.bn_momentum",
-            "must be in [0, 1]",
-        )?;
-        check(
-            crate::determinism::MODES.contains(&self.determinism.mode.as_str()),
-            "determinism.mode",
-            &format!(
-                "unknown mode {:?}; expected one of {:?}",
-                self.determinism.mode,
-                crate::determinism::MODES
-            ),
-        )?;
+        self.validate_train()?;
+        self.validate_breakers()
+    }
+
+    fn validate_train(&self) -> Result<()> {
+        let t = &self.train;
         check(t.batch_size > 0, "train.batch_size", "must be > 0")?;
         check(
             (t.steps > 0) != (t.epochs > 0),
@@ -365,7 +373,7 @@ impl Config {
             "exactly one of train.steps and train.epochs must be > 0",
         )?;
         check(
-            t.lr.is_finite() && t.lr > 0.0,
+            finite_at_least(t.lr, 0.0) && t.lr > 0.0,
             "train.lr",
             "must be a finite number > 0",
         )?;
@@ -380,17 +388,9 @@ impl Config {
             "needs momentum > 0",
         )?;
         check(
-            t.weight_decay.is_finite() && t.weight_decay >= 0.0,
+            finite_at_least(t.weight_decay, 0.0),
             "train.weight_decay",
             "must be a finite number >= 0",
-        )?;
-        check(
-            SCHEDULES.contains(&t.schedule.as_str()),
-            "train.schedule",
-            &format!(
-                "unknown schedule {:?}; expected one of {SCHEDULES:?}",
-                t.schedule
-            ),
         )?;
         check(
             t.milestones.iter().all(|m| (0.0..=1.0).contains(m)),
@@ -402,9 +402,13 @@ impl Config {
             "train.gamma",
             "must be in (0, 1]",
         )?;
-        check(t.log_every > 0, "train.log_every", "must be > 0")?;
+        check(t.log_every > 0, "train.log_every", "must be > 0")
+    }
+
+    fn validate_breakers(&self) -> Result<()> {
+        let b = &self.breakers;
         check(
-            b.init_noise.is_finite() && b.init_noise >= 0.0,
+            finite_at_least(b.init_noise, 0.0),
             "breakers.init_noise",
             "must be a finite number >= 0",
         )?;
@@ -414,25 +418,38 @@ impl Config {
             "must be in [0, 1)",
         )?;
         check(
-            b.grad_noise.is_finite() && b.grad_noise >= 0.0,
+            finite_at_least(b.grad_noise, 0.0),
             "breakers.grad_noise",
             "must be a finite number >= 0",
         )?;
-        let r = &self.record;
+        let eps = self.record.perturbation_eps;
         check(
-            r.perturbation_eps.is_finite() && r.perturbation_eps > 0.0,
+            finite_at_least(eps, 0.0) && eps > 0.0,
             "record.perturbation_eps",
             "must be a finite number > 0",
-        )?;
-        Ok(())
+        )
     }
+}
 
-    /// True when any symmetry breaker is configured.
-    pub fn has_breaker(&self) -> bool {
-        self.breakers.init_noise > 0.0
-            || self.breakers.dropout > 0.0
-            || self.breakers.grad_noise > 0.0
+impl<M> Config<M> {
+    /// The same config with another `[model]` table.
+    fn with_model<N>(self, model: N) -> Config<N> {
+        Config {
+            seed: self.seed,
+            threads: self.threads,
+            device: self.device,
+            data: self.data,
+            model,
+            train: self.train,
+            breakers: self.breakers,
+            determinism: self.determinism,
+            record: self.record,
+        }
     }
+}
+
+fn finite_at_least(x: f64, lo: f64) -> bool {
+    x.is_finite() && x >= lo
 }
 
 fn check(ok: bool, key: &str, what: &str) -> Result<()> {

@@ -1,7 +1,7 @@
 //! Initializations of the toy model: He, Xavier, zero, and K unique features (tied or untied).
-use super::InitSpec;
+use crate::config::MlpInit;
 use crate::models::Mlp;
-use anyhow::{Result, bail, ensure};
+use anyhow::{Result, ensure};
 use tch::{Kind, Tensor};
 
 /// He std of a layer feeding a ReLU; the head (no ReLU after it) uses the LeCun std.
@@ -21,13 +21,22 @@ fn tile(draw: &Tensor, out: i64, inp: i64) -> Result<Tensor> {
     Ok(draw.index_select(0, &r).index_select(1, &c))
 }
 
-pub fn init_mlp(mlp: &mut Mlp, spec: &InitSpec) -> Result<()> {
+/// Feature groups of a hidden layer of `width` units: equal ids start identical.
+fn feature_groups(init: MlpInit, width: usize) -> Vec<usize> {
+    match init {
+        MlpInit::KUnique { k, .. } => (0..width).map(|j| j % k).collect(),
+        MlpInit::Zero => vec![0; width],
+        MlpInit::He | MlpInit::Xavier => (0..width).collect(),
+    }
+}
+
+pub fn init_mlp(mlp: &mut Mlp, init: MlpInit) -> Result<()> {
     let widths = mlp.hidden_widths();
-    if let InitSpec::KUnique { k, .. } = spec {
+    if let MlpInit::KUnique { k, .. } = init {
         let min = widths.iter().copied().min().unwrap_or(0);
         ensure!(
-            *k as i64 <= min,
-            "invalid config key model.init: K = {k} exceeds the smallest hidden width {min}"
+            k as i64 <= min,
+            "K = {k} unique features exceed the smallest hidden width {min}"
         );
     }
     let _guard = tch::no_grad_guard();
@@ -36,27 +45,18 @@ pub fn init_mlp(mlp: &mut Mlp, spec: &InitSpec) -> Result<()> {
         let (out, fan_in) = w.size2()?;
         let is_head = l + 1 == n;
         let opts = (Kind::Float, w.device());
-        let value = match spec {
-            InitSpec::Zero => Tensor::zeros([out, fan_in], opts),
-            InitSpec::He => Tensor::randn([out, fan_in], opts) * he_std(fan_in, is_head),
-            InitSpec::Xavier => {
+        let value = match init {
+            MlpInit::Zero => Tensor::zeros([out, fan_in], opts),
+            MlpInit::He => Tensor::randn([out, fan_in], opts) * he_std(fan_in, is_head),
+            MlpInit::Xavier => {
                 Tensor::randn([out, fan_in], opts) * (2.0 / (fan_in + out) as f64).sqrt()
             }
-            InitSpec::ConstNet
-            | InitSpec::ConstNetResidual { .. }
-            | InitSpec::DeltaOrthogonal
-            | InitSpec::ZerO
-            | InitSpec::Fixup => {
-                bail!(
-                    "invalid config key model.init: {spec:?} is an init of arch \"wrn\", not \"mlp\""
-                )
-            }
-            InitSpec::KUnique { k, tied } => {
-                let k = *k as i64;
+            MlpInit::KUnique { k, tied } => {
+                let k = k as i64;
                 // Incoming rows: k unique (hidden layers); the head keeps one row per class.
                 let k_out = if is_head { out } else { k };
                 // Incoming columns of layers after the first are outgoing weights of duplicated units.
-                let k_in = if l > 0 && *tied { k } else { fan_in };
+                let k_in = if l > 0 && tied { k } else { fan_in };
                 tile(
                     &(Tensor::randn([k_out, k_in], opts) * he_std(fan_in, is_head)),
                     out,
@@ -69,7 +69,7 @@ pub fn init_mlp(mlp: &mut Mlp, spec: &InitSpec) -> Result<()> {
     }
     mlp.groups = widths
         .iter()
-        .map(|&h| spec.feature_groups(h as usize))
+        .map(|&h| feature_groups(init, h as usize))
         .collect();
     Ok(())
 }

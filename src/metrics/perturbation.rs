@@ -1,17 +1,20 @@
-//! Perturbation propagation (DIGEST section 6): add a small inter-channel perturbation to one
+//! Perturbation propagation (docs/paper.md, measures): add a small inter-channel perturbation to one
 //! layer's activation and measure how much of it reaches every later layer.
-use crate::metrics::channel_deviation;
+use super::channel_deviation;
+use crate::files::nan_if_null;
 use crate::models::Model;
 use anyhow::{Result, ensure};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Reach {
     pub layer: String,
     /// rms of the inter-channel part of (perturbed - clean) activation.
+    #[serde(deserialize_with = "nan_if_null")]
     pub deviation: f64,
     /// `deviation` over the size of the injected perturbation.
+    #[serde(deserialize_with = "nan_if_null")]
     pub ratio: f64,
 }
 

@@ -1,45 +1,12 @@
-//! LeakyNet init codes (DIGEST section 4), like `1_iiii_1111_iiii`: underscores removed,
-//! character 0 initializes the stem, characters 1.. the layers. `h` random, `1` channel
-//! averaging, `i` identity. Phase +1 on even layers (and the stem), -1 on odd ones; odd layers
-//! with slope alpha > 0 divide `1` and `i` by alpha, so each (even, odd) pair maps x to -x and
-//! each group of 4 is the identity at init.
+//! LeakyNet inits (docs/paper.md, LeakyNet) from a code like `1_iiii_1111_iiii`: character 0
+//! initializes the stem, the others the layers. `h` random, `1` channel averaging, `i` identity.
+//! Phase +1 on even layers (and the stem), -1 on odd ones; odd layers with slope alpha > 0
+//! divide `1` and `i` by alpha, so each (even, odd) pair maps x to -x and each group of 4 is the
+//! identity at init.
+use crate::config::{LeakyCode, LeakyLayerInit};
 use crate::models::LeakyNet;
 use anyhow::{Result, bail};
 use tch::Tensor;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LeakyLayerInit {
-    Random,
-    Average,
-    Identity,
-}
-
-/// Parses a code; `depth` fixes its length (1 + 3n characters without underscores).
-pub fn parse_leaky_code(
-    code: &str,
-    depth: usize,
-) -> std::result::Result<Vec<LeakyLayerInit>, String> {
-    let chars: Vec<char> = code.chars().filter(|&c| c != '_').collect();
-    let mut out = Vec::with_capacity(chars.len());
-    for (pos, c) in chars.iter().enumerate() {
-        out.push(match c {
-            'h' => LeakyLayerInit::Random,
-            '1' => LeakyLayerInit::Average,
-            'i' => LeakyLayerInit::Identity,
-            other => return Err(format!("LeakyNet code {code:?}: unknown character {other:?} at position {pos} (expected h, 1, i or _)")),
-        });
-    }
-    if depth >= 4 {
-        let want = 1 + (depth - 4);
-        if out.len() != want {
-            return Err(format!(
-                "LeakyNet code {code:?} has {} characters (without underscores), depth {depth} needs {want}: one for the stem and one per layer",
-                out.len()
-            ));
-        }
-    }
-    Ok(out)
-}
 
 fn fill(w: &Tensor, kind: LeakyLayerInit, phase: f64, slope: f64, odd: bool) -> Result<()> {
     let mut w = w.shallow_clone();
@@ -73,7 +40,8 @@ fn fill(w: &Tensor, kind: LeakyLayerInit, phase: f64, slope: f64, odd: bool) -> 
     Ok(())
 }
 
-pub fn init_leakynet(net: &mut LeakyNet, code: &[LeakyLayerInit]) -> Result<()> {
+pub fn init_leakynet(net: &mut LeakyNet, code: &LeakyCode) -> Result<()> {
+    let code = code.layers();
     if code.len() != net.layers.len() + 1 {
         bail!(
             "LeakyNet code has {} entries, the net has a stem and {} layers",

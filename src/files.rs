@@ -1,0 +1,107 @@
+//! Result files: written atomically (temporary file, fsync, rename) so a reader never sees half a
+//! file, and JSON lines appended whole. JSON keys are written sorted, whatever the writer's types.
+use anyhow::{Context, Result};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub fn tmp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = tmp_path(path);
+    let mut f = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move {} into place", path.display()))
+}
+
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    // Through a Value, whose map sorts its keys: files read the same however the type is laid out.
+    let value = serde_json::to_value(value)
+        .with_context(|| format!("cannot serialize {}", path.display()))?;
+    let mut text = serde_json::to_string_pretty(&value)?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
+}
+
+/// Appends one JSON object per line; each line is written whole and flushed, so a crash leaves
+/// a valid prefix.
+pub struct Jsonl {
+    file: File,
+    path: PathBuf,
+}
+
+impl Jsonl {
+    pub fn create(path: &Path) -> Result<Jsonl> {
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Jsonl {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn append(&mut self, value: &impl serde::Serialize) -> Result<()> {
+        let mut line = serde_json::to_string(&serde_json::to_value(value)?)?;
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .with_context(|| format!("cannot append to {}", self.path.display()))
+    }
+
+    pub fn finish(self) -> Result<()> {
+        self.file
+            .sync_all()
+            .with_context(|| format!("cannot sync {}", self.path.display()))
+    }
+}
+
+/// serde_json writes a non-finite float as null: read it back as NaN.
+pub fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    use serde::Deserialize;
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// `result`, unless `then` (what was done after it) failed: the first error stays the cause and
+/// the later one is added to it, so neither hides the other.
+pub fn and_then_keep<T>(result: Result<T>, then: Result<()>) -> Result<T> {
+    match (result, then) {
+        (Ok(v), Ok(())) => Ok(v),
+        (Ok(_), Err(later)) => Err(later),
+        (Err(first), Ok(())) => Err(first),
+        (Err(first), Err(later)) => Err(first.context(format!("{later:#}; and before that"))),
+    }
+}
+
+/// The files `*.ext` of `dir`, sorted by name. An entry that cannot be read is an error naming
+/// the folder, not a file quietly left out.
+pub fn files_with_extension(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the folder {}", dir.display()))?
+    {
+        let path = entry
+            .with_context(|| format!("cannot read an entry of {}", dir.display()))?
+            .path();
+        if path.extension().is_some_and(|x| x == ext) {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}

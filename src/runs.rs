@@ -1,0 +1,156 @@
+//! Reading what `reproduce` and `sweep` wrote (`records::OutDir`): the plans, and each planned
+//! run's records, typed by `crate::records`.
+use crate::environment::Environment;
+use crate::experiment::{Plan, PlannedRun};
+use crate::records::{
+    DataInfo, Done, EvalLine, Line, OutDir, PerturbationLine, RunFiles, RunResult, StepLine,
+    Summary,
+};
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+
+/// A planned run and, if it has finished, its records.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub planned: PlannedRun,
+    pub result: Option<Finished>,
+}
+
+/// The records of a finished run.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The run's folder, for messages that name its files.
+    pub dir: PathBuf,
+    pub summary: Done,
+    pub data: DataInfo,
+    pub environment: Environment,
+    pub steps: Vec<StepLine>,
+    pub evals: Vec<EvalLine>,
+    pub perturbations: Vec<PerturbationLine>,
+}
+
+/// An experiment's plan with its runs' records.
+#[derive(Debug, Clone)]
+pub struct ExperimentRuns {
+    pub plan: Plan,
+    pub runs: Vec<Run>,
+}
+
+impl ExperimentRuns {
+    /// Finished runs of `group` (all groups if empty).
+    pub fn finished(&self, group: &str) -> Vec<(&PlannedRun, &Finished)> {
+        self.runs
+            .iter()
+            .filter(|r| group.is_empty() || r.planned.group == group)
+            .filter_map(|r| r.result.as_ref().map(|f| (&r.planned, f)))
+            .collect()
+    }
+
+    /// The report groups, in plan order.
+    pub fn groups(&self) -> Vec<String> {
+        self.distinct(|p| &p.group)
+    }
+
+    /// The variants, in plan order, each with its finished runs (one a seed).
+    pub fn by_variant(&self) -> Vec<(String, Vec<(&PlannedRun, &Finished)>)> {
+        let all = self.finished("");
+        self.distinct(|p| &p.variant)
+            .into_iter()
+            .map(|v| {
+                let runs = all
+                    .iter()
+                    .filter(|(p, _)| p.variant == v)
+                    .copied()
+                    .collect();
+                (v, runs)
+            })
+            .collect()
+    }
+
+    fn distinct(&self, key: impl Fn(&PlannedRun) -> &String) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in &self.runs {
+            if !out.contains(key(&r.planned)) {
+                out.push(key(&r.planned).clone());
+            }
+        }
+        out
+    }
+}
+
+/// Every plan under `DIR/plan/` with the records of its runs under `DIR/runs/`.
+pub fn load(dir: &Path) -> Result<Vec<ExperimentRuns>> {
+    let out = OutDir(dir);
+    let plan_dir = out.plans();
+    if !plan_dir.is_dir() {
+        bail!(
+            "no plan folder {}: is {} the --out of a featdiv reproduce or sweep?",
+            plan_dir.display(),
+            dir.display()
+        );
+    }
+    let paths = crate::files::files_with_extension(&plan_dir, "json")?;
+    if paths.is_empty() {
+        bail!("no plan (*.json) in {}", plan_dir.display());
+    }
+    paths.iter().map(|p| load_plan(&out, p)).collect()
+}
+
+fn load_plan(out: &OutDir, path: &Path) -> Result<ExperimentRuns> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let plan: Plan = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a featdiv plan", path.display()))?;
+    let runs = plan
+        .runs
+        .iter()
+        .map(|r| {
+            Ok(Run {
+                planned: r.clone(),
+                result: load_run(&out.run(&r.hash))?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(ExperimentRuns { plan, runs })
+}
+
+/// The records of the run folder `dir`; None if it has not finished.
+pub fn load_run(dir: &Path) -> Result<Option<Finished>> {
+    let files = RunFiles(dir);
+    let summary_path = files.summary();
+    if !summary_path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&summary_path)
+        .with_context(|| format!("cannot read {}", summary_path.display()))?;
+    let summary: Summary = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a run's summary", summary_path.display()))?;
+    let done = match summary.result {
+        RunResult::Done(d) => d,
+        RunResult::Failed { error } => {
+            bail!("{} is a failed run's: {error}", summary_path.display())
+        }
+    };
+    let mut f = Finished {
+        dir: dir.to_path_buf(),
+        summary: done,
+        data: summary.data,
+        environment: summary.environment,
+        steps: Vec::new(),
+        evals: Vec::new(),
+        perturbations: Vec::new(),
+    };
+    let steps_path = files.steps();
+    let text = std::fs::read_to_string(&steps_path)
+        .with_context(|| format!("cannot read {}", steps_path.display()))?;
+    for (i, line) in text.lines().enumerate() {
+        let line: Line = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}", steps_path.display(), i + 1))?;
+        match line {
+            Line::Step(s) => f.steps.push(s),
+            Line::Eval(e) => f.evals.push(e),
+            Line::Perturbation(p) => f.perturbations.push(p),
+        }
+    }
+    Ok(Some(f))
+}
