@@ -32,7 +32,7 @@ test: setup test-tools      ## the default claims checker: unit tests + claims a
 
 proptest-deep: setup test-tools  ## the default suite with every property at 20x its cases (about N min)
 	@echo "proptest seed: PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED), FEATDIV_PROPTEST_SCALE=20"
-	FEATDIV_PROPTEST_SCALE=20 bash -o pipefail -c '$(CARGO) test --release -- --nocapture 2>&1 | tee target/proptest-deep.log'
+	FEATDIV_PROPTEST_SCALE=20 bash -o pipefail -c '$(CARGO) test --release --no-fail-fast -- --nocapture 2>&1 | tee target/proptest-deep.log'
 
 claims: setup               ## heavier claims (longer budgets)
 	$(CARGO) test --release --features full-claims
