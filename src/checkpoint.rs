@@ -10,17 +10,17 @@ pub fn read_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
         bail!("checkpoint {} does not exist", path.display());
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let read = match ext {
-        "npz" => Tensor::read_npz(path),
-        "safetensors" => Tensor::read_safetensors(path),
-        "ot" | "pt" => Tensor::load_multi(path),
+    let tch_error =
+        |e: tch::TchError| anyhow::anyhow!("{}: cannot read checkpoint: {e}", path.display());
+    let mut tensors = match ext {
+        "npz" => crate::data::read_npz(path)?,
+        "safetensors" => Tensor::read_safetensors(path).map_err(tch_error)?,
+        "ot" | "pt" => Tensor::load_multi(path).map_err(tch_error)?,
         _ => bail!(
             "{}: unknown checkpoint type {ext:?}; expected .npz, .safetensors or .ot",
             path.display()
         ),
     };
-    let mut tensors =
-        read.map_err(|e| anyhow::anyhow!("{}: cannot read checkpoint: {e}", path.display()))?;
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(tensors)
 }

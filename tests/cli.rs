@@ -18,31 +18,28 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn write_config(dir: &Path, extra: &str) -> String {
-    let text = format!(
-        r#"seed = 3
-threads = 1
-device = "cpu"
-[data]
-source = "fashion-mnist"
-path = "{}"
-shuffle = true
-train_subset = 512
-[model]
-arch = "mlp"
-hidden = [32]
-init = "k-unique:4"
-[train]
-batch_size = 64
-epochs = 2
-lr = 0.05
-log_every = 4
-{extra}"#,
-        common::fixture("fashion-mnist-small").display()
+/// `featdiv train` of the shipped toy config at a small scale (512 fixture images, 32 hidden
+/// units, batches of 64, 2 epochs), then `extra` arguments.
+fn train(extra: &[&str], out: &Path) -> Output {
+    let fixture = format!(
+        "data.path={:?}",
+        common::fixture("fashion-mnist-small").display().to_string()
     );
-    let path = dir.join("run.toml");
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    let mut args = vec!["train", "--config", "configs/toy.toml", "--quiet"];
+    args.extend(["--out", out.to_str().unwrap(), "--set", &fixture]);
+    for set in [
+        "seed=3",
+        "threads=1",
+        "device=\"cpu\"",
+        "data.train_subset=512",
+        "model.hidden=[32]",
+        "train.batch_size=64",
+        "train.log_every=4",
+    ] {
+        args.extend(["--set", set]);
+    }
+    args.extend(extra);
+    featdiv(&args)
 }
 
 fn read_json(path: &Path) -> serde_json::Value {
@@ -52,18 +49,8 @@ fn read_json(path: &Path) -> serde_json::Value {
 #[test]
 fn train_writes_config_steps_and_summary() {
     let dir = TempDir::new().unwrap();
-    let cfg = write_config(dir.path(), "");
     let out = dir.path().join("out");
-    let o = featdiv(&[
-        "train",
-        "--config",
-        &cfg,
-        "--set",
-        "breakers.dropout=0.1",
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = train(&["--set", "breakers.dropout=0.1"], &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
     assert!(
@@ -150,17 +137,9 @@ fn train_writes_config_steps_and_summary() {
 #[test]
 fn same_config_same_records() {
     let dir = TempDir::new().unwrap();
-    let cfg = write_config(dir.path(), "");
     let losses = |name: &str| {
         let out = dir.path().join(name);
-        let o = featdiv(&[
-            "train",
-            "--config",
-            &cfg,
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ]);
+        let o = train(&[], &out);
         assert!(o.status.success(), "{}", stderr(&o));
         let text = std::fs::read_to_string(out.join("steps.jsonl")).unwrap();
         text.lines()
@@ -177,22 +156,18 @@ fn same_config_same_records() {
 #[test]
 fn divergence_stops_with_a_clear_error_and_valid_records() {
     let dir = TempDir::new().unwrap();
-    let cfg = write_config(dir.path(), "");
     let out = dir.path().join("out");
-    let o = featdiv(&[
-        "train",
-        "--config",
-        &cfg,
-        "--set",
-        "train.lr=1e30",
-        "--set",
-        "model.init=he",
-        "--set",
-        "train.log_every=1",
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = train(
+        &[
+            "--set",
+            "train.lr=1e30",
+            "--set",
+            "model.init=he",
+            "--set",
+            "train.log_every=1",
+        ],
+        &out,
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("diverged"), "{}", stderr(&o));
     for line in std::fs::read_to_string(out.join("steps.jsonl"))
@@ -209,9 +184,8 @@ fn divergence_stops_with_a_clear_error_and_valid_records() {
 #[test]
 fn bad_input_fails_clearly() {
     let dir = TempDir::new().unwrap();
-    let cfg = write_config(dir.path(), "");
-    let out = dir.path().join("out");
-    let out = out.to_str().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = out_dir.to_str().unwrap();
     // (extra arguments, what the error must say)
     let cases: [(&[&str], &[&str]); 5] = [
         (
@@ -227,9 +201,7 @@ fn bad_input_fails_clearly() {
         ),
     ];
     for (extra, want) in cases {
-        let mut args = vec!["train", "--config", &cfg, "--out", out];
-        args.extend(extra);
-        let o = featdiv(&args);
+        let o = train(extra, &out_dir);
         assert!(!o.status.success(), "{extra:?} must fail");
         for w in want {
             assert!(
@@ -246,7 +218,7 @@ fn bad_input_fails_clearly() {
         stderr(&o)
     );
     // Without a usable GPU, --device cuda names the device and the reason.
-    let o = featdiv(&["train", "--config", &cfg, "--device", "cuda", "--out", out]);
+    let o = train(&["--device", "cuda"], &out_dir);
     if !o.status.success() {
         assert!(stderr(&o).contains("cuda"), "{}", stderr(&o));
     }
@@ -317,7 +289,6 @@ fn diversity_reads_safetensors_and_ot_and_rejects_bad_files() {
 #[test]
 fn deep_archs_train_through_the_cli() {
     let dir = TempDir::new().unwrap();
-    let cfg = write_config(dir.path(), "");
     for (arch, init) in [
         ("wrn", "he"),
         ("wrn", "constnet+residual:0.5"),
@@ -331,26 +302,23 @@ fn deep_archs_train_through_the_cli() {
             .path()
             .join(format!("{arch}-{}", init.replace([':', '+'], "-")));
         let depth = if init.len() == 13 { 13 } else { 16 };
-        let o = featdiv(&[
-            "train",
-            "--config",
-            &cfg,
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-            "--set",
-            &format!("model.arch=\"{arch}\""),
-            "--set",
-            &format!("model.init=\"{init}\""),
-            "--set",
-            &format!("model.depth={depth}"),
-            "--set",
-            "train.epochs=0",
-            "--set",
-            "train.steps=3",
-            "--set",
-            "data.test_subset=32",
-        ]);
+        let o = train(
+            &[
+                "--set",
+                &format!("model.arch=\"{arch}\""),
+                "--set",
+                &format!("model.init=\"{init}\""),
+                "--set",
+                &format!("model.depth={depth}"),
+                "--set",
+                "train.epochs=0",
+                "--set",
+                "train.steps=3",
+                "--set",
+                "data.test_subset=32",
+            ],
+            &out,
+        );
         assert!(o.status.success(), "{arch} {init}: {}", stderr(&o));
         assert_eq!(read_json(&out.join("summary.json"))["status"], "done");
     }

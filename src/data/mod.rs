@@ -4,6 +4,7 @@ mod augment;
 mod batches;
 mod cifar;
 mod idx;
+mod npy;
 mod npz;
 mod synthetic;
 
@@ -11,6 +12,7 @@ pub use augment::augment_batch;
 pub use batches::Batches;
 pub use cifar::{load_cifar10, write_cifar_batch};
 pub use idx::{load_idx_pair, read_idx, write_idx};
+pub use npy::read_npz;
 pub use npz::{load_npz, write_npz};
 pub use synthetic::synthetic;
 

@@ -11,8 +11,7 @@ pub fn load_npz(path: &Path) -> Result<Dataset> {
         "npz data file {} does not exist",
         path.display()
     );
-    let tensors = Tensor::read_npz(path)
-        .map_err(|e| anyhow::anyhow!("{}: not a readable npz file: {e}", path.display()))?;
+    let tensors = super::read_npz(path)?;
     let get = |name: &str| {
         tensors
             .iter()

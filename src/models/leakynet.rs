@@ -4,9 +4,10 @@
 //! BN(C_out) on odd i only, after the activation. act = LeakyReLU(alpha). Head: act, global
 //! average pool, Linear (zero at init).
 use super::parts::{
-    batch_norm, channel_plan, conv, conv_feature_layers, distinct_groups, per_group, zero_head,
+    STEM_CHANNELS, after_stem, batch_norm, conv, conv_feature_layers, distinct_groups, slots,
+    zero_head,
 };
-use super::{FeatureLayer, Injection, Model, inject};
+use super::{Activations, FeatureLayer, Injection, Model, inject};
 use anyhow::Result;
 use tch::nn::{self, VarStore};
 use tch::{Device, Tensor};
@@ -58,33 +59,23 @@ impl Default for LeakyShape {
 
 impl LeakyNet {
     pub fn new(device: Device, shape: &LeakyShape) -> Result<LeakyNet> {
-        let n = per_group(shape.depth, shape.widen)?;
+        let slots = slots(shape.depth, shape.widen)?;
         let vs = VarStore::new(device);
         let root = vs.root();
-        let stem = conv(&root / "stem", shape.in_channels, 16, 3, 1);
+        let stem = conv(&root / "stem", shape.in_channels, STEM_CHANNELS, 3, 1);
         let mut layers = Vec::new();
-        let mut in_c = 16;
-        for (g, (out_c, stride)) in channel_plan(shape.widen).into_iter().enumerate() {
-            for j in 0..n {
-                let i = layers.len();
-                let name = format!("layer{i}");
-                let p = &root / name.as_str();
-                layers.push(Layer {
-                    bias: p.zeros("input_bias", &[1]),
-                    conv: conv(
-                        &p / "conv",
-                        in_c,
-                        out_c,
-                        3,
-                        if j == 0 && g > 0 { stride } else { 1 },
-                    ),
-                    bn: (i % 2 == 1).then(|| batch_norm(&p / "bn", out_c, shape.bn_momentum)),
-                    name,
-                });
-                in_c = out_c;
-            }
+        for (i, s) in slots.iter().enumerate() {
+            let name = format!("layer{i}");
+            let p = &root / name.as_str();
+            layers.push(Layer {
+                bias: p.zeros("input_bias", &[1]),
+                conv: conv(&p / "conv", s.in_c, s.out_c, 3, s.stride),
+                bn: (i % 2 == 1).then(|| batch_norm(&p / "bn", s.out_c, shape.bn_momentum)),
+                name,
+            });
         }
-        let head = zero_head(&root / "head", in_c, shape.classes);
+        let width = slots.last().map_or(STEM_CHANNELS, |s| s.out_c);
+        let head = zero_head(&root / "head", width, shape.classes);
         let mut net = LeakyNet {
             vs,
             stem,
@@ -156,14 +147,8 @@ impl Model for LeakyNet {
         conv_feature_layers(self.conv_layers(), &self.groups)
     }
 
-    fn perturbed_activations_t(
-        &self,
-        x: &Tensor,
-        train: bool,
-        injection: Injection,
-    ) -> Vec<(String, Tensor)> {
-        let names =
-            std::iter::once("stem".to_string()).chain(self.layers.iter().map(|l| l.name.clone()));
-        names.zip(self.trace_with(x, train, injection)).collect()
+    fn perturbed_activations_t(&self, x: &Tensor, train: bool, perturb: Injection) -> Activations {
+        let names = self.layers.iter().map(|l| l.name.clone());
+        after_stem(names, self.trace_with(x, train, perturb))
     }
 }

@@ -1,5 +1,5 @@
 //! The toy model: a fully connected ReLU network, `hidden{l}` layers then `head`.
-use super::{FeatureLayer, Injection, Model, inject};
+use super::{Activations, FeatureLayer, Injection, Model, inject};
 use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
@@ -76,13 +76,8 @@ impl Model for Mlp {
         self.run_t(x, train, None).1
     }
 
-    fn perturbed_activations_t(
-        &self,
-        x: &Tensor,
-        train: bool,
-        injection: Injection,
-    ) -> Vec<(String, Tensor)> {
-        self.run_t(x, train, injection).0
+    fn perturbed_activations_t(&self, x: &Tensor, train: bool, perturb: Injection) -> Activations {
+        self.run_t(x, train, perturb).0
     }
 
     fn var_store(&self) -> &VarStore {

@@ -30,6 +30,7 @@ pub fn build(
     dropout: f64,
     device: Device,
 ) -> Result<Box<dyn Model>> {
+    let in_channels = data.example[0];
     Ok(match spec {
         ModelSpec::Mlp { hidden, init } => {
             let input = data.example.iter().product();
@@ -38,29 +39,21 @@ pub fn build(
             Box::new(mlp)
         }
         ModelSpec::Wrn(w) => {
-            let shape = WrnShape {
-                depth: w.depth,
-                widen: w.widen,
-                in_channels: data.example[0],
-                classes: data.classes,
-                bn_momentum: w.bn_momentum,
-                dropout,
-                normalization: w.init != WrnInit::Fixup,
-            };
+            let mut shape = WrnShape::default();
+            (shape.depth, shape.widen, shape.bn_momentum) = (w.depth, w.widen, w.bn_momentum);
+            (shape.in_channels, shape.classes, shape.dropout) =
+                (in_channels, data.classes, dropout);
+            shape.normalization = w.init != WrnInit::Fixup;
             let mut wrn = Wrn::new(device, &shape)?;
             init::init_wrn(&mut wrn, w.init)?;
             Box::new(wrn)
         }
         ModelSpec::LeakyNet(l) => {
-            let shape = LeakyShape {
-                depth: l.depth,
-                widen: l.widen,
-                in_channels: data.example[0],
-                classes: data.classes,
-                slope: l.slope,
-                bn_momentum: l.bn_momentum,
-                dropout,
-            };
+            let mut shape = LeakyShape::default();
+            (shape.depth, shape.widen, shape.bn_momentum) = (l.depth, l.widen, l.bn_momentum);
+            (shape.in_channels, shape.classes, shape.dropout) =
+                (in_channels, data.classes, dropout);
+            shape.slope = l.slope;
             let mut net = LeakyNet::new(device, &shape)?;
             init::init_leakynet(&mut net, &l.code)?;
             Box::new(net)
@@ -83,17 +76,15 @@ pub trait Model {
     fn var_store(&self) -> &tch::nn::VarStore;
     fn feature_layers(&self) -> Vec<FeatureLayer>;
     /// Named hidden activations [B, features, ...], input to output, for symmetry checks.
-    fn activations_t(&self, x: &Tensor, train: bool) -> Vec<(String, Tensor)> {
+    fn activations_t(&self, x: &Tensor, train: bool) -> Activations {
         self.perturbed_activations_t(x, train, None)
     }
     /// The same, with `delta` added to activation number `at` before the layers after it see it.
-    fn perturbed_activations_t(
-        &self,
-        x: &Tensor,
-        train: bool,
-        inject: Injection,
-    ) -> Vec<(String, Tensor)>;
+    fn perturbed_activations_t(&self, x: &Tensor, train: bool, inject: Injection) -> Activations;
 }
+
+/// Named hidden activations [B, features, ...], input to output.
+pub type Activations = Vec<(String, Tensor)>;
 
 /// Where to add a perturbation in a forward pass: (activation index, delta of its shape).
 pub type Injection<'a> = Option<(usize, &'a Tensor)>;

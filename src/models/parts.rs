@@ -18,6 +18,44 @@ pub fn channel_plan(widen: usize) -> [(i64, i64); 3] {
     [(16 * k, 1), (32 * k, 2), (64 * k, 2)]
 }
 
+/// Channels out of the stem.
+pub const STEM_CHANNELS: i64 = 16;
+
+/// One layer (LeakyNet) or residual block (WRN) of the three groups.
+#[derive(Debug, Clone, Copy)]
+pub struct Slot {
+    /// 0, 1, 2.
+    pub group: usize,
+    /// Its place in the group.
+    pub index: usize,
+    pub in_c: i64,
+    pub out_c: i64,
+    /// The group's stride on its first slot, else 1.
+    pub stride: i64,
+}
+
+/// The slots of a depth-d, widen-k net after the stem, input to output; the last one's `out_c`
+/// is the width the head sees.
+pub fn slots(depth: usize, widen: usize) -> Result<Vec<Slot>> {
+    let n = per_group(depth, widen)?;
+    let mut out = Vec::new();
+    let mut in_c = STEM_CHANNELS;
+    for (group, (out_c, stride)) in channel_plan(widen).into_iter().enumerate() {
+        for index in 0..n {
+            let stride = if index == 0 { stride } else { 1 };
+            out.push(Slot {
+                group,
+                index,
+                in_c,
+                out_c,
+                stride,
+            });
+            in_c = out_c;
+        }
+    }
+    Ok(out)
+}
+
 /// A bias-free conv with zero weights; an init fills it.
 pub fn conv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64) -> nn::Conv2D {
     let cfg = nn::ConvConfig {
@@ -75,5 +113,16 @@ pub fn conv_feature_layers(
             bias: None,
             groups: groups.clone(),
         })
+        .collect()
+}
+
+/// A conv net's activations: the stem's, then one a later layer or block, named.
+pub fn after_stem(
+    names: impl Iterator<Item = String>,
+    trace: Vec<tch::Tensor>,
+) -> super::Activations {
+    std::iter::once("stem".to_string())
+        .chain(names)
+        .zip(trace)
         .collect()
 }

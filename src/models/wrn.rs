@@ -8,9 +8,10 @@
 //! Without normalization (the `fixup` init, Zhang et al. 2019) each BN becomes Fixup's scalars:
 //! a = ReLU(x + bias_in); out = scale * conv3x3(a) + bias_out.
 use super::parts::{
-    batch_norm, channel_plan, conv, conv_feature_layers, distinct_groups, per_group, zero_head,
+    STEM_CHANNELS, Slot, after_stem, batch_norm, conv, conv_feature_layers, distinct_groups, slots,
+    zero_head,
 };
-use super::{FeatureLayer, Injection, Model, inject};
+use super::{Activations, FeatureLayer, Injection, Model, inject};
 use anyhow::Result;
 use tch::nn::{self, VarStore};
 use tch::{Device, Tensor};
@@ -70,39 +71,38 @@ impl Default for WrnShape {
     }
 }
 
+/// The block of `slot`: its norm (BN, or Fixup's scalars), its 3x3 conv, and a 1x1 shortcut
+/// where the width or the resolution changes.
+fn block(root: &nn::Path, slot: &Slot, shape: &WrnShape) -> Block {
+    let (g, b) = (slot.group + 1, slot.index);
+    let p = root / format!("group{g}") / format!("block{b}");
+    let (in_c, out_c, s) = (slot.in_c, slot.out_c, slot.stride);
+    Block {
+        norm: if shape.normalization {
+            Norm::Batch(batch_norm(&p / "bn", in_c, shape.bn_momentum))
+        } else {
+            Norm::Fixup {
+                bias_in: (&p / "fixup").zeros("bias_in", &[1]),
+                scale: (&p / "fixup").ones("scale", &[1]),
+                bias_out: (&p / "fixup").zeros("bias_out", &[1]),
+            }
+        },
+        conv: conv(&p / "conv", in_c, out_c, 3, s),
+        shortcut: (in_c != out_c || s != 1).then(|| conv(&p / "shortcut", in_c, out_c, 1, s)),
+        name: format!("group{g}.block{b}"),
+    }
+}
+
 impl Wrn {
     /// Every weight starts at zero and every BN at scale 1, shift 0; an init fills the convs.
     pub fn new(device: Device, shape: &WrnShape) -> Result<Wrn> {
-        let n = per_group(shape.depth, shape.widen)?;
+        let slots = slots(shape.depth, shape.widen)?;
         let vs = VarStore::new(device);
         let root = vs.root();
-        let stem = conv(&root / "stem", shape.in_channels, 16, 3, 1);
-        let mut blocks = Vec::new();
-        let mut in_c = 16;
-        for (g, (out_c, stride)) in channel_plan(shape.widen).into_iter().enumerate() {
-            for b in 0..n {
-                let name = format!("group{}.block{b}", g + 1);
-                let p = &root / format!("group{}", g + 1) / format!("block{b}");
-                let s = if b == 0 { stride } else { 1 };
-                blocks.push(Block {
-                    norm: if shape.normalization {
-                        Norm::Batch(batch_norm(&p / "bn", in_c, shape.bn_momentum))
-                    } else {
-                        Norm::Fixup {
-                            bias_in: (&p / "fixup").zeros("bias_in", &[1]),
-                            scale: (&p / "fixup").ones("scale", &[1]),
-                            bias_out: (&p / "fixup").zeros("bias_out", &[1]),
-                        }
-                    },
-                    conv: conv(&p / "conv", in_c, out_c, 3, s),
-                    shortcut: (in_c != out_c || s != 1)
-                        .then(|| conv(&p / "shortcut", in_c, out_c, 1, s)),
-                    name,
-                });
-                in_c = out_c;
-            }
-        }
-        let head = zero_head(&root / "head", in_c, shape.classes);
+        let stem = conv(&root / "stem", shape.in_channels, STEM_CHANNELS, 3, 1);
+        let blocks = slots.iter().map(|s| block(&root, s, shape)).collect();
+        let width = slots.last().map_or(STEM_CHANNELS, |s| s.out_c);
+        let head = zero_head(&root / "head", width, shape.classes);
         let mut wrn = Wrn {
             vs,
             stem,
@@ -184,15 +184,9 @@ impl Model for Wrn {
         &self.vs
     }
 
-    fn perturbed_activations_t(
-        &self,
-        x: &Tensor,
-        train: bool,
-        injection: Injection,
-    ) -> Vec<(String, Tensor)> {
-        let names =
-            std::iter::once("stem".to_string()).chain(self.blocks.iter().map(|b| b.name.clone()));
-        names.zip(self.trace_with(x, train, injection)).collect()
+    fn perturbed_activations_t(&self, x: &Tensor, train: bool, perturb: Injection) -> Activations {
+        let names = self.blocks.iter().map(|b| b.name.clone());
+        after_stem(names, self.trace_with(x, train, perturb))
     }
 
     fn feature_layers(&self) -> Vec<FeatureLayer> {

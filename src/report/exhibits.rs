@@ -7,7 +7,7 @@ use crate::claims::toy::check_k3;
 use crate::claims::{MARGIN, gap_trajectory, one_point, points};
 use crate::metrics::LayerDiversity;
 use crate::records::PerturbationLine;
-use crate::runs::ExperimentRuns;
+use crate::runs::{ExperimentRuns, Finished};
 
 fn find<'a>(exps: &'a [ExperimentRuns], name: &str) -> Option<&'a ExperimentRuns> {
     exps.iter().find(|e| e.plan.experiment == name)
@@ -179,6 +179,73 @@ fn e3_figures(e: &ExperimentRuns) -> Vec<Figure> {
     figs
 }
 
+/// A per-layer measure E4 draws against the epoch.
+struct Measure {
+    /// Part of the figure's id.
+    what: &'static str,
+    title: &'static str,
+    pick: fn(&LayerDiversity) -> f64,
+    y_log: bool,
+}
+
+const MEASURES: [Measure; 4] = [
+    Measure::new(
+        "correlation",
+        "forward correlation rho",
+        |l| l.forward,
+        false,
+    ),
+    Measure::new(
+        "backward",
+        "backward correlation rho",
+        |l| l.backward,
+        false,
+    ),
+    Measure::new("gap", "symmetry gap (log)", |l| l.gap_abs, true),
+    Measure::new(
+        "width",
+        "effective width (participation ratio, log)",
+        |l| l.width_participation,
+        true,
+    ),
+];
+
+impl Measure {
+    const fn new(
+        what: &'static str,
+        title: &'static str,
+        pick: fn(&LayerDiversity) -> f64,
+        y_log: bool,
+    ) -> Measure {
+        Measure {
+            what,
+            title,
+            pick,
+            y_log,
+        }
+    }
+}
+
+/// One series a layer: the measure at init (epoch 0) and after every epoch.
+fn per_layer(f: &Finished, pick: fn(&LayerDiversity) -> f64) -> Vec<Series> {
+    let mut epochs: Vec<(f64, &Vec<LayerDiversity>)> = vec![(0.0, &f.summary.diversity_init)];
+    epochs.extend(f.evals.iter().map(|ev| (ev.epoch, &ev.layers)));
+    f.summary
+        .diversity_init
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| {
+            Series::new(
+                layer.name.trim_end_matches(".weight"),
+                epochs
+                    .iter()
+                    .filter_map(|(ep, ls)| ls.get(i).map(|l| (*ep, pick(l))))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
 /// E4: forward and backward correlation, symmetry gap and effective width per layer against the
 /// epoch, four charts per E2 group (its first seed).
 fn diversity_figures(e: &ExperimentRuns) -> Vec<Figure> {
@@ -187,72 +254,24 @@ fn diversity_figures(e: &ExperimentRuns) -> Vec<Figure> {
         let Some((p, f)) = e.finished(&g).first().copied() else {
             continue;
         };
-        let mut epochs: Vec<(f64, &Vec<LayerDiversity>)> = vec![(0.0, &f.summary.diversity_init)];
-        epochs.extend(f.evals.iter().map(|ev| (ev.epoch, &ev.layers)));
-        let names: Vec<String> = f
-            .summary
-            .diversity_init
-            .iter()
-            .map(|l| l.name.clone())
-            .collect();
-        let per_layer = |pick: fn(&LayerDiversity) -> f64| -> Vec<Series> {
-            names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    Series::new(
-                        n.trim_end_matches(".weight"),
-                        epochs
-                            .iter()
-                            .filter_map(|(ep, ls)| ls.get(i).map(|l| (*ep, pick(l))))
-                            .collect(),
-                    )
-                })
-                .collect()
-        };
-        for (what, title, pick, y_log) in [
-            (
-                "correlation",
-                "forward correlation rho",
-                (|l: &LayerDiversity| l.forward) as fn(&LayerDiversity) -> f64,
-                false,
-            ),
-            (
-                "backward",
-                "backward correlation rho",
-                |l: &LayerDiversity| l.backward,
-                false,
-            ),
-            (
-                "gap",
-                "symmetry gap (log)",
-                |l: &LayerDiversity| l.gap_abs,
-                true,
-            ),
-            (
-                "width",
-                "effective width (participation ratio, log)",
-                |l: &LayerDiversity| l.width_participation,
-                true,
-            ),
-        ] {
+        for m in &MEASURES {
+            let zeros = if m.y_log {
+                format!(" Values of 0 are drawn at {:.0e}.", figures::LOG_FLOOR)
+            } else {
+                String::new()
+            };
             figs.push(Figure {
-                id: format!("e4-{what}-{g}"),
+                id: format!("e4-{}-{g}", m.what),
                 caption: format!(
-                    "K9: {title} of every feature layer against the epoch, ConstNet/He run \"{g}\" (seed {}). Epoch 0 is the init.{}",
-                    p.seed,
-                    if y_log {
-                        format!(" Values of 0 are drawn at {:.0e}.", figures::LOG_FLOOR)
-                    } else {
-                        String::new()
-                    }
+                    "K9: {} of every feature layer against the epoch, ConstNet/He run \"{g}\" (seed {}). Epoch 0 is the init.{zeros}",
+                    m.title, p.seed
                 ),
                 chart: Chart {
-                    title: format!("{g}: {title}"),
+                    title: format!("{g}: {}", m.title),
                     x_label: "epoch".into(),
-                    y_label: title.into(),
-                    y_log,
-                    series: per_layer(pick),
+                    y_label: m.title.into(),
+                    y_log: m.y_log,
+                    series: per_layer(f, m.pick),
                     ..Default::default()
                 },
             });

@@ -132,9 +132,7 @@ window.addEventListener('load', function () {
 });
 </script>"#;
 
-fn html(report: &Report, svgs: &[String]) -> String {
-    let mut s = String::from(
-        r#"<!DOCTYPE html>
+const HTML_HEAD: &str = r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>featdiv report</title>
 <style>
 body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -147,9 +145,21 @@ code{background:#f4f4f4}
 </style></head><body>
 <h1>featdiv report</h1>
 <p>Claims of Blumenfeld, Gilboa &amp; Soudry, <em>Beyond Signal Propagation: Is Feature Diversity Necessary in Deep Neural Network Initialization?</em> (ICML 2020), beside our measurements. Every verdict is relative to a baseline trained in the same experiment, at the scale given.</p>
-<h2>Claims</h2>
-<table id="claims"><thead><tr><th>claim</th><th>paper</th><th>measured</th><th>verdict</th><th>scale</th></tr></thead><tbody>
-"#,
+"#;
+
+/// A table row of escaped cells.
+fn html_row(cells: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    let mut s = String::from("<tr>");
+    for c in cells {
+        s.push_str(&format!("<td>{}</td>", escape(c.as_ref())));
+    }
+    s.push_str("</tr>\n");
+    s
+}
+
+fn claims_html(report: &Report) -> String {
+    let mut s = String::from(
+        "<h2>Claims</h2>\n<table id=\"claims\"><thead><tr><th>claim</th><th>paper</th><th>measured</th><th>verdict</th><th>scale</th></tr></thead><tbody>\n",
     );
     for c in &report.claims {
         let class = c.verdict.to_string().replace(' ', "-");
@@ -158,25 +168,46 @@ code{background:#f4f4f4}
         } else {
             class
         };
-        s.push_str(&format!(
-            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            escape(&c.id),
-            escape(&c.claim),
-            escape(&c.measured),
-            escape(&c.verdict.to_string()),
-            escape(&c.scale)
+        let verdict = c.verdict.to_string();
+        let row = html_row([&c.id, &c.claim, &c.measured, &verdict, &c.scale]);
+        s.push_str(&row.replacen("<tr>", &format!("<tr class=\"{class}\">"), 1));
+    }
+    s.push_str("</tbody></table>\n");
+    s
+}
+
+fn experiments_html(report: &Report) -> String {
+    let mut s = String::from(
+        "<h2>Experiments</h2>\n<table><thead><tr><th>experiment</th><th>title</th><th>claims</th><th>runs finished</th><th>scale</th></tr></thead><tbody>\n",
+    );
+    for line in plans_md(report).lines().skip(2) {
+        s.push_str(&html_row(
+            line.trim_matches('|').split(" | ").map(str::trim),
         ));
     }
-    s.push_str("</tbody></table>\n<h2>Experiments</h2>\n<table><thead><tr><th>experiment</th><th>title</th><th>claims</th><th>runs finished</th><th>scale</th></tr></thead><tbody>\n");
-    for line in plans_md(report).lines().skip(2) {
-        let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
-        s.push_str("<tr>");
-        for c in cells {
-            s.push_str(&format!("<td>{}</td>", escape(c.trim())));
-        }
-        s.push_str("</tr>\n");
+    s.push_str("</tbody></table>\n");
+    s
+}
+
+fn environment_html(report: &Report) -> String {
+    let mut s =
+        String::from("<h2>Environment of every run</h2>\n<table id=\"environment\"><thead><tr>");
+    for h in ENV_HEADER {
+        s.push_str(&format!("<th>{h}</th>"));
     }
-    s.push_str("</tbody></table>\n<h2>Figures</h2>\n");
+    s.push_str("</tr></thead><tbody>\n");
+    for r in environment_rows(report) {
+        s.push_str(&html_row(r));
+    }
+    s.push_str("</tbody></table>\n");
+    s
+}
+
+fn html(report: &Report, svgs: &[String]) -> String {
+    let mut s = String::from(HTML_HEAD);
+    s.push_str(&claims_html(report));
+    s.push_str(&experiments_html(report));
+    s.push_str("<h2>Figures</h2>\n");
     for (f, svg) in report.figures.iter().zip(svgs) {
         s.push_str(&format!(
             "<figure id=\"{}\">{}<figcaption>{}</figcaption></figure>\n",
@@ -185,19 +216,7 @@ code{background:#f4f4f4}
             escape(&f.caption)
         ));
     }
-    s.push_str("<h2>Environment of every run</h2>\n<table id=\"environment\"><thead><tr>");
-    for h in ENV_HEADER {
-        s.push_str(&format!("<th>{h}</th>"));
-    }
-    s.push_str("</tr></thead><tbody>\n");
-    for r in environment_rows(report) {
-        s.push_str("<tr>");
-        for c in r {
-            s.push_str(&format!("<td>{}</td>", escape(&c)));
-        }
-        s.push_str("</tr>\n");
-    }
-    s.push_str("</tbody></table>\n");
+    s.push_str(&environment_html(report));
     s.push_str(SELF_CHECK);
     s.push_str("\n</body></html>\n");
     s

@@ -1,0 +1,335 @@
+//! `featdiv reproduce` and `featdiv report` end to end on the smoke profile of the shipped
+//! experiment files (the committed Fashion-MNIST cut): every claim and figure, the page rendering
+//! in headless Chromium, snapshots of the claims table and metrics, child processes giving the
+//! records of in-process runs, and bad input (corrupt records, missing data) as errors that name
+//! the file.
+mod common;
+
+use common::sweeps::*;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use tempfile::TempDir;
+
+/// The smoke profile of every experiment, through `reproduce --jobs 2` (child processes).
+fn smoke() -> &'static (TempDir, PathBuf, PathBuf) {
+    static SMOKE: OnceLock<(TempDir, PathBuf, PathBuf)> = OnceLock::new();
+    SMOKE.get_or_init(|| {
+        let dir = TempDir::new().unwrap();
+        let (out, report) = (dir.path().join("runs"), dir.path().join("report"));
+        ok(featdiv(&[
+            "reproduce",
+            "--profile",
+            "smoke",
+            "--jobs",
+            "2",
+            "--out",
+            s(&out),
+            "--report",
+            s(&report),
+        ]));
+        (dir, out, report)
+    })
+}
+
+#[test]
+fn reproduce_writes_every_claim_and_figure() {
+    let (_, out, report) = smoke();
+    let claims: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("claims.json")).unwrap())
+            .unwrap();
+    let ids: Vec<&str> = claims["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "K9"]);
+    let figures = claims["figures"].as_array().unwrap();
+    for kind in [
+        "e1-accuracy-vs-k",
+        "e1-accuracy-vs-eps",
+        "e2-symmetry-gap",
+        "e4-correlation-dropout",
+        "e4-backward-dropout",
+        "e4-gap-dropout",
+        "e4-width-dropout",
+        "e3-leakynet-accuracy",
+        "e5-perturbation-init",
+        "e5-perturbation-end",
+    ] {
+        assert!(
+            figures.iter().any(|f| f == kind),
+            "figure {kind} missing: {figures:?}"
+        );
+        let svg =
+            std::fs::read_to_string(report.join("figures").join(format!("{kind}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<polyline"),
+            "{kind}"
+        );
+    }
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(md.contains("| K8 |") && md.contains("## Environment of every run"));
+    // Every run's environment is in the report: device, libtorch, determinism, commit.
+    let runs = records(out).len();
+    let env_rows = md
+        .split("## Environment of every run")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("| e"))
+        .count();
+    assert!(
+        env_rows >= runs,
+        "{env_rows} environment rows for {runs} runs"
+    );
+    assert!(md.contains("2.11.0"), "the libtorch version is recorded");
+}
+
+#[test]
+fn the_report_renders_in_headless_chromium() {
+    let (_, _, report) = smoke();
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .expect("no Chromium: run ci/setup-test-tools (make test does)");
+    let profile = TempDir::new().unwrap();
+    let o = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            // Self-contained: any request off this machine fails the page.
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            &format!("--user-data-dir={}", profile.path().display()),
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            &format!("file://{}", report.join("index.html").display()),
+        ])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let claims: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("claims.json")).unwrap())
+            .unwrap();
+    let n = claims["figures"].as_array().unwrap().len();
+    let want = format!("data-rendered=\"figures={n} claims=9\"");
+    assert!(
+        dom.contains(&want),
+        "want {want}; chromium said: {}",
+        dom.lines()
+            .find(|l| l.contains("data-rendered"))
+            .unwrap_or("(no data-rendered mark: the page's check did not run)")
+    );
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    for external in ["src=\"http", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(external), "the page loads {external}");
+    }
+}
+
+#[test]
+fn child_processes_give_the_records_of_in_process_runs() {
+    let (_, smoke_out, _) = smoke();
+    let (_, e1_out) = e1_unsharded();
+    let spawned = records(smoke_out);
+    let in_process = records(e1_out);
+    assert!(in_process.len() > 20);
+    for (hash, rec) in &in_process {
+        assert_eq!(spawned.get(hash), Some(rec), "run {hash}");
+    }
+}
+
+#[test]
+fn corrupt_records_are_errors_that_name_the_file() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("runs");
+    ok(sweep_e1(&out, &["--shard", "0/100"]).output().unwrap());
+    let report = |tag: &str| {
+        featdiv(&[
+            "report",
+            "--runs",
+            s(&out),
+            "--out",
+            s(&dir.path().join(tag)),
+        ])
+    };
+    ok(report("before"));
+    let run = std::fs::read_dir(out.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .unwrap();
+    let steps = run.join("steps.jsonl");
+    let good = std::fs::read_to_string(&steps).unwrap();
+    std::fs::write(
+        &steps,
+        format!("{good}{{\"kind\": \"step\", \"step\": \"x\"}}\n"),
+    )
+    .unwrap();
+    let o = report("steps");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("steps.jsonl line"),
+        "{err}"
+    );
+    std::fs::write(&steps, good).unwrap();
+    std::fs::write(run.join("summary.json"), "{").unwrap();
+    let o = report("summary");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("summary.json"), "{err}");
+    let plan = out.join("plan").join("e1-toy.json");
+    std::fs::write(&plan, "[]").unwrap();
+    let o = report("plan");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("e1-toy.json"), "{err}");
+    // Nothing already written is lost: the first report is still whole.
+    assert!(dir.path().join("before/index.html").exists());
+    let o = featdiv(&[
+        "report",
+        "--runs",
+        s(&dir.path().join("nothing")),
+        "--out",
+        s(&dir.path().join("x")),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("reproduce or sweep"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_data_set_or_device_stops_before_any_run() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("runs");
+    let o = featdiv(&[
+        "reproduce",
+        "--profile",
+        "quick",
+        "--data-dir",
+        s(&dir.path().join("nowhere")),
+        "--out",
+        s(&out),
+        "--report",
+        s(&dir.path().join("report")),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("nowhere") && err.contains("nothing was run"),
+        "{err}"
+    );
+    assert!(!out.exists(), "no run started");
+    let o = featdiv(&[
+        "reproduce",
+        "--profile",
+        "paper",
+        "--device",
+        "cpu",
+        "--out",
+        s(&out),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("needs --device cuda"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let o = featdiv(&["reproduce", "--profile", "huge", "--out", s(&out)]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown profile"));
+    let o = featdiv(&["sweep", "--config", E1, "--shard", "3/3", "--out", s(&out)]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--shard"));
+}
+
+/// The claims table and per-layer metrics of the smoke run, floats rounded to 2 significant
+/// digits: a change that moves a metric shows in review.
+#[test]
+fn snapshot_of_the_claims_table_and_metrics() {
+    let (_, out, report) = smoke();
+    let claims: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("claims.json")).unwrap())
+            .unwrap();
+    let table: Vec<serde_json::Value> = claims["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c["id"],
+                "verdict": c["verdict"],
+                "measured": round_numbers(c["measured"].as_str().unwrap()),
+            })
+        })
+        .collect();
+    snapshot_json!("reproduce_smoke_claims", table);
+
+    let built = featdiv::report::build(out).unwrap();
+    let e2 = built
+        .experiments
+        .iter()
+        .find(|e| e.plan.experiment == "e2-constnet")
+        .unwrap();
+    let metrics: Vec<serde_json::Value> = e2
+        .runs
+        .iter()
+        .filter(|r| r.planned.seed == 0)
+        .map(|r| {
+            let f = r.result.as_ref().unwrap();
+            serde_json::json!({
+                "variant": r.planned.variant,
+                "best_test_acc": common::sig(f.summary.best_test_acc, 2),
+                "layers": f.summary.diversity_final.iter().map(|l| serde_json::json!({
+                    "name": l.name,
+                    "forward": common::sig(l.forward, 2),
+                    "gap_abs": common::sig(l.gap_abs, 1),
+                    "distinct": l.distinct_exact,
+                    "width": common::sig(l.width_participation, 2),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    snapshot_json!("reproduce_smoke_e2_metrics", metrics);
+}
+
+/// Every number in a text to 2 significant digits.
+fn round_numbers(text: &str) -> String {
+    let mut out = String::new();
+    let mut num = String::new();
+    let flush = |num: &mut String, out: &mut String| {
+        if !num.is_empty() {
+            match num.parse::<f64>() {
+                Ok(x) if num.contains('.') || num.contains('e') => {
+                    out.push_str(&format!("{}", common::sig(x, 2)))
+                }
+                _ => out.push_str(num),
+            }
+            num.clear();
+        }
+    };
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let exp = (c == 'e' || c == '-')
+            && !num.is_empty()
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| n.is_ascii_digit() || *n == '-');
+        let point =
+            c == '.' && !num.is_empty() && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+        if c.is_ascii_digit() || point || exp {
+            num.push(c);
+        } else {
+            flush(&mut num, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut num, &mut out);
+    out
+}
