@@ -58,7 +58,9 @@ bench: setup-cuda build data  ## featdiv vs PyTorch eager on the same libtorch, 
 gpu-bundle: setup          ## binaries for ci/gpu-check on a GPU machine without cargo, in gpu-bundle/ (< 64 MiB)
 	@ci/gpu-bundle
 
-lint: setup
+lint: setup                 ## formatting, clippy, the layering of docs/architecture.md, functions under 80 lines
+	ci/layers
+	ci/function-lengths 80
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	$(CARGO) clippy --release --all-targets --features cuda-tests,full-claims -- -D warnings

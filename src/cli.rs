@@ -152,7 +152,16 @@ fn write_report(runs: &Path, out: &Path) -> Result<()> {
     let report = featdiv::report::build(runs)?;
     featdiv::report::write(&report, out)?;
     for c in &report.claims {
-        println!("{:<4} {:<28} {}", c.id, c.verdict.to_string(), c.measured);
+        println!("{:<3} {}", c.id, c.verdict.to_string().to_uppercase());
+        if let Some(why) = &c.reason {
+            println!("    why:       {why}");
+        }
+        if !c.criterion.is_empty() {
+            println!("    criterion: {}", c.criterion);
+        }
+        if !c.measured.is_empty() {
+            println!("    measured:  {}", c.measured);
+        }
     }
     println!(
         "report: {} ({} figures)",

@@ -154,6 +154,9 @@ pub struct DataInfo {
     /// Where the test split came from (e.g. "t10k files", "same as train").
     pub test_split: String,
     pub steps_per_epoch: usize,
+    /// The model's classes (chance accuracy is 1 / classes); absent in schema 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
 }
 
 pub const ACCURACY_NOTE: &str = "final = after the last step; best = max over end-of-epoch evaluations (the authors reported best)";

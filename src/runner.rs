@@ -89,6 +89,7 @@ fn data_info(ds: &Dataset, cfg: &Config) -> DataInfo {
         test: ds.test.len(),
         test_split: ds.test_note.clone(),
         steps_per_epoch: crate::train::budget(cfg, ds.train.len()).1,
+        classes: cfg.model.classes_for(ds.classes).ok(),
     }
 }
 

@@ -14,6 +14,17 @@ use std::path::{Path, PathBuf};
 pub struct Run {
     pub planned: PlannedRun,
     pub result: Option<Finished>,
+    /// A run whose summary says it failed: the summary's path and the error it records.
+    pub failed: Option<(PathBuf, String)>,
+}
+
+/// What a run folder holds.
+pub enum Records {
+    /// No summary yet.
+    Pending,
+    Finished(Box<Finished>),
+    /// A summary that records a failure: its path and the error.
+    Failed(PathBuf, String),
 }
 
 /// The records of a finished run.
@@ -105,21 +116,28 @@ fn load_plan(out: &OutDir, path: &Path) -> Result<ExperimentRuns> {
         .runs
         .iter()
         .map(|r| {
+            let (result, failed) = match load_run(&out.run(&r.hash))? {
+                Records::Pending => (None, None),
+                Records::Finished(f) => (Some(*f), None),
+                Records::Failed(file, error) => (None, Some((file, error))),
+            };
             Ok(Run {
                 planned: r.clone(),
-                result: load_run(&out.run(&r.hash))?,
+                result,
+                failed,
             })
         })
         .collect::<Result<_>>()?;
     Ok(ExperimentRuns { plan, runs })
 }
 
-/// The records of the run folder `dir`; None if it has not finished.
-pub fn load_run(dir: &Path) -> Result<Option<Finished>> {
+/// The records of the run folder `dir`. Unreadable or corrupt files are errors naming the file
+/// (and the line of steps.jsonl).
+pub fn load_run(dir: &Path) -> Result<Records> {
     let files = RunFiles(dir);
     let summary_path = files.summary();
     if !summary_path.exists() {
-        return Ok(None);
+        return Ok(Records::Pending);
     }
     let text = std::fs::read_to_string(&summary_path)
         .with_context(|| format!("cannot read {}", summary_path.display()))?;
@@ -127,9 +145,7 @@ pub fn load_run(dir: &Path) -> Result<Option<Finished>> {
         .with_context(|| format!("{} is not a run's summary", summary_path.display()))?;
     let done = match summary.result {
         RunResult::Done(d) => d,
-        RunResult::Failed { error } => {
-            bail!("{} is a failed run's: {error}", summary_path.display())
-        }
+        RunResult::Failed { error } => return Ok(Records::Failed(summary_path, error)),
     };
     let mut f = Finished {
         dir: dir.to_path_buf(),
@@ -152,5 +168,5 @@ pub fn load_run(dir: &Path) -> Result<Option<Finished>> {
             Line::Perturbation(p) => f.perturbations.push(p),
         }
     }
-    Ok(Some(f))
+    Ok(Records::Finished(Box::new(f)))
 }

@@ -1,10 +1,9 @@
 //! K1, symmetric dynamics: with tied `k-unique:1` and no breaker, hidden features that start
 //! identical stay identical. Exactly, where the float32 kernels treat all features alike; within
-//! DRIFT_BOUND_ULPS elsewhere (SIMD-tail units, docs/paper.md, arithmetic), and such drift is reported.
+//! drift_bound_ulps() elsewhere (SIMD-tail units, docs/paper.md, arithmetic), and such drift is reported.
 //! Negative control: every breaker on the same configuration breaks the symmetry beyond that bound.
 mod common;
 
-use featdiv::claims::toy::DRIFT_BOUND_ULPS;
 use featdiv::config::Config;
 use featdiv::data::Dataset;
 use featdiv::metrics::largest_gap;
@@ -58,6 +57,14 @@ fn breakers(case: Case) -> Vec<(&'static str, Config)> {
     ]
 }
 
+/// Ulps tied features may drift and still count as identical: K1's criterion in e1-toy.toml.
+fn drift_bound_ulps() -> u64 {
+    common::criteria("e1-toy.toml")
+        .k1
+        .expect("E1 declares K1")
+        .drift_bound_ulps
+}
+
 fn run(cfg: &Config) -> Outcome {
     common::outcome(cfg, data())
 }
@@ -88,7 +95,7 @@ proptest! {
         if width.is_power_of_two() && width >= 8 {
             prop_assert_eq!(gap, 0.0, "width {} (a power of two) must stay exactly symmetric", width);
         } else {
-            prop_assert!(ulps <= DRIFT_BOUND_ULPS, "width {}: drift {} ulps over bound {}", width, ulps, DRIFT_BOUND_ULPS);
+            prop_assert!(ulps <= drift_bound_ulps(), "width {}: drift {} ulps over bound {}", width, ulps, drift_bound_ulps());
             if ulps > 0 {
                 eprintln!("K1 report: width {width} depth {depth} batch {batch} drifted {ulps} ulps ({gap:.2e}) in 30 steps without a breaker");
             }
@@ -106,7 +113,7 @@ proptest! {
                 }
             };
             let (bgap, bulps) = final_gap(&ob);
-            prop_assert!(bulps > DRIFT_BOUND_ULPS, "{}: gap {:.2e} ({} ulps) did not exceed the drift bound", name, bgap, bulps);
+            prop_assert!(bulps > drift_bound_ulps(), "{}: gap {:.2e} ({} ulps) did not exceed the drift bound", name, bgap, bulps);
         }
     }
 }
@@ -123,7 +130,7 @@ fn every_breaker_breaks_a_learning_network() {
             assert!(ob.feature_motion > 0.0, "{name}: features learn");
             let (_, ulps) = final_gap(&ob);
             assert!(
-                ulps > DRIFT_BOUND_ULPS,
+                ulps > drift_bound_ulps(),
                 "{name} at width {width}: {ulps} ulps"
             );
         }

@@ -109,7 +109,7 @@ fn k4_constnet_on_gpu_symmetric_iff_deterministic() {
         Some((step, gap)) => {
             println!(
                 "K4 on GPU: observed: gap {gap:.2e} > {} at step {step} of {}",
-                featdiv::claims::MACRO_GAP,
+                common::k4::criterion().macro_gap,
                 t.steps
             );
             assert_breaks(&t);

@@ -170,8 +170,10 @@ fn shard_specs(#[case] spec: &str, #[case] want: Option<(usize, usize)>) {
 const GOOD: &str = r#"
 name = "t"
 title = "t"
-claims = ["K1"]
 seeds = [0]
+[claims.K7]
+rationale = "r"
+min_seeds = 1
 [base.data]
 source = "synthetic"
 [base.model]
@@ -183,7 +185,13 @@ scale = "s"
 "#;
 
 #[rstest]
-#[case("claims = [\"K1\"]", "claims = 3", "claims")]
+#[case("min_seeds = 1", "min_seeds = 0", "claims.K7.min_seeds")]
+#[case(
+    "min_seeds = 1",
+    "min_seeds = 1\nmargin = 0.05",
+    "unknown field `margin`"
+)]
+#[case("[claims.K7]", "[claims.K12]", "unknown field `K12`")]
 #[case("[profiles.quick]", "[profiles.fast]", "unknown variant `fast`")]
 #[case("name = \"a\"", "name = \"a\"\ncolour = 1", "colour")]
 #[case(

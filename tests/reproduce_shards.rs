@@ -43,7 +43,7 @@ fn three_shards_merge_to_the_unsharded_report() {
     ]));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.contains("K1   not run") && text.contains("runs finished"),
+        text.contains("K1 NOT RUN") && text.contains("runs finished"),
         "{text}"
     );
 }

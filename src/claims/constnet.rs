@@ -2,15 +2,20 @@
 //! trains like He, the signal at init, and exact symmetry without a breaker. Also the closed form
 //! of ConstNet's signal at init (docs/paper.md, ConstNet) and a training helper that records the
 //! symmetry gap.
-use super::{
-    ClaimRow, MACRO_GAP, MARGIN, Verdict, acc_text, complete, gap_trajectory, not_run, one_point,
-    row, verdict,
+use super::evidence::{
+    Evidence, Runs, chance, first_above, gap_trajectory, group, hashes, largest, require_levelled,
+    require_seeds, require_trained,
 };
-use crate::experiment::PlannedRun;
-use crate::runs::{ExperimentRuns, Finished};
+use super::judge::{Decision, Flaw, Judgement};
+use super::stats::{Interval, welch};
+use super::{ClaimRow, acc_text, judged};
+use crate::experiment::{ClaimId, K4, K5, K6, K7};
+use crate::records::RunFiles;
+use crate::runs::ExperimentRuns;
 use tch::{Kind, Tensor};
 
-type Runs<'a> = [(&'a PlannedRun, &'a Finished)];
+/// The breakers of E2, by group: each parts ConstNet's channels a different way.
+pub const BREAKERS: [&str; 4] = ["dropout", "grad-noise", "init-noise", "nondeterministic"];
 
 /// Batch norm in training mode at init (scale 1, shift 0): batch statistics, biased variance.
 fn bn_train(s: &Tensor) -> Tensor {
@@ -47,10 +52,7 @@ pub fn train_gap_trajectory(
     let mut gaps = Vec::new();
     crate::train::train(cfg, ds, device, &mut |line| {
         if let crate::records::Line::Step(r) = line {
-            gaps.push((
-                r.step,
-                r.layers.iter().map(|l| l.gap_abs).fold(0.0, f64::max),
-            ));
+            gaps.push((r.step, crate::metrics::largest_gap(&r.layers).0));
         }
         Ok(())
     })?;
@@ -58,153 +60,319 @@ pub fn train_gap_trajectory(
 }
 
 /// The largest gap over every logged step of every run.
-fn largest_gap(runs: &Runs) -> f64 {
-    runs.iter()
-        .flat_map(|(_, f)| gap_trajectory(f))
-        .map(|g| g.1)
-        .fold(0.0, f64::max)
-}
-
-/// Per run: the first logged step whose gap passes MACRO_GAP, if any.
-fn first_macro(runs: &Runs) -> Vec<String> {
-    runs.iter()
-        .map(|(p, f)| {
-            let traj = gap_trajectory(f);
-            let last = traj.last().map_or(0.0, |t| t.1);
-            match traj.iter().find(|t| t.1 > MACRO_GAP) {
-                Some(t) => format!(
-                    "seed {}: gap > {MACRO_GAP:.0e} at step {} (final {last:.2e})",
-                    p.seed, t.0
-                ),
-                None => format!(
-                    "seed {}: never > {MACRO_GAP:.0e} (final {last:.2e})",
-                    p.seed
-                ),
-            }
-        })
-        .collect()
-}
-
-/// K4: GPU nondeterminism where it ran; rounding-level gradient noise as the CPU stand-in.
-pub fn k4(e: &ExperimentRuns) -> ClaimRow {
-    let none_gap = largest_gap(&e.finished("none"));
-    let gpu = e.finished("nondeterministic");
-    let stand_in = format!(
-        "CPU stand-in, gradient noise at float32 rounding (relative std 2^-24): {}; without a breaker the gap stays {none_gap:.1e}",
-        first_macro(&e.finished("grad-noise")).join("; ")
-    );
-    if gpu.is_empty() {
-        return row(
-            "K4",
-            format!(
-                "GPU nondeterminism not run (no CUDA device in this report; {}). {stand_in}",
-                e.plan.skipped.join(", ")
-            ),
-            Verdict::NotRun,
-            &e.plan.scale,
-        );
+fn largest_of(runs: &Runs) -> Evidence<f64> {
+    let mut most = 0.0f64;
+    for (_, f) in runs {
+        most = most.max(largest(&gap_trajectory(f)?));
     }
-    let reaches = gpu
-        .iter()
-        .all(|(_, f)| gap_trajectory(f).iter().any(|t| t.1 > MACRO_GAP));
-    row(
-        "K4",
-        format!(
-            "nondeterministic cuDNN: {}. {stand_in}",
-            first_macro(&gpu).join("; ")
-        ),
-        verdict(reaches && none_gap == 0.0),
-        &e.plan.scale,
-    )
+    Ok(most)
 }
 
-/// K5: every breaker within MARGIN of He (best accuracy), none far below.
-pub fn k5(e: &ExperimentRuns) -> ClaimRow {
-    let (Some(he), Some(nb)) = (one_point(e, "he", true), one_point(e, "none", true)) else {
-        return row(
-            "K5",
-            "e2-constnet lacks the he or none group".into(),
-            Verdict::NotRun,
-            &e.plan.scale,
-        );
+/// Requires the run without a breaker to have stayed exactly symmetric.
+fn require_clean_control(j: &mut Judgement, none: &Runs, min_seeds: usize) -> Evidence<()> {
+    require_seeds(j, "ConstNet without a breaker", none.len(), min_seeds);
+    let gap = largest_of(none)?;
+    j.require(
+        "without a breaker the gap stays exactly 0 (K7)",
+        gap == 0.0,
+        format!("largest gap {gap:.1e}"),
+        "the deterministic runs are not symmetric: see K7",
+    );
+    Ok(())
+}
+
+pub fn k4(e: &ExperimentRuns, c: &K4, all: &[ExperimentRuns]) -> ClaimRow {
+    let criterion = format!(
+        "in every seed a rounding-level breaker (first gap below {:.0e}) opens ConstNet's symmetry gap past {:.0e} within the budget, while the run without it stays exactly symmetric; on a CPU the breaker is gradient noise of relative std 2^-24, on CUDA the GPU's nondeterministic kernels",
+        c.rounding_gap, c.macro_gap
+    );
+    let j = Judgement::new(ClaimId::K4, &e.plan.scale, criterion, &c.rationale);
+    judged(j, |j| judge_k4(j, e, c, all))
+}
+
+fn judge_k4(
+    j: &mut Judgement,
+    e: &ExperimentRuns,
+    c: &K4,
+    all: &[ExperimentRuns],
+) -> Evidence<Decision> {
+    require_clean_control(j, &e.finished("none"), c.min_seeds)?;
+    let gpu = e.finished("nondeterministic");
+    let (form, runs) = if gpu.is_empty() {
+        let skipped = e.plan.skipped.join(", ");
+        j.measure(format!(
+            "GPU form not run (no CUDA device: {skipped}); judged on the CPU stand-in"
+        ));
+        (
+            "gradient noise 2^-24 (CPU stand-in)",
+            e.finished("grad-noise"),
+        )
+    } else {
+        ("nondeterministic CUDA kernels", gpu)
     };
-    let mut parts = vec![
-        format!("He {}", acc_text(&he)),
-        format!("ConstNet, no breaker {}", acc_text(&nb)),
-    ];
-    let mut ok = nb.mean < he.mean - MARGIN;
-    for g in ["dropout", "grad-noise", "init-noise", "nondeterministic"] {
-        if let Some(p) = one_point(e, g, true) {
-            parts.push(format!("+{g} {} ({:+.3})", acc_text(&p), p.mean - he.mean));
-            ok &= p.mean >= he.mean - MARGIN;
+    require_seeds(j, form, runs.len(), c.min_seeds);
+    j.runs(hashes(&runs));
+    let mut reached = 0;
+    let mut grew = 0;
+    for (p, f) in &runs {
+        let t = gap_trajectory(f)?;
+        let first = t.iter().find(|g| g.1 > 0.0).copied();
+        j.require(
+            &format!("{form}, seed {}: the gap starts at rounding level", p.seed),
+            first.is_none_or(|(_, g)| g < c.rounding_gap),
+            first.map_or("no gap".into(), |(s, g)| format!("{g:.1e} at step {s}")),
+            "the breaker is not rounding-level: check its size",
+        );
+        let end = t.last().map_or(0.0, |g| g.1);
+        match first_above(&t, c.macro_gap) {
+            Some((step, _)) => {
+                reached += 1;
+                j.measure(format!(
+                    "{form}, seed {}: gap > {:.0e} at step {step} (final {end:.2e})",
+                    p.seed, c.macro_gap
+                ));
+            }
+            None => {
+                grew += usize::from(first.is_some_and(|(_, g)| end > g));
+                j.measure(format!(
+                    "{form}, seed {}: never > {:.0e} (final {end:.2e})",
+                    p.seed, c.macro_gap
+                ));
+            }
         }
     }
-    row(
-        "K5",
-        format!("best test accuracy: {}; margin {MARGIN}", parts.join(", ")),
-        verdict(ok),
-        &e.plan.scale,
-    )
+    j.measure(rounding_in_the_toy_model(all, c.macro_gap)?);
+    Ok(if reached == runs.len() {
+        Decision::Holds
+    } else if grew == 0 {
+        Decision::Refuted(format!(
+            "in {} of {} seeds the gap did not grow at all",
+            runs.len() - reached,
+            runs.len()
+        ))
+    } else {
+        Decision::Inconclusive(format!(
+            "{reached} of {} seeds passed {:.0e}; the others grew but the budget ran out: a longer run would decide",
+            runs.len(),
+            c.macro_gap
+        ))
+    })
 }
 
-/// K6: at init every channel identical and the loss ln(classes).
-pub fn k6(e: &ExperimentRuns) -> ClaimRow {
-    let k6: Vec<(bool, f64, f64)> = e
-        .finished("none")
-        .iter()
-        .map(|(p, f)| {
-            let classes = p.config().ok().and_then(|c| c.model.classes).unwrap_or(10) as f64;
-            let identical = f
-                .summary
-                .diversity_init
-                .iter()
-                .all(|l| l.distinct_exact == 1);
-            let loss0 = f.steps.first().map_or(f64::NAN, |s| s.loss);
-            (identical, loss0, classes.ln())
-        })
-        .collect();
-    let ok = !k6.is_empty()
-        && k6
-            .iter()
-            .all(|(same, l, want)| *same && (l - want).abs() < 1e-5);
-    row(
-        "K6",
-        format!(
-            "ConstNet at init: every conv has 1 distinct channel: {}; loss at step 0 {} vs ln(classes) {:.6} (the closed form and the step-0 gradients are checked in make test: K6)",
-            k6.iter().all(|k| k.0),
-            k6.iter()
-                .map(|k| format!("{:.6}", k.1))
-                .collect::<Vec<_>>()
-                .join(", "),
-            k6.first().map_or(f64::NAN, |k| k.2)
-        ),
-        verdict(ok),
-        &e.plan.scale,
-    )
-}
-
-/// K7: no breaker, gap exactly 0 at every logged step; dropout parts the channels (control).
-pub fn k7(e: &ExperimentRuns) -> ClaimRow {
-    let none = e.finished("none");
-    let none_gap = largest_gap(&none);
-    let dropout_gap = largest_gap(&e.finished("dropout"));
-    let steps = none.first().map_or(0, |(_, f)| f.summary.steps);
-    row(
-        "K7",
-        format!(
-            "largest channel gap over {} logged steps of {steps} (all layers, {} seeds): {none_gap:.1e}; control with dropout 0.01: {dropout_gap:.2e}",
-            none.first().map_or(0, |(_, f)| f.steps.len()),
-            none.len()
-        ),
-        verdict(!none.is_empty() && none_gap == 0.0 && dropout_gap > 0.0),
-        &e.plan.scale,
-    )
-}
-
-/// K4 to K7 from E2's runs.
-pub fn claims(exps: &[ExperimentRuns]) -> Vec<ClaimRow> {
-    match complete(exps, "e2-constnet") {
-        Ok(e) => vec![k4(e), k5(e), k6(e), k7(e)],
-        Err(why) => not_run(&["K4", "K5", "K6", "K7"], &why, ""),
+/// CPU evidence from E1: tied MLP features that float32 rounding alone parted (no breaker).
+fn rounding_in_the_toy_model(all: &[ExperimentRuns], macro_gap: f64) -> Evidence<String> {
+    let Some(e1) = all.iter().find(|e| e.plan.experiment == "e1-toy") else {
+        return Ok("no E1 runs to look for rounding in the toy model".into());
+    };
+    let mut parted = Vec::new();
+    for (p, f) in e1.finished("symmetry") {
+        if let Some((step, _)) = first_above(&gap_trajectory(f)?, macro_gap) {
+            parted.push(format!("{} seed {} at step {step}", p.variant, p.seed));
+        }
     }
+    Ok(if parted.is_empty() {
+        format!("toy model without a breaker: no tied run's gap passed {macro_gap:.0e}")
+    } else {
+        format!(
+            "toy model without a breaker, parted by float32 rounding alone (gap > {macro_gap:.0e}): {}",
+            parted.join(", ")
+        )
+    })
+}
+
+pub fn k5(e: &ExperimentRuns, c: &K5) -> ClaimRow {
+    let w = &c.weighing;
+    let criterion = format!(
+        "every breaker's {} accuracy within {} of He (one-sided {:.0}% lower bound over at least {} seeds), once it has parted the channels (gap past {:.0e}) and levelled off (rise at most {}); the run without a breaker more than {} below He; He beats chance by {}",
+        format!("{:?}", w.accuracy).to_lowercase(),
+        c.margin,
+        100.0 * w.confidence,
+        w.min_seeds,
+        c.macro_gap,
+        w.plateau,
+        c.margin,
+        w.learned
+    );
+    let j = Judgement::new(ClaimId::K5, &e.plan.scale, criterion, &c.rationale);
+    judged(j, |j| judge_k5(j, e, c))
+}
+
+fn judge_k5(j: &mut Judgement, e: &ExperimentRuns, c: &K5) -> Evidence<Decision> {
+    let w = &c.weighing;
+    let he_runs = e.finished("he");
+    require_trained(j, "He", &he_runs, w)?;
+    let he =
+        group(e, "he", w.accuracy)?.ok_or_else(|| Flaw::new(&e.plan.experiment, "no He runs"))?;
+    let none = group(e, "none", w.accuracy)?
+        .ok_or_else(|| Flaw::new(&e.plan.experiment, "no run without a breaker"))?;
+    let control = welch(&none.accs, &he.accs, w.confidence);
+    j.measure(format!(
+        "He {}; ConstNet, no breaker {} ({})",
+        acc_text(&he),
+        acc_text(&none),
+        control.text()
+    ));
+    j.require(
+        &format!(
+            "without a breaker ConstNet stays more than {} below He",
+            c.margin
+        ),
+        control.hi < -c.margin,
+        control.text(),
+        "the breakers have nothing to show at this budget",
+    );
+    j.runs(
+        hashes(&he_runs)
+            .into_iter()
+            .chain(hashes(&e.finished("none"))),
+    );
+    let mut intervals = Vec::new();
+    for g in BREAKERS {
+        if let Some(i) = judge_breaker(j, e, g, &he.accs, c)? {
+            intervals.push((g, i));
+        }
+    }
+    j.require(
+        "at least one breaker",
+        !intervals.is_empty(),
+        "none".into(),
+        "add breaker variants",
+    );
+    Ok(
+        if let Some((g, i)) = intervals.iter().find(|(_, i)| i.hi < -c.margin) {
+            Decision::Refuted(format!(
+                "+{g} stays more than {} below He: {}",
+                c.margin,
+                i.text()
+            ))
+        } else if intervals.iter().all(|(_, i)| i.lo >= -c.margin) {
+            Decision::Holds
+        } else {
+            Decision::Inconclusive(format!(
+                "a breaker's interval straddles -{}: more seeds would decide",
+                c.margin
+            ))
+        },
+    )
+}
+
+/// One breaker's preconditions (seeds, channels parted, levelled off) and its accuracy against
+/// He's; None if the experiment has no runs of it.
+fn judge_breaker(
+    j: &mut Judgement,
+    e: &ExperimentRuns,
+    g: &str,
+    he: &[f64],
+    c: &K5,
+) -> Evidence<Option<Interval>> {
+    let w = &c.weighing;
+    let runs = e.finished(g);
+    let Some(p) = group(e, g, w.accuracy)? else {
+        return Ok(None);
+    };
+    require_seeds(j, g, runs.len(), w.min_seeds);
+    for (r, f) in &runs {
+        let t = gap_trajectory(f)?;
+        j.require(
+            &format!(
+                "{g}, seed {}: the channels parted (gap past {:.0e})",
+                r.seed, c.macro_gap
+            ),
+            first_above(&t, c.macro_gap).is_some(),
+            format!(
+                "largest gap {:.1e} in {} steps",
+                largest(&t),
+                f.summary.steps
+            ),
+            "a longer budget, for the breaker to act",
+        );
+    }
+    require_levelled(j, g, &runs, w)?;
+    let i = welch(&p.accs, he, w.confidence);
+    j.measure(format!("+{g} {} ({})", acc_text(&p), i.text()));
+    j.runs(hashes(&runs));
+    Ok(Some(i))
+}
+
+pub fn k6(e: &ExperimentRuns, c: &K6) -> ClaimRow {
+    let criterion = format!(
+        "for every run without a breaker: at init every conv has exactly one distinct channel, and the loss at step 0 is ln(classes) within {:.0e} (the closed form and the step-0 gradients are checked by make test)",
+        c.loss_tol
+    );
+    let j = Judgement::new(ClaimId::K6, &e.plan.scale, criterion, &c.rationale);
+    judged(j, |j| judge_k6(j, e, c))
+}
+
+fn judge_k6(j: &mut Judgement, e: &ExperimentRuns, c: &K6) -> Evidence<Decision> {
+    let none = e.finished("none");
+    require_seeds(j, "ConstNet without a breaker", none.len(), 1);
+    j.runs(hashes(&none));
+    let mut broken = Vec::new();
+    for (p, f) in &none {
+        let layers = &f.summary.diversity_init;
+        if layers.is_empty() {
+            return Err(Flaw::new(
+                RunFiles(&f.dir).summary(),
+                "diversity_init lists no layers",
+            ));
+        }
+        let step0 = f.steps.iter().find(|s| s.step == 0);
+        let loss = step0
+            .map(|s| s.loss)
+            .ok_or_else(|| Flaw::new(RunFiles(&f.dir).steps(), "no record of step 0"))?;
+        if !loss.is_finite() {
+            return Err(Flaw::new(
+                RunFiles(&f.dir).steps(),
+                format!("the loss at step 0 is {loss}"),
+            ));
+        }
+        let want = -chance(f)?.ln();
+        let distinct: Vec<usize> = layers.iter().map(|l| l.distinct_exact).collect();
+        j.measure(format!("seed {}: loss at step 0 {loss:.6} vs ln(classes) {want:.6}; distinct channels per conv {distinct:?}", p.seed));
+        if distinct.iter().any(|&d| d != 1) || (loss - want).abs() > c.loss_tol {
+            broken.push(format!("seed {}", p.seed));
+        }
+    }
+    Ok(if broken.is_empty() {
+        Decision::Holds
+    } else {
+        Decision::Refuted(format!(
+            "not ConstNet's state at init in {}",
+            broken.join(", ")
+        ))
+    })
+}
+
+pub fn k7(e: &ExperimentRuns, c: &K7) -> ClaimRow {
+    let criterion = format!(
+        "in every run without a breaker (at least {} seeds) the largest channel gap over every logged step and layer is exactly 0; the dropout runs, parted, show the measure sees a gap",
+        c.min_seeds
+    );
+    let j = Judgement::new(ClaimId::K7, &e.plan.scale, criterion, &c.rationale);
+    judged(j, |j| judge_k7(j, e, c))
+}
+
+fn judge_k7(j: &mut Judgement, e: &ExperimentRuns, c: &K7) -> Evidence<Decision> {
+    let none = e.finished("none");
+    require_seeds(j, "ConstNet without a breaker", none.len(), c.min_seeds);
+    let dropout = e.finished("dropout");
+    let control = largest_of(&dropout)?;
+    j.require(
+        "the dropout control parts the channels (gap > 0)",
+        !dropout.is_empty() && control > 0.0,
+        format!("largest gap {control:.2e}"),
+        "add the dropout variant, or a longer budget",
+    );
+    let gap = largest_of(&none)?;
+    let logged: usize = none.iter().map(|(_, f)| f.steps.len()).sum();
+    j.measure(format!(
+        "largest channel gap over {logged} logged steps of {} seeds (all layers): {gap:.1e}; control with dropout: {control:.2e}",
+        none.len()
+    ));
+    j.runs(hashes(&none));
+    Ok(if gap == 0.0 {
+        Decision::Holds
+    } else {
+        Decision::Refuted(format!("without a breaker the gap reached {gap:.2e}"))
+    })
 }

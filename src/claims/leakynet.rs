@@ -1,109 +1,174 @@
-//! K8 on LeakyNet (E3): channel-averaging layers erase inter-channel perturbations at init, and
-//! more averaging layers mean lower accuracy.
-use super::stats::{Point, spearman, spearman_critical};
-use super::{ClaimRow, Verdict, acc_text, complete, row, verdict};
+//! K8 on LeakyNet (E3): channel-averaging layers erase a perturbation at init, and accuracy falls
+//! with their number.
+use super::evidence::{Evidence, accuracy, hashes, require_seeds, require_trained};
+use super::judge::{Decision, Flaw, Judgement};
+use super::stats::{Point, spearman, spearman_critical_at};
+use super::{ClaimRow, acc_text, judged};
 use crate::config::{LeakyCode, ModelSpec};
-use crate::experiment::PlannedRun;
+use crate::experiment::{ClaimId, K8, PlannedRun};
+use crate::records::RunFiles;
 use crate::runs::{ExperimentRuns, Finished};
 
-/// One init code's evidence: its accuracy over seeds and the perturbation's reach at init.
-struct Code {
+/// One init code's runs and its evidence.
+struct Code<'a> {
     code: LeakyCode,
+    runs: Vec<(&'a PlannedRun, &'a Finished)>,
     acc: Point,
-    /// Reach of the perturbation at init to the last activation, of its first seed.
-    reach: Option<f64>,
+    /// The perturbation's reach at init to the last activation, per seed.
+    reach: Vec<f64>,
 }
 
 /// The init code of a LeakyNet run, from its config.
-fn code_of(p: &PlannedRun) -> Option<LeakyCode> {
-    match p.config().ok()?.model.spec {
-        ModelSpec::LeakyNet(l) => Some(l.code),
-        ModelSpec::Mlp { .. } | ModelSpec::Wrn(_) => None,
+fn code_of(p: &PlannedRun) -> Evidence<LeakyCode> {
+    let flaw = |what: String| Flaw::new(format!("plan of {}, run {}", p.experiment, p.hash), what);
+    match p.config().map_err(|e| flaw(format!("{e:#}")))?.model.spec {
+        ModelSpec::LeakyNet(l) => Ok(l.code),
+        ModelSpec::Mlp { .. } | ModelSpec::Wrn(_) => Err(flaw("not a LeakyNet run".into())),
     }
 }
 
-fn code(runs: &[(&PlannedRun, &Finished)]) -> Option<Code> {
-    let (first, f) = runs.first()?;
-    let accs = runs.iter().map(|(_, f)| f.summary.best_test_acc).collect();
-    let reach = f
+/// The reach at init of the perturbation injected at the stem's output, to the last activation.
+fn reach_at_init(f: &Finished) -> Evidence<f64> {
+    let file = || RunFiles(&f.dir).steps();
+    let p = f
         .perturbations
         .iter()
         .find(|p| p.step == 0)
-        .and_then(|p| p.reach.last())
-        .map(|r| r.ratio);
-    Some(Code {
-        code: code_of(first)?,
-        acc: Point::new(0.0, accs),
-        reach,
-    })
-}
-
-/// The mechanism, at init: averaging layers erase the perturbation, identity layers pass it.
-fn erasure_at_init(codes: &[Code]) -> bool {
-    let erased = codes
-        .iter()
-        .filter(|c| c.code.averaging_layers() > 0)
-        .all(|c| c.reach.is_some_and(|r| r < 1e-4));
-    let passed = codes
-        .iter()
-        .filter(|c| !c.code.has_random() && c.code.averaging_layers() == 0)
-        .all(|c| c.reach.is_some_and(|r| r > 0.1));
-    erased && passed && codes.iter().any(|c| c.reach.is_some())
-}
-
-fn listing(codes: &[Code]) -> String {
-    codes
-        .iter()
-        .map(|c| {
-            format!(
-                "{} ({} avg) {}{}",
-                c.code,
-                c.code.averaging_layers(),
-                acc_text(&c.acc),
-                c.reach
-                    .map_or(String::new(), |r| format!(", reach at init {r:.1e}"))
+        .ok_or_else(|| {
+            Flaw::new(
+                file(),
+                "no perturbation record at step 0 (record.perturbation)",
             )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+        })?;
+    let r = p
+        .reach
+        .last()
+        .ok_or_else(|| Flaw::new(file(), "the perturbation record at step 0 lists no layer"))?;
+    if r.ratio.is_finite() {
+        Ok(r.ratio)
+    } else {
+        Err(Flaw::new(
+            file(),
+            format!("the reach at step 0 is {}", r.ratio),
+        ))
+    }
 }
 
-/// K8 from E3's runs: the erasure at init, and Spearman's rho between the number of averaging
-/// layers and accuracy over the structured (non-random) codes.
-pub fn k8(exps: &[ExperimentRuns]) -> ClaimRow {
-    let e = match complete(exps, "e3-leakynet") {
-        Ok(e) => e,
-        Err(why) => return row("K8", why, Verdict::NotRun, ""),
-    };
-    let codes: Vec<Code> = e
-        .by_variant()
+fn codes<'a>(e: &'a ExperimentRuns, c: &K8) -> Evidence<Vec<Code<'a>>> {
+    let mut out = Vec::new();
+    for (_, runs) in e.by_variant() {
+        let Some((first, _)) = runs.first() else {
+            continue;
+        };
+        let code = code_of(first)?;
+        let accs = runs
+            .iter()
+            .map(|(_, f)| accuracy(f, c.weighing.accuracy))
+            .collect::<Evidence<_>>()?;
+        let reach = runs
+            .iter()
+            .map(|(_, f)| reach_at_init(f))
+            .collect::<Evidence<_>>()?;
+        out.push(Code {
+            code,
+            runs,
+            acc: Point::new(0.0, accs),
+            reach,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether the mechanism holds at init: every averaging code erases, every identity code passes.
+fn erasure(codes: &[Code], c: &K8) -> Result<(), String> {
+    for k in codes.iter().filter(|k| !k.code.has_random()) {
+        let worst = |f: fn(f64, f64) -> f64, init| k.reach.iter().copied().fold(init, f);
+        if k.code.averaging_layers() > 0 && worst(f64::max, 0.0) >= c.erase_below {
+            return Err(format!(
+                "{} does not erase it: reach {:.1e}",
+                k.code,
+                worst(f64::max, 0.0)
+            ));
+        }
+        if k.code.averaging_layers() == 0 && worst(f64::min, f64::INFINITY) <= c.pass_above {
+            return Err(format!(
+                "{} does not pass it: reach {:.1e}",
+                k.code,
+                worst(f64::min, f64::INFINITY)
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn k8(e: &ExperimentRuns, c: &K8) -> ClaimRow {
+    let w = &c.weighing;
+    let criterion = format!(
+        "at init a perturbation at the stem's output reaches the last layer below {:.0e} through any averaging layer and above {} through identities only; over the structured codes' runs, Spearman rho(averaging layers, {} accuracy) below the one-sided {:.0}% critical value; the identity codes beat chance by {} and rise at most {} at the end (at least {} seeds a code)",
+        c.erase_below,
+        c.pass_above,
+        format!("{:?}", w.accuracy).to_lowercase(),
+        100.0 * w.confidence,
+        w.learned,
+        w.plateau,
+        w.min_seeds
+    );
+    let j = Judgement::new(ClaimId::K8, &e.plan.scale, criterion, &c.rationale);
+    judged(j, |j| judge_k8(j, e, c))
+}
+
+fn judge_k8(j: &mut Judgement, e: &ExperimentRuns, c: &K8) -> Evidence<Decision> {
+    let codes = codes(e, c)?;
+    for k in &codes {
+        require_seeds(j, &k.code.to_string(), k.runs.len(), c.weighing.min_seeds);
+        j.measure(format!(
+            "{} ({} avg) {}, reach at init {:.1e}",
+            k.code,
+            k.code.averaging_layers(),
+            acc_text(&k.acc),
+            k.reach.iter().copied().fold(0.0, f64::max)
+        ));
+        j.runs(hashes(&k.runs));
+    }
+    let structured: Vec<&Code> = codes.iter().filter(|k| !k.code.has_random()).collect();
+    let identity: Vec<_> = structured
         .iter()
-        .filter_map(|(_, runs)| code(runs))
+        .filter(|k| k.code.averaging_layers() == 0)
+        .flat_map(|k| k.runs.iter().copied())
         .collect();
-    // The random init is the baseline; the claim is about the structured codes.
-    let structured: Vec<&Code> = codes.iter().filter(|c| !c.code.has_random()).collect();
-    let n_avg: Vec<f64> = structured
+    require_trained(j, "the identity codes", &identity, &c.weighing)?;
+    if let Err(why) = erasure(&codes, c) {
+        return Ok(Decision::Refuted(format!(
+            "the mechanism fails at init: {why}"
+        )));
+    }
+    let (n_avg, accs): (Vec<f64>, Vec<f64>) = structured
         .iter()
-        .map(|c| c.code.averaging_layers() as f64)
-        .collect();
-    let accs: Vec<f64> = structured.iter().map(|c| c.acc.mean).collect();
+        .flat_map(|k| {
+            k.acc
+                .accs
+                .iter()
+                .map(|a| (k.code.averaging_layers() as f64, *a))
+        })
+        .unzip();
     let rho = spearman(&n_avg, &accs);
-    let critical = spearman_critical(n_avg.len());
-    let mechanism = erasure_at_init(&codes);
-    row(
-        "K8",
-        format!(
-            "erasure at init (perturbation at the stem's output, reach to the last layer < 1e-4 through any averaging layer, > 0.1 through identities only): {}. Best test accuracy per code: {}. Spearman rho(averaging layers, accuracy) over the {} structured codes = {} (holds if <= -{critical:.3}, the one-sided 5% critical value)",
-            if mechanism { "holds" } else { "does not hold" },
-            listing(&codes),
-            n_avg.len(),
-            if rho.is_nan() {
-                "undefined: every structured code reached the same accuracy".to_string()
-            } else {
-                format!("{rho:.2}")
-            }
-        ),
-        verdict(mechanism && rho <= -critical),
-        &e.plan.scale,
-    )
+    let critical = spearman_critical_at(n_avg.len(), c.weighing.confidence);
+    j.measure(format!(
+        "erasure at init holds; Spearman rho(averaging layers, accuracy) = {rho:.2} over {} runs of {} structured codes (critical -{critical:.3})",
+        n_avg.len(),
+        structured.len()
+    ));
+    Ok(if rho <= -critical {
+        Decision::Holds
+    } else if rho >= critical {
+        Decision::Refuted(format!(
+            "accuracy rises with the averaging layers: rho {rho:.2}"
+        ))
+    } else if rho.is_nan() {
+        Decision::Inconclusive("every structured code reached the same accuracy".into())
+    } else {
+        Decision::Inconclusive(format!(
+            "rho {rho:.2} is not beyond the critical value {critical:.3}: more seeds or a longer budget would decide"
+        ))
+    })
 }

@@ -1,22 +1,37 @@
-//! The paper's claims K1-K9, each judged by one function on the runs of the experiments that
-//! measure it, against a baseline trained in the same experiment. The report only renders the
-//! rows; tests and `make claims` call the same functions.
+//! The paper's claims K1-K9, each judged by one function from the runs of the experiments that
+//! measure it to a `ClaimRow`, by the criterion the experiment file declared (`[claims.Kn]`),
+//! against a baseline trained in the same experiment. Four verdicts: holds and refuted only with
+//! every precondition met and beyond seed noise; undecided (saying what is missing and what
+//! would decide) otherwise; not run without runs or criterion. The report only renders the rows.
 pub mod constnet;
+pub mod evidence;
+pub mod judge;
 pub mod leakynet;
 pub mod stats;
 pub mod toy;
 pub mod width;
 
-use crate::runs::{ExperimentRuns, Finished};
+#[cfg(test)]
+mod lab;
+#[cfg(test)]
+mod tests;
+
+use crate::experiment::{ClaimId, Criteria};
+use crate::runs::ExperimentRuns;
+use judge::{Check, Flaw, not_run};
 use serde::Serialize;
-use stats::Point;
-use std::collections::BTreeMap;
 
 /// A claim's verdict at the scale it was measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Verdict {
+    /// Every precondition met, and the criterion holds beyond seed noise.
     Holds,
-    DoesNotHold,
+    /// Every precondition met, and the criterion fails beyond seed noise.
+    Refuted,
+    /// The runs cannot tell: a precondition unmet, flawed evidence, or an interval that
+    /// straddles the threshold. The row says which, and what would decide.
+    Undecided,
+    /// No runs of the experiment, or no criterion declared for the claim.
     NotRun,
 }
 
@@ -24,172 +39,176 @@ impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Verdict::Holds => "holds",
-            Verdict::DoesNotHold => "does not hold at this scale",
+            Verdict::Refuted => "refuted",
+            Verdict::Undecided => "undecided",
             Verdict::NotRun => "not run",
         })
     }
 }
 
-/// "Comes within" margin of a baseline, in accuracy (toy and deep claims alike).
-pub const MARGIN: f64 = 0.05;
-/// A symmetry gap above this is macroscopic: the features have visibly parted (K4).
-pub const MACRO_GAP: f64 = 1e-3;
-/// Within this factor of He's effective width, per layer (median), counts as "near" (K9).
-pub const WIDTH_FACTOR: f64 = 2.0;
-
-/// The claims in the paper's words (docs/paper.md, the claims).
-pub const CLAIMS: &[(&str, &str)] = &[
-    (
-        "K1",
-        "A complete lack of feature diversity at initialization (all hidden features identical) harms training: the network behaves as a width-1 network.",
-    ),
-    (
-        "K2",
-        "Accuracy of a one-hidden-layer ReLU network falls as the number of unique features at initialization falls.",
-    ),
-    (
-        "K3",
-        "A relatively small added noise counteracts the lack of diversity.",
-    ),
-    (
-        "K4",
-        "Even the noise of standard non-deterministic GPU computation is enough to break the symmetry.",
-    ),
-    (
-        "K5",
-        "ConstNet (identical features, almost all weights 0) trains to the accuracy of its randomly initialized counterpart, given a symmetry breaker.",
-    ),
-    (
-        "K6",
-        "ConstNet has perfect signal propagation and stable gradients at initialization.",
-    ),
-    (
-        "K7",
-        "Without any symmetry breaker ConstNet stays channel-symmetric for the whole of training.",
-    ),
-    (
-        "K8",
-        "LeakyNet: channel-averaging layers erase inter-channel perturbations and so hinder symmetry breaking; more averaging layers, lower accuracy.",
-    ),
-    (
-        "K9",
-        "Given a symmetry breaker, training ends near solutions of a characteristic effective width, whatever the initial diversity.",
-    ),
-];
-
-/// One claim's row of the claims table.
+/// One claim's row: the paper's words, the criterion, the verdict and why, and the numbers.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClaimRow {
-    pub id: String,
+    pub id: ClaimId,
     pub claim: String,
-    pub measured: String,
+    /// The criterion in words, with its thresholds.
+    pub criterion: String,
+    /// The experiment file's reason for it.
+    pub rationale: String,
     pub verdict: Verdict,
+    /// For undecided and not run: what is missing and what would decide; for refuted: why.
+    pub reason: Option<String>,
+    pub measured: String,
+    pub preconditions: Vec<Check>,
     pub scale: String,
+    /// The runs (hashes) the verdict rests on.
+    pub runs: Vec<String>,
 }
 
-fn verdict(ok: bool) -> Verdict {
-    if ok {
-        Verdict::Holds
-    } else {
-        Verdict::DoesNotHold
+/// The claims in the paper's words (docs/paper.md, the claims).
+pub fn claim_text(id: ClaimId) -> &'static str {
+    match id {
+        ClaimId::K1 => {
+            "A complete lack of feature diversity at initialization (all hidden features identical) harms training: the network behaves as a width-1 network."
+        }
+        ClaimId::K2 => {
+            "Accuracy of a one-hidden-layer ReLU network falls as the number of unique features at initialization falls."
+        }
+        ClaimId::K3 => "A relatively small added noise counteracts the lack of diversity.",
+        ClaimId::K4 => {
+            "Even the noise of standard non-deterministic GPU computation is enough to break the symmetry."
+        }
+        ClaimId::K5 => {
+            "ConstNet (identical features, almost all weights 0) trains to the accuracy of its randomly initialized counterpart, given a symmetry breaker."
+        }
+        ClaimId::K6 => {
+            "ConstNet has perfect signal propagation and stable gradients at initialization."
+        }
+        ClaimId::K7 => {
+            "Without any symmetry breaker ConstNet stays channel-symmetric for the whole of training."
+        }
+        ClaimId::K8 => {
+            "LeakyNet: channel-averaging layers erase inter-channel perturbations and so hinder symmetry breaking; more averaging layers, lower accuracy."
+        }
+        ClaimId::K9 => {
+            "Given a symmetry breaker, training ends near solutions of a characteristic effective width, whatever the initial diversity."
+        }
     }
 }
 
-fn claim_text(id: &str) -> String {
-    CLAIMS
+/// The runs a claim is judged on: the experiment that declares its criterion, with every run
+/// finished, and the experiment whose runs it reads (itself, or the one it analyses).
+pub struct Source<'a> {
+    pub declared: &'a ExperimentRuns,
+    pub runs: &'a ExperimentRuns,
+}
+
+/// Where `id` is judged, or the row saying why it cannot be: not run (no experiment declares it,
+/// or runs are missing) or undecided (a run failed).
+pub fn source<'a>(exps: &'a [ExperimentRuns], id: ClaimId) -> Result<Source<'a>, ClaimRow> {
+    let declared = exps
         .iter()
-        .find(|c| c.0 == id)
-        .map_or(String::new(), |c| c.1.to_string())
-}
-
-fn row(id: &str, measured: String, verdict: Verdict, scale: &str) -> ClaimRow {
-    ClaimRow {
-        id: id.into(),
-        claim: claim_text(id),
-        measured,
-        verdict,
-        scale: scale.into(),
-    }
-}
-
-/// The same "not run" row for each of `ids`.
-fn not_run(ids: &[&str], why: &str, scale: &str) -> Vec<ClaimRow> {
-    ids.iter()
-        .map(|id| row(id, why.to_string(), Verdict::NotRun, scale))
-        .collect()
-}
-
-/// The experiment measuring a claim, with all its runs finished; else why not.
-fn complete<'a>(exps: &'a [ExperimentRuns], name: &str) -> Result<&'a ExperimentRuns, String> {
-    let e = exps
-        .iter()
-        .find(|e| e.plan.experiment == name)
-        .ok_or_else(|| format!("experiment {name} is not in these runs"))?;
-    let done = e.runs.iter().filter(|r| r.result.is_some()).count();
-    if done < e.runs.len() {
-        return Err(format!(
-            "{name}: {done} of {} runs finished (run reproduce or the missing sweep shards)",
-            e.runs.len()
-        ));
-    }
-    if e.runs.is_empty() {
-        return Err(format!("{name}: no runs on this device"));
-    }
-    Ok(e)
-}
-
-/// Accuracy points of a group, by x (or one point at x = 0), over seeds.
-pub fn points(e: &ExperimentRuns, group: &str, best: bool) -> Vec<Point> {
-    let mut by_x: BTreeMap<i64, (f64, Vec<f64>)> = BTreeMap::new();
-    for (p, f) in e.finished(group) {
-        let x = p.x.unwrap_or(0.0);
-        let acc = if best {
-            f.summary.best_test_acc
-        } else {
-            f.summary.final_test_acc
-        };
-        // Keyed by x scaled to an integer: floats are not Ord.
-        by_x.entry((x * 1e6).round() as i64)
-            .or_insert((x, Vec::new()))
-            .1
-            .push(acc);
-    }
-    by_x.into_values().map(|(x, a)| Point::new(x, a)).collect()
-}
-
-/// All of a group's accuracies as one point (x = 0), if it has finished runs.
-pub fn one_point(e: &ExperimentRuns, group: &str, best: bool) -> Option<Point> {
-    let accs: Vec<f64> = points(e, group, best)
-        .into_iter()
-        .flat_map(|p| p.accs)
-        .collect();
-    (!accs.is_empty()).then(|| Point::new(0.0, accs))
-}
-
-/// Largest symmetry gap over layers at each logged step.
-pub fn gap_trajectory(f: &Finished) -> Vec<(usize, f64)> {
-    f.steps
-        .iter()
-        .map(|s| {
-            (
-                s.step,
-                s.layers.iter().map(|l| l.gap_abs).fold(0.0, f64::max),
+        .find(|e| e.plan.claims.contains(&id))
+        .ok_or_else(|| {
+            not_run(
+                id,
+                &format!("no experiment in these runs declares a criterion for {id}"),
+                "",
             )
-        })
-        .collect()
+        })?;
+    let runs = match declared.plan.analysis_of.first() {
+        None => declared,
+        Some(name) => exps
+            .iter()
+            .find(|e| &e.plan.experiment == name)
+            .ok_or_else(|| {
+                not_run(
+                    id,
+                    &format!(
+                        "{} analyses {name}, which is not in these runs",
+                        declared.plan.experiment
+                    ),
+                    &declared.plan.scale,
+                )
+            })?,
+    };
+    let scale = &runs.plan.scale;
+    if let Some(r) = runs.runs.iter().find(|r| r.failed.is_some()) {
+        let (file, error) = r.failed.clone().unwrap_or_default();
+        let mut row = not_run(id, "", scale);
+        row.verdict = Verdict::Undecided;
+        row.reason = Some(format!(
+            "the evidence is flawed: {}: the run failed: {error}",
+            file.display()
+        ));
+        return Err(row);
+    }
+    let done = runs.runs.iter().filter(|r| r.result.is_some()).count();
+    if runs.runs.is_empty() || done < runs.runs.len() {
+        let why = format!(
+            "{}: {done} of {} runs finished (run reproduce or the missing sweep shards)",
+            runs.plan.experiment,
+            runs.runs.len()
+        );
+        return Err(not_run(id, &why, scale));
+    }
+    Ok(Source { declared, runs })
 }
 
-/// Mean ± std of a group's accuracy, as text.
-fn acc_text(p: &Point) -> String {
-    format!("{:.3}±{:.3}", p.mean, p.std)
+/// The criteria of the experiment that declares a claim.
+pub fn criteria<'a>(s: &Source<'a>) -> &'a Criteria {
+    &s.declared.plan.criteria
 }
 
 /// All claims K1..K9, in order.
 pub fn claims_table(exps: &[ExperimentRuns]) -> Vec<ClaimRow> {
-    let mut rows = toy::claims(exps);
-    rows.extend(constnet::claims(exps));
-    rows.push(leakynet::k8(exps));
-    rows.push(width::k9(exps));
-    rows.sort_by(|a, b| a.id.cmp(&b.id));
-    rows
+    ClaimId::ALL
+        .into_iter()
+        .map(|id| match source(exps, id) {
+            Err(row) => row,
+            Ok(s) => judge_claim(id, &s, exps),
+        })
+        .collect()
+}
+
+fn judge_claim(id: ClaimId, s: &Source, all: &[ExperimentRuns]) -> ClaimRow {
+    let c = criteria(s);
+    let e = s.runs;
+    let missing = || {
+        not_run(
+            id,
+            "the experiment declares no criterion for it",
+            &e.plan.scale,
+        )
+    };
+    match id {
+        ClaimId::K1 => c.k1.as_ref().map_or_else(missing, |k| toy::k1(e, k)),
+        ClaimId::K2 => c.k2.as_ref().map_or_else(missing, |k| toy::k2(e, k)),
+        ClaimId::K3 => c.k3.as_ref().map_or_else(missing, |k| toy::k3(e, k)),
+        ClaimId::K4 => {
+            c.k4.as_ref()
+                .map_or_else(missing, |k| constnet::k4(e, k, all))
+        }
+        ClaimId::K5 => c.k5.as_ref().map_or_else(missing, |k| constnet::k5(e, k)),
+        ClaimId::K6 => c.k6.as_ref().map_or_else(missing, |k| constnet::k6(e, k)),
+        ClaimId::K7 => c.k7.as_ref().map_or_else(missing, |k| constnet::k7(e, k)),
+        ClaimId::K8 => c.k8.as_ref().map_or_else(missing, |k| leakynet::k8(e, k)),
+        ClaimId::K9 => c.k9.as_ref().map_or_else(missing, |k| width::k9(e, k)),
+    }
+}
+
+/// Mean ± std of a point's accuracies, as text.
+pub fn acc_text(p: &stats::Point) -> String {
+    format!("{:.3}±{:.3}", p.mean, p.std)
+}
+
+/// The row of a claim judged by `judge`: its decision, or undecided on the first flaw it met.
+pub fn judged(
+    mut j: judge::Judgement,
+    judge: impl FnOnce(&mut judge::Judgement) -> Result<judge::Decision, Flaw>,
+) -> ClaimRow {
+    match judge(&mut j) {
+        Ok(decision) => j.decide(decision),
+        Err(flaw) => j.flawed(flaw),
+    }
 }

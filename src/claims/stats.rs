@@ -92,6 +92,21 @@ pub fn spearman_critical(n: usize) -> f64 {
     }
 }
 
+/// The one-sided critical value of Spearman's rho for n pairs at `confidence`: the exact 5%
+/// table where it applies, else the t approximation r = t / sqrt(n - 2 + t^2) with t the
+/// `confidence` quantile on n - 2 degrees. Fewer than 5 pairs cannot reach it.
+pub fn spearman_critical_at(n: usize, confidence: f64) -> f64 {
+    if n < 5 {
+        return f64::INFINITY;
+    }
+    if (confidence - 0.95).abs() < 1e-12 && n <= 10 {
+        return spearman_critical(n);
+    }
+    let df = (n - 2) as f64;
+    let t = t_quantile(confidence, df);
+    t / (df + t * t).sqrt()
+}
+
 /// Ranks from 0, ties sharing their average rank.
 fn ranks(v: &[f64]) -> Vec<f64> {
     let mut idx: Vec<usize> = (0..v.len()).collect();
@@ -120,4 +135,138 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
     let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
     let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
     cov / (va * vb).sqrt()
+}
+
+/// ln Gamma(x) for x > 0 (Lanczos, g = 7, 9 terms: about 15 significant digits).
+fn ln_gamma(x: f64) -> f64 {
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let t = x + 7.5;
+    let sum = C[1..]
+        .iter()
+        .enumerate()
+        .fold(C[0], |s, (i, c)| s + c / (x + i as f64 + 1.0));
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
+}
+
+/// The regularized incomplete beta function I_x(a, b), by its continued fraction (Lentz).
+fn incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    // The continued fraction converges fast for x < (a + 1) / (a + b + 2); use symmetry otherwise.
+    if x > (a + 1.0) / (a + b + 2.0) {
+        return 1.0 - incomplete_beta(1.0 - x, b, a);
+    }
+    let front =
+        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp() / a;
+    let tiny = 1e-300;
+    let (mut c, mut d) = (1.0, 1.0 - (a + b) * x / (a + 1.0));
+    d = 1.0 / if d.abs() < tiny { tiny } else { d };
+    let mut f = d;
+    for m in 1..300 {
+        let m = m as f64;
+        for numerator in [
+            m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)),
+        ] {
+            d = 1.0 + numerator * d;
+            d = 1.0 / if d.abs() < tiny { tiny } else { d };
+            c = 1.0 + numerator / c;
+            c = if c.abs() < tiny { tiny } else { c };
+            f *= c * d;
+        }
+        if (c * d - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    front * f
+}
+
+/// P(T <= t) for Student's t with `df` degrees of freedom.
+pub fn t_cdf(t: f64, df: f64) -> f64 {
+    let tail = 0.5 * incomplete_beta(df / (df + t * t), df / 2.0, 0.5);
+    if t >= 0.0 { 1.0 - tail } else { tail }
+}
+
+/// The `p` quantile (p in (0.5, 1)) of Student's t with `df` degrees of freedom, by bisection.
+pub fn t_quantile(p: f64, df: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0, 1e6);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if t_cdf(mid, df) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// A difference of means with its one-sided confidence bounds: the true difference is above `lo`
+/// (and, separately, below `hi`) with the stated confidence.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Interval {
+    pub diff: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl Interval {
+    /// `diff [lo, hi]` to three decimals.
+    pub fn text(&self) -> String {
+        format!("{:+.3} [{:+.3}, {:+.3}]", self.diff, self.lo, self.hi)
+    }
+}
+
+/// mean(a) - mean(b) with Welch's one-sided bounds at `confidence`. Both need two or more values
+/// (one value has no spread: the bounds are infinite); equal values throughout give a point.
+pub fn welch(a: &[f64], b: &[f64], confidence: f64) -> Interval {
+    let ((ma, sa), (mb, sb)) = (mean_std(a), mean_std(b));
+    let diff = ma - mb;
+    if a.len() < 2 || b.len() < 2 {
+        return Interval {
+            diff,
+            lo: f64::NEG_INFINITY,
+            hi: f64::INFINITY,
+        };
+    }
+    let (va, vb) = (sa * sa / a.len() as f64, sb * sb / b.len() as f64);
+    let se = (va + vb).sqrt();
+    if se == 0.0 {
+        return Interval {
+            diff,
+            lo: diff,
+            hi: diff,
+        };
+    }
+    let df = (va + vb).powi(2) / (va * va / (a.len() - 1) as f64 + vb * vb / (b.len() - 1) as f64);
+    let half = t_quantile(confidence, df) * se;
+    Interval {
+        diff,
+        lo: diff - half,
+        hi: diff + half,
+    }
+}
+
+/// The mean of `a` with one-sided bounds at `confidence` (Student's t, n - 1 degrees).
+pub fn mean_interval(a: &[f64], confidence: f64) -> Interval {
+    welch(a, &[0.0, 0.0], confidence)
 }

@@ -1,191 +1,288 @@
-//! K1, K2, K3 on the toy model (E1), and the untied-weights control reported beside K1.
-use super::stats::{Point, monotone_within_noise, noise, threshold};
-use super::{ClaimRow, MARGIN, complete, not_run, one_point, points, row, verdict};
-use crate::config::ModelSpec;
+//! K1, K2, K3 on the toy model (E1): identical features behave as one, accuracy rises with the
+//! number of unique features, and a small init noise restores He's accuracy.
+use super::evidence::{
+    Evidence, Runs, accuracy, final_ulps, group, hashes, points, require_levelled, require_seeds,
+    require_trained,
+};
+use super::judge::{Decision, Flaw, Judgement};
+use super::stats::{Interval, Point, spearman, spearman_critical_at, welch};
+use super::{ClaimRow, acc_text, judged};
+use crate::experiment::{ClaimId, K1, K2, K3, Weighing};
 use crate::runs::ExperimentRuns;
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
-/// Ulps (at the layer's scale) that features of a tied init may drift without a breaker:
-/// float32 kernels treat SIMD-tail units differently (docs/paper.md, arithmetic). Measured here:
-/// at most 6 ulps in the quick profile; the bound leaves room for other CPUs' vector widths.
-pub const DRIFT_BOUND_ULPS: u64 = 32;
-
-/// What the toy-model claims are judged on: curves over seeds, a He baseline of the same
-/// experiment.
-pub struct ToyEvidence {
-    pub width: usize,
-    pub margin: f64,
-    pub he: Point,
-    pub width1: Point,
-    pub k_curve: Vec<Point>,
-    pub eps_curve: Vec<Point>,
-    pub untied: Point,
-    /// (width, largest drift in ulps) of tied k-unique:1 without a breaker.
-    pub symmetry: Vec<(usize, u64)>,
+fn accuracy_word(w: &Weighing) -> String {
+    format!("{:?} accuracy", w.accuracy).to_lowercase()
 }
 
-/// K2: accuracy never falls with K beyond seed noise, and rises by more than `growth` from the
-/// first K to the last.
-pub fn check_k2(curve: &[Point], growth: f64) -> Result<(), String> {
-    monotone_within_noise(curve, 0.02)?;
-    let rise = curve[curve.len() - 1].mean - curve[0].mean;
-    if rise > growth {
-        Ok(())
+fn weighing_text(w: &Weighing) -> String {
+    format!(
+        "{}, one-sided {:.0}% intervals over at least {} seeds; He must beat chance by {} and rise at most {} over its last quarter",
+        accuracy_word(w),
+        100.0 * w.confidence,
+        w.min_seeds,
+        w.learned,
+        w.plateau
+    )
+}
+
+/// The tied k-unique:1 runs without a breaker (K = 1 of the K curve, and the symmetry widths),
+/// each once.
+fn tied_runs(e: &ExperimentRuns) -> Runs<'_> {
+    let mut seen = BTreeSet::new();
+    e.finished("k-curve")
+        .into_iter()
+        .filter(|(p, _)| p.x == Some(1.0))
+        .chain(e.finished("symmetry"))
+        .filter(|(p, _)| seen.insert(p.hash.clone()))
+        .collect()
+}
+
+fn width_of(p: &crate::experiment::PlannedRun) -> String {
+    p.overrides
+        .iter()
+        .find_map(|o| o.strip_prefix("model.hidden="))
+        .map_or_else(|| "256".into(), |h| h.trim_matches(['[', ']']).to_string())
+}
+
+/// Decides a "no more than `margin` better" comparison: holds if the upper bound is within it,
+/// refuted if the lower bound is beyond it.
+fn at_most(i: Interval, margin: f64, what: &str) -> Decision {
+    if i.hi <= margin {
+        Decision::Holds
+    } else if i.lo > margin {
+        Decision::Refuted(format!("{what} by {} (more than {margin})", i.text()))
     } else {
-        Err(format!(
-            "accuracy rises only {rise:.3} from K={} to K={} (needs > {growth})",
-            curve[0].x,
-            curve[curve.len() - 1].x
+        Decision::Inconclusive(format!(
+            "{what}: the interval {} straddles {margin}; more seeds would decide",
+            i.text()
         ))
     }
 }
 
-/// K3: the smallest eps within `margin` of the baseline exists, and accuracy is monotone in eps
-/// within seed noise up to it: the range of "small" noise the claim is about. Beyond it the noise
-/// is a random init of another scale, and accuracy may fall for that reason alone.
-pub fn check_k3(curve: &[Point], baseline: f64, margin: f64) -> Result<f64, String> {
-    let eps = threshold(curve, baseline, margin).ok_or_else(|| {
-        format!("no eps in the grid comes within {margin} of the baseline {baseline:.3}")
-    })?;
-    let upto = curve
-        .iter()
-        .position(|p| p.x == eps)
-        .unwrap_or(curve.len() - 1);
-    monotone_within_noise(&curve[..=upto], 0.02)?;
-    Ok(eps)
+pub fn k1(e: &ExperimentRuns, c: &K1) -> ClaimRow {
+    let criterion = format!(
+        "tied k-unique:1 runs whose features stayed within {} ulps beat a width-1 net by at most {} ({})",
+        c.drift_bound_ulps,
+        c.margin,
+        weighing_text(&c.weighing)
+    );
+    let j = Judgement::new(ClaimId::K1, &e.plan.scale, criterion, &c.rationale);
+    judged(j, |j| judge_k1(j, e, c))
 }
 
-/// The largest drift (ulps) of the tied runs without a breaker, per width.
-fn symmetry(e: &ExperimentRuns) -> Vec<(usize, u64)> {
-    let mut by_w: BTreeMap<usize, u64> = BTreeMap::new();
-    for (p, f) in e.finished("symmetry") {
-        let ulps = f
-            .summary
-            .diversity_final
-            .iter()
-            .map(|l| l.gap_ulps)
-            .max()
-            .unwrap_or(0);
-        let w = by_w.entry(p.x.unwrap_or(0.0) as usize).or_insert(0);
-        *w = (*w).max(ulps);
+fn judge_k1(j: &mut Judgement, e: &ExperimentRuns, c: &K1) -> Evidence<Decision> {
+    let w = &c.weighing;
+    require_trained(j, "He", &e.finished("he"), w)?;
+    let (mut kept, mut parted) = (Vec::new(), Vec::new());
+    for (p, f) in tied_runs(e) {
+        let ulps = final_ulps(f)?;
+        if ulps <= c.drift_bound_ulps {
+            kept.push((p, f));
+        } else {
+            parted.push(format!(
+                "width {} seed {} ({ulps} ulps)",
+                width_of(p),
+                p.seed
+            ));
+        }
     }
-    by_w.into_iter().collect()
+    let width1 = e.finished("width-1");
+    require_seeds(
+        j,
+        "tied runs that stayed identical",
+        kept.len(),
+        w.min_seeds,
+    );
+    require_seeds(j, "width-1 net", width1.len(), w.min_seeds);
+    let tied: Vec<f64> = kept
+        .iter()
+        .map(|(_, f)| accuracy(f, w.accuracy))
+        .collect::<Evidence<_>>()?;
+    let one: Vec<f64> = width1
+        .iter()
+        .map(|(_, f)| accuracy(f, w.accuracy))
+        .collect::<Evidence<_>>()?;
+    let i = welch(&tied, &one, w.confidence);
+    j.measure(format!(
+        "tied k-unique:1 that stayed identical {} ({} runs) vs a width-1 net {}: difference {}",
+        acc_text(&Point::new(0.0, tied.clone())),
+        tied.len(),
+        acc_text(&Point::new(0.0, one.clone())),
+        i.text()
+    ));
+    if !parted.is_empty() {
+        j.measure(format!(
+            "left out, parted by float32 rounding (K4 evidence): {}",
+            parted.join(", ")
+        ));
+    }
+    if let (Some(he), Some(untied)) = (group(e, "he", w.accuracy)?, group(e, "untied", w.accuracy)?)
+    {
+        j.measure(format!(
+            "control: untied k-unique:1 {} vs He {}",
+            acc_text(&untied),
+            acc_text(&he)
+        ));
+    }
+    j.runs(hashes(&kept).into_iter().chain(hashes(&width1)));
+    Ok(at_most(
+        i,
+        c.margin,
+        "tied k-unique:1 beats the width-1 net",
+    ))
 }
 
-/// The hidden width of E1's He runs (0 if unknown).
-fn he_width(e: &ExperimentRuns) -> usize {
-    e.finished("he")
-        .first()
-        .and_then(|(p, _)| p.config().ok())
-        .and_then(|c| match c.model.spec {
-            ModelSpec::Mlp { hidden, .. } => hidden.first().copied(),
-            ModelSpec::Wrn(_) | ModelSpec::LeakyNet(_) => None,
-        })
-        .unwrap_or(0)
+pub fn k2(e: &ExperimentRuns, c: &K2) -> ClaimRow {
+    let criterion = format!(
+        "accuracy rises in rank with K (Spearman over every run, one-sided) and by more than {} from the smallest K to the largest ({})",
+        c.growth,
+        weighing_text(&c.weighing)
+    );
+    let j = Judgement::new(ClaimId::K2, &e.plan.scale, criterion, &c.rationale);
+    judged(j, |j| judge_k2(j, e, c))
 }
 
-/// E1's evidence, or why it is missing.
-fn evidence(e: &ExperimentRuns) -> Result<ToyEvidence, String> {
-    let (Some(he), Some(width1), Some(untied)) = (
-        one_point(e, "he", false),
-        one_point(e, "width-1", false),
-        one_point(e, "untied", false),
-    ) else {
-        return Err("e1-toy lacks one of the groups he, width-1, untied".to_string());
+fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &K2) -> Evidence<Decision> {
+    let w = &c.weighing;
+    require_trained(j, "He", &e.finished("he"), w)?;
+    let curve = points(e, "k-curve", w.accuracy)?;
+    j.require(
+        "three or more values of K",
+        curve.len() >= 3,
+        format!("{}", curve.len()),
+        "add K values to the experiment",
+    );
+    for p in &curve {
+        require_seeds(j, &format!("K = {}", p.x), p.accs.len(), w.min_seeds);
+    }
+    j.runs(hashes(&e.finished("k-curve")));
+    j.measure(format!("accuracy by K: {}", curve_text(&curve)));
+    let (Some(lo), Some(hi)) = (curve.first(), curve.last()) else {
+        return Ok(Decision::Inconclusive("no K curve".into()));
     };
-    Ok(ToyEvidence {
-        width: he_width(e),
-        margin: MARGIN,
-        he,
-        width1,
-        k_curve: points(e, "k-curve", false),
-        eps_curve: points(e, "eps-curve", false),
-        untied,
-        symmetry: symmetry(e),
+    let (ks, accs): (Vec<f64>, Vec<f64>) = curve
+        .iter()
+        .flat_map(|p| p.accs.iter().map(move |a| (p.x, *a)))
+        .unzip();
+    let rho = spearman(&ks, &accs);
+    let critical = spearman_critical_at(ks.len(), w.confidence);
+    let rise = welch(&hi.accs, &lo.accs, w.confidence);
+    j.measure(format!(
+        "Spearman rho(K, accuracy) = {rho:.2} over {} runs (critical {critical:.3}); rise from K = {} to K = {}: {}",
+        ks.len(),
+        lo.x,
+        hi.x,
+        rise.text()
+    ));
+    Ok(if rho >= critical && rise.lo > c.growth {
+        Decision::Holds
+    } else if rise.hi < c.growth || rho <= -critical {
+        Decision::Refuted(format!(
+            "accuracy does not rise with K: rise {} (needs more than {}), rho {rho:.2}",
+            rise.text(),
+            c.growth
+        ))
+    } else {
+        Decision::Inconclusive(format!(
+            "rho {rho:.2} (critical {critical:.3}) and rise {} do not settle it; more seeds would",
+            rise.text()
+        ))
     })
 }
 
 fn curve_text(c: &[Point]) -> String {
     c.iter()
-        .map(|p| format!("{}: {:.3}±{:.3}", p.x, p.mean, p.std))
+        .map(|p| format!("{}: {}", p.x, acc_text(p)))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// K1: tied k-unique:1 no better than a width-1 net, and the features stay within the drift
-/// bound without a breaker. The untied control is reported beside it.
-pub fn k1(ev: &ToyEvidence, scale: &str) -> ClaimRow {
-    let (k1, width1, he) = (&ev.k_curve[0], &ev.width1, &ev.he);
-    let worst_drift = ev.symmetry.iter().map(|s| s.1).max().unwrap_or(0);
-    let holds = worst_drift <= DRIFT_BOUND_ULPS && k1.mean <= width1.mean + noise(k1, width1, 0.02);
-    let control = verdict(ev.untied.mean >= he.mean - ev.margin);
-    row(
-        "K1",
-        format!(
-            "tied k-unique:1 {:.3}±{:.3} vs a width-1 net {:.3}±{:.3} (He width {} {:.3}); largest drift without a breaker {} ulps (bound {}), per width: {:?}; control ({control}): k-unique-untied:1 {:.3}±{:.3} vs He {:.3}±{:.3}",
-            k1.mean,
-            k1.std,
-            width1.mean,
-            width1.std,
-            ev.width,
-            he.mean,
-            worst_drift,
-            DRIFT_BOUND_ULPS,
-            ev.symmetry,
-            ev.untied.mean,
-            ev.untied.std,
-            he.mean,
-            he.std
-        ),
-        verdict(holds),
-        scale,
-    )
+pub fn k3(e: &ExperimentRuns, c: &K3) -> ClaimRow {
+    let criterion = format!(
+        "some eps in (0, {}] brings tied k-unique:1 within {} of He (lower bound), while eps = 0 stays more than {} below ({})",
+        c.small_eps,
+        c.margin,
+        c.margin,
+        weighing_text(&c.weighing)
+    );
+    let j = Judgement::new(ClaimId::K3, &e.plan.scale, criterion, &c.rationale);
+    judged(j, |j| judge_k3(j, e, c))
 }
 
-/// K2: accuracy falls as the number K of unique features falls.
-pub fn k2(ev: &ToyEvidence, scale: &str) -> ClaimRow {
-    let k2 = check_k2(&ev.k_curve, 0.2);
-    row(
-        "K2",
-        format!(
-            "accuracy by K: {}{}",
-            curve_text(&ev.k_curve),
-            k2.as_ref()
-                .err()
-                .map_or(String::new(), |e| format!(" ({e})"))
+fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &K3) -> Evidence<Decision> {
+    let w = &c.weighing;
+    let he_runs = e.finished("he");
+    require_trained(j, "He", &he_runs, w)?;
+    let he =
+        group(e, "he", w.accuracy)?.ok_or_else(|| Flaw::new(&e.plan.experiment, "no He runs"))?;
+    let curve = points(e, "eps-curve", w.accuracy)?;
+    j.measure(format!(
+        "He {}; tied k-unique:1 + eps: {}",
+        acc_text(&he),
+        curve_text(&curve)
+    ));
+    j.runs(
+        hashes(&he_runs)
+            .into_iter()
+            .chain(hashes(&e.finished("eps-curve"))),
+    );
+    let zero = curve.iter().find(|p| p.x == 0.0);
+    let control = zero.map(|p| welch(&p.accs, &he.accs, w.confidence));
+    j.require(
+        &format!(
+            "without noise (eps = 0) tied k-unique:1 stays more than {} below He",
+            c.margin
         ),
-        verdict(k2.is_ok()),
-        scale,
-    )
-}
-
-/// K3: a small init noise brings tied k-unique:1 within the margin of He.
-pub fn k3(ev: &ToyEvidence, scale: &str) -> ClaimRow {
-    let k3 = check_k3(&ev.eps_curve, ev.he.mean, ev.margin);
-    row(
-        "K3",
-        format!(
-            "tied k-unique:1 + eps noise: {}; smallest eps within {} of He ({:.3}): {}",
-            curve_text(&ev.eps_curve),
-            ev.margin,
-            ev.he.mean,
-            k3.as_ref().map_or_else(|e| e.clone(), |e| e.to_string())
-        ),
-        verdict(k3.is_ok()),
-        scale,
-    )
-}
-
-/// K1, K2, K3 from E1's runs.
-pub fn claims(exps: &[ExperimentRuns]) -> Vec<ClaimRow> {
-    const IDS: [&str; 3] = ["K1", "K2", "K3"];
-    let e = match complete(exps, "e1-toy") {
-        Ok(e) => e,
-        Err(why) => return not_run(&IDS, &why, ""),
-    };
-    let scale = &e.plan.scale;
-    match evidence(e) {
-        Ok(ev) => vec![k1(&ev, scale), k2(&ev, scale), k3(&ev, scale)],
-        Err(why) => not_run(&IDS, &why, scale),
+        control.is_some_and(|i| i.hi < -c.margin),
+        control.map_or("no eps = 0 runs".into(), |i| i.text()),
+        "nothing to counteract at this budget: check the eps = 0 runs",
+    );
+    let small: Vec<&Point> = curve
+        .iter()
+        .filter(|p| p.x > 0.0 && p.x <= c.small_eps)
+        .collect();
+    j.require(
+        &format!("eps values in (0, {}]", c.small_eps),
+        !small.is_empty(),
+        format!("{}", small.len()),
+        "add small eps values to the experiment",
+    );
+    for p in &small {
+        require_seeds(j, &format!("eps = {}", p.x), p.accs.len(), w.min_seeds);
+        let runs: Vec<_> = e
+            .finished("eps-curve")
+            .into_iter()
+            .filter(|(r, _)| r.x == Some(p.x))
+            .collect();
+        require_levelled(j, &format!("eps = {}", p.x), &runs, w)?;
     }
+    let judged: Vec<(f64, Interval)> = small
+        .iter()
+        .map(|p| (p.x, welch(&p.accs, &he.accs, w.confidence)))
+        .collect();
+    j.measure(format!(
+        "small eps against He: {}",
+        judged
+            .iter()
+            .map(|(x, i)| format!("{x}: {}", i.text()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(
+        if let Some((x, _)) = judged.iter().find(|(_, i)| i.lo >= -c.margin) {
+            j.measure(format!("eps = {x} comes within {} of He", c.margin));
+            Decision::Holds
+        } else if judged.iter().all(|(_, i)| i.hi < -c.margin) {
+            Decision::Refuted(format!(
+                "every eps up to {} stays more than {} below He",
+                c.small_eps, c.margin
+            ))
+        } else {
+            Decision::Inconclusive(format!(
+                "no small eps is within {} of He beyond seed noise, nor all clearly below; more seeds would decide",
+                c.margin
+            ))
+        },
+    )
 }

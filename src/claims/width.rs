@@ -1,96 +1,192 @@
 //! K9 on the E2 runs (analysed by E4): given a breaker, ConstNet ends near He's effective width.
-use super::stats::{mean_std, median};
-use super::{ClaimRow, Verdict, WIDTH_FACTOR, complete, row, verdict};
-use crate::experiment::PlannedRun;
+use super::constnet::BREAKERS;
+use super::evidence::{Evidence, Runs, first_above, gap_trajectory, hashes, require_seeds};
+use super::judge::{Decision, Flaw, Judgement};
+use super::stats::{mean_interval, mean_std, median};
+use super::{ClaimRow, judged};
+use crate::experiment::{ClaimId, K9};
+use crate::metrics::LayerDiversity;
+use crate::records::RunFiles;
 use crate::runs::{ExperimentRuns, Finished};
 
-/// Mean effective width (participation ratio) per layer over a group's seeds, at init or at the
-/// end.
-fn widths(runs: &[(&PlannedRun, &Finished)], init: bool) -> Vec<(String, f64)> {
-    fn pick(f: &Finished, init: bool) -> &[crate::metrics::LayerDiversity] {
-        if init {
-            &f.summary.diversity_init
-        } else {
-            &f.summary.diversity_final
-        }
+/// Every layer's participation-ratio width, finite, or a flaw naming the file.
+fn widths(f: &Finished, layers: &[LayerDiversity], what: &str) -> Evidence<Vec<f64>> {
+    if layers.is_empty() {
+        return Err(Flaw::new(
+            RunFiles(&f.dir).summary(),
+            format!("{what} lists no layers"),
+        ));
     }
-    let Some((_, first)) = runs.first() else {
-        return Vec::new();
-    };
-    pick(first, init)
+    layers
         .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let vals: Vec<f64> = runs
-                .iter()
-                .filter_map(|(_, f)| pick(f, init).get(i).map(|l| l.width_participation))
-                .collect();
-            (l.name.clone(), mean_std(&vals).0)
+        .map(|l| {
+            let w = l.width_participation;
+            if w.is_finite() && w > 0.0 {
+                Ok(w)
+            } else {
+                Err(Flaw::new(
+                    RunFiles(&f.dir).summary(),
+                    format!("{what}: the width of {} is {w}", l.name),
+                ))
+            }
         })
         .collect()
 }
 
-fn median_of(w: &[(String, f64)]) -> f64 {
-    median(w.iter().map(|w| w.1).collect())
+/// He's final width per layer, mean over seeds.
+fn he_widths(he: &Runs) -> Evidence<Vec<f64>> {
+    let per_run = he
+        .iter()
+        .map(|(_, f)| widths(f, &f.summary.diversity_final, "diversity_final"))
+        .collect::<Evidence<Vec<_>>>()?;
+    let n = per_run.first().map_or(0, Vec::len);
+    Ok((0..n)
+        .map(|i| {
+            mean_std(
+                &per_run
+                    .iter()
+                    .filter_map(|w| w.get(i).copied())
+                    .collect::<Vec<_>>(),
+            )
+            .0
+        })
+        .collect())
 }
 
-/// K9 from E2's runs: for each breaker, the median over layers of the factor between its final
-/// width and He's.
-pub fn k9(exps: &[ExperimentRuns]) -> ClaimRow {
-    let e = match complete(exps, "e2-constnet") {
-        Ok(e) => e,
-        Err(why) => return row("K9", why, Verdict::NotRun, ""),
-    };
-    if !exps.iter().any(|x| x.plan.experiment == "e4-diversity") {
-        return row(
-            "K9",
-            "experiment e4-diversity is not in these runs".into(),
-            Verdict::NotRun,
-            "",
-        );
+/// How much a group's median width moved over the last quarter of its evaluations (fraction of
+/// the last), mean over seeds; None with fewer than two evaluations.
+fn settling(runs: &Runs) -> Evidence<Option<f64>> {
+    let mut moves = Vec::new();
+    for (_, f) in runs {
+        let curve = f
+            .evals
+            .iter()
+            .map(|e| {
+                widths(f, &e.layers, &format!("the evaluation at step {}", e.step)).map(median)
+            })
+            .collect::<Evidence<Vec<f64>>>()?;
+        if curve.len() < 2 {
+            return Ok(None);
+        }
+        let (earlier, last) = (curve[(3 * (curve.len() - 1)) / 4], curve[curve.len() - 1]);
+        moves.push((last - earlier).abs() / last);
     }
-    let he = widths(&e.finished("he"), false);
-    let he_init = widths(&e.finished("he"), true);
-    let mut parts = Vec::new();
-    let mut ok = true;
-    let mut any = false;
-    for g in [
-        "dropout",
-        "grad-noise",
-        "init-noise",
-        "nondeterministic",
-        "none",
-    ] {
+    Ok((!moves.is_empty()).then(|| mean_std(&moves).0))
+}
+
+/// Per seed, the median over layers of the factor between a run's final width and He's.
+fn factors(runs: &Runs, he: &[f64]) -> Evidence<Vec<f64>> {
+    runs.iter()
+        .map(|(_, f)| {
+            let w = widths(f, &f.summary.diversity_final, "diversity_final")?;
+            if w.len() != he.len() {
+                return Err(Flaw::new(
+                    RunFiles(&f.dir).summary(),
+                    format!("{} layers, He has {}", w.len(), he.len()),
+                ));
+            }
+            Ok(median(
+                w.iter().zip(he).map(|(a, b)| (a / b).max(b / a)).collect(),
+            ))
+        })
+        .collect()
+}
+
+/// Requires a group's median width to have settled: training has ended near a width.
+fn require_settled(j: &mut Judgement, name: &str, runs: &Runs, c: &K9) -> Evidence<()> {
+    let moved = settling(runs)?;
+    j.require(
+        &format!(
+            "{name}'s width settled: moved at most {} over the last quarter",
+            c.width_plateau
+        ),
+        moved.is_some_and(|m| m <= c.width_plateau),
+        moved.map_or("fewer than two evaluations".into(), |m| {
+            format!("moved {m:.3}")
+        }),
+        "a longer budget",
+    );
+    Ok(())
+}
+
+pub fn k9(e: &ExperimentRuns, c: &K9) -> ClaimRow {
+    let criterion = format!(
+        "for every breaker, the final effective width (participation ratio, median over layers of the factor to He's) within {} of He's (one-sided {:.0}% upper bound over at least {} seeds), once the breaker has parted the channels (gap past {:.0e}) and its median width and He's have settled (moved under {} over the last quarter)",
+        c.width_factor,
+        100.0 * c.confidence,
+        c.min_seeds,
+        c.macro_gap,
+        c.width_plateau
+    );
+    let j = Judgement::new(ClaimId::K9, &e.plan.scale, criterion, &c.rationale);
+    judged(j, |j| judge_k9(j, e, c))
+}
+
+fn judge_k9(j: &mut Judgement, e: &ExperimentRuns, c: &K9) -> Evidence<Decision> {
+    let he_runs = e.finished("he");
+    require_seeds(j, "He", he_runs.len(), c.min_seeds);
+    require_settled(j, "He", &he_runs, c)?;
+    let he = he_widths(&he_runs)?;
+    j.runs(hashes(&he_runs));
+    let mut judged = Vec::new();
+    for g in BREAKERS.iter().copied().chain(["none"]) {
         let runs = e.finished(g);
         if runs.is_empty() {
             continue;
         }
-        let fin = widths(&runs, false);
-        let factor = median(
-            fin.iter()
-                .zip(&he)
-                .map(|(a, b)| (a.1 / b.1).max(b.1 / a.1))
-                .collect(),
-        );
-        parts.push(format!(
-            "{g}: width {:.1} at init -> {:.1} (He {:.1} -> {:.1}), median factor to He {factor:.2}",
-            median_of(&widths(&runs, true)),
-            median_of(&fin),
-            median_of(&he_init),
-            median_of(&he),
+        let f = factors(&runs, &he)?;
+        let i = mean_interval(&f, c.confidence);
+        let init = median(widths(
+            runs[0].1,
+            &runs[0].1.summary.diversity_init,
+            "diversity_init",
+        )?);
+        j.measure(format!(
+            "{g}: width {init:.1} at init, factor to He's final width {:.2} [{:.2}, {:.2}]",
+            i.diff, i.lo, i.hi
         ));
-        if g != "none" {
-            any = true;
-            ok &= factor <= WIDTH_FACTOR;
+        if g == "none" {
+            continue;
         }
+        require_seeds(j, g, runs.len(), c.min_seeds);
+        for (r, f) in &runs {
+            j.require(
+                &format!(
+                    "{g}, seed {}: the channels parted (gap past {:.0e})",
+                    r.seed, c.macro_gap
+                ),
+                first_above(&gap_trajectory(f)?, c.macro_gap).is_some(),
+                format!("{} steps", f.summary.steps),
+                "a longer budget, for the breaker to act",
+            );
+        }
+        require_settled(j, g, &runs, c)?;
+        j.runs(hashes(&runs));
+        judged.push((g, i));
     }
-    row(
-        "K9",
-        format!(
-            "effective width = participation ratio of the feature correlation matrix, median over layers, mean over seeds (definition [open]); \"near\" = within a factor {WIDTH_FACTOR} of He's final width. {}",
-            parts.join("; ")
-        ),
-        verdict(any && ok),
-        &e.plan.scale,
+    j.measure(format!(
+        "He's final width {:.1} (median over layers)",
+        median(he.clone())
+    ));
+    j.require(
+        "at least one breaker",
+        !judged.is_empty(),
+        "none".into(),
+        "add breaker variants",
+    );
+    Ok(
+        if let Some((g, i)) = judged.iter().find(|(_, i)| i.lo > c.width_factor) {
+            Decision::Refuted(format!(
+                "{g} ends a factor {:.2} (lower bound {:.2}) from He's width",
+                i.diff, i.lo
+            ))
+        } else if judged.iter().all(|(_, i)| i.hi <= c.width_factor) {
+            Decision::Holds
+        } else {
+            Decision::Inconclusive(format!(
+                "a breaker's interval straddles the factor {}: more seeds would decide",
+                c.width_factor
+            ))
+        },
     )
 }

@@ -2,9 +2,9 @@
 //! E4's per-layer diversity of the E2 runs, E3's LeakyNet accuracy and E5's perturbation reach.
 use super::Figure;
 use super::figures::{self, Chart, Series};
-use crate::claims::stats::Point;
-use crate::claims::toy::check_k3;
-use crate::claims::{MARGIN, gap_trajectory, one_point, points};
+use crate::claims::evidence::{gap_trajectory, points};
+use crate::claims::stats::{Point, threshold};
+use crate::experiment::Accuracy;
 use crate::metrics::LayerDiversity;
 use crate::records::PerturbationLine;
 use crate::runs::{ExperimentRuns, Finished};
@@ -22,8 +22,18 @@ fn accuracy_series(label: &str, pts: &[Point]) -> Series {
     }
 }
 
-fn baseline(e: &ExperimentRuns, group: &str, best: bool) -> Option<f64> {
-    one_point(e, group, best).map(|p| p.mean)
+/// A group's accuracy points; none where the records are flawed (the claims rows name the flaw).
+fn accuracies(e: &ExperimentRuns, group: &str, which: Accuracy) -> Vec<Point> {
+    points(e, group, which).unwrap_or_default()
+}
+
+/// All of a group's accuracies pooled: its mean, if it has runs.
+fn baseline(e: &ExperimentRuns, group: &str, which: Accuracy) -> Option<f64> {
+    let accs: Vec<f64> = accuracies(e, group, which)
+        .into_iter()
+        .flat_map(|p| p.accs)
+        .collect();
+    (!accs.is_empty()).then(|| Point::new(0.0, accs).mean)
 }
 
 pub(super) fn figures_of(exps: &[ExperimentRuns]) -> Vec<Figure> {
@@ -49,8 +59,8 @@ pub(super) fn figures_of(exps: &[ExperimentRuns]) -> Vec<Figure> {
 /// E1 (K2, K3): accuracy against K, and against eps with the threshold.
 fn e1_figures(e: &ExperimentRuns) -> Vec<Figure> {
     let mut figs = Vec::new();
-    let he = baseline(e, "he", false);
-    let w1 = baseline(e, "width-1", false);
+    let he = baseline(e, "he", Accuracy::Final);
+    let w1 = baseline(e, "width-1", Accuracy::Final);
     let mut hlines = Vec::new();
     if let Some(h) = he {
         hlines.push((format!("He {h:.3}"), h));
@@ -58,7 +68,7 @@ fn e1_figures(e: &ExperimentRuns) -> Vec<Figure> {
     if let Some(w) = w1 {
         hlines.push((format!("width-1 net {w:.3}"), w));
     }
-    let k = points(e, "k-curve", false);
+    let k = accuracies(e, "k-curve", Accuracy::Final);
     if !k.is_empty() {
         figs.push(Figure {
             id: "e1-accuracy-vs-k".into(),
@@ -77,16 +87,18 @@ fn e1_figures(e: &ExperimentRuns) -> Vec<Figure> {
             },
         });
     }
-    let eps: Vec<_> = points(e, "eps-curve", false)
+    let eps: Vec<_> = accuracies(e, "eps-curve", Accuracy::Final)
         .into_iter()
         .filter(|p| p.x > 0.0)
         .collect();
     if !eps.is_empty() {
-        let threshold = he.and_then(|h| check_k3(&eps, h, MARGIN).ok());
+        let margin = e.plan.criteria.k3.as_ref().map(|c| c.margin);
+        let threshold = he.zip(margin).and_then(|(h, m)| threshold(&eps, h, m));
         figs.push(Figure {
             id: "e1-accuracy-vs-eps".into(),
             caption: format!(
-                "K3: tied k-unique:1 with init noise eps (log axis); the red line is the smallest eps within {MARGIN} of He{}. {}",
+                "K3: tied k-unique:1 with init noise eps (log axis); the red line is the smallest eps whose mean is within K3's margin ({}) of He{}. {}",
+                margin.map_or("no K3 criterion".into(), |m| m.to_string()),
                 threshold.map_or(" (none in the grid)".into(), |t| format!(": {t}")),
                 e.plan.scale
             ),
@@ -117,6 +129,7 @@ fn e2_figures(e: &ExperimentRuns) -> Vec<Figure> {
             series.push(Series::new(
                 format!("{g} (seed {})", p.seed),
                 gap_trajectory(f)
+                    .unwrap_or_default()
                     .into_iter()
                     .map(|(s, gap)| ((s + 1) as f64, gap))
                     .collect(),

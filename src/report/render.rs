@@ -74,7 +74,12 @@ fn plans_md(report: &Report) -> String {
             "| {} | {} | {} | {runs}{skipped} | {} |\n",
             e.plan.experiment,
             e.plan.title,
-            e.plan.claims.join(", "),
+            e.plan
+                .claims
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             e.plan.scale
         ));
     }
@@ -83,16 +88,21 @@ fn plans_md(report: &Report) -> String {
 
 fn markdown(report: &Report) -> String {
     let mut s = String::from(
-        "# featdiv report\n\nClaims of Blumenfeld, Gilboa & Soudry (ICML 2020) beside our measurements. Every verdict is relative to a baseline trained in the same experiment, at the scale given.\n\n## Claims\n\n| claim | paper | measured | verdict | scale |\n|---|---|---|---|---|\n",
+        "# featdiv report\n\nClaims of Blumenfeld, Gilboa & Soudry (ICML 2020) beside our measurements. Every verdict is relative to a baseline trained in the same experiment, at the scale given.\n\n## Claims\n\n| claim | paper | verdict | why | criterion | measured | scale |\n|---|---|---|---|---|---|---|\n",
     );
     for c in &report.claims {
+        let cells = [
+            c.id.to_string(),
+            c.claim.clone(),
+            c.verdict.to_string(),
+            c.reason.clone().unwrap_or_default(),
+            c.criterion.clone(),
+            c.measured.clone(),
+            c.scale.clone(),
+        ];
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
-            c.id,
-            c.claim,
-            c.measured.replace('|', "\\|"),
-            c.verdict,
-            c.scale
+            "| {} |\n",
+            cells.map(|c| c.replace('|', "\\|")).join(" | ")
         ));
     }
     s.push_str("\n## Experiments\n\n");
@@ -126,7 +136,7 @@ window.addEventListener('load', function () {
   });
   var rows = 0;
   document.querySelectorAll('#claims tbody tr').forEach(function (tr) {
-    if (tr.getBoundingClientRect().height > 0 && tr.cells.length === 5) rows++;
+    if (tr.getBoundingClientRect().height > 0 && tr.cells.length === 7) rows++;
   });
   document.body.setAttribute('data-rendered', 'figures=' + figs + ' claims=' + rows);
 });
@@ -159,7 +169,7 @@ fn html_row(cells: impl IntoIterator<Item = impl AsRef<str>>) -> String {
 
 fn claims_html(report: &Report) -> String {
     let mut s = String::from(
-        "<h2>Claims</h2>\n<table id=\"claims\"><thead><tr><th>claim</th><th>paper</th><th>measured</th><th>verdict</th><th>scale</th></tr></thead><tbody>\n",
+        "<h2>Claims</h2>\n<table id=\"claims\"><thead><tr><th>claim</th><th>paper</th><th>verdict</th><th>why</th><th>criterion</th><th>measured</th><th>scale</th></tr></thead><tbody>\n",
     );
     for c in &report.claims {
         let class = c.verdict.to_string().replace(' ', "-");
@@ -169,7 +179,17 @@ fn claims_html(report: &Report) -> String {
             class
         };
         let verdict = c.verdict.to_string();
-        let row = html_row([&c.id, &c.claim, &c.measured, &verdict, &c.scale]);
+        let id = c.id.to_string();
+        let why = c.reason.clone().unwrap_or_default();
+        let row = html_row([
+            &id,
+            &c.claim,
+            &verdict,
+            &why,
+            &c.criterion,
+            &c.measured,
+            &c.scale,
+        ]);
         s.push_str(&row.replacen("<tr>", &format!("<tr class=\"{class}\">"), 1));
     }
     s.push_str("</tbody></table>\n");

@@ -2,10 +2,20 @@
 //! ConstNet's channels part macroscopically, while the same run without it stays exactly
 //! symmetric. On the CPU the breaker is gradient noise of relative std 2^-24 (the error of a
 //! float32 reduction done in another order); on CUDA it is the GPU's own nondeterministic
-//! kernels. The criterion is the report's: a gap above `claims::MACRO_GAP`.
-use featdiv::claims::MACRO_GAP;
+//! kernels. The criterion is the report's: K4's of `configs/experiments/e2-constnet.toml`.
 use featdiv::claims::constnet::train_gap_trajectory;
 use featdiv::config::Config;
+use featdiv::experiment::{Experiment, K4};
+
+/// K4's criterion as the shipped E2 declares it.
+pub fn criterion() -> K4 {
+    let path = super::root().join("configs/experiments/e2-constnet.toml");
+    Experiment::from_file(&path)
+        .expect("the shipped E2")
+        .claims
+        .k4
+        .expect("E2 declares K4")
+}
 
 /// Where K4 is checked, and so which breaker.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,9 +34,10 @@ pub struct K4Trajectories {
 }
 
 impl K4Trajectories {
-    /// The first logged step whose gap passes MACRO_GAP.
+    /// The first logged step whose gap passes K4's macroscopic level.
     pub fn macroscopic_at(&self) -> Option<(usize, f64)> {
-        self.broken.iter().find(|(_, g)| *g > MACRO_GAP).copied()
+        let level = criterion().macro_gap;
+        self.broken.iter().find(|(_, g)| *g > level).copied()
     }
 }
 
@@ -97,18 +108,20 @@ pub fn assert_control_symmetric(t: &K4Trajectories) {
     );
 }
 
-/// The breaker's gap starts at rounding level and training amplifies it past MACRO_GAP.
+/// The breaker's gap starts at rounding level and training amplifies it past the macroscopic
+/// level.
 pub fn assert_breaks(t: &K4Trajectories) {
+    let c = criterion();
     let first = t.broken.iter().find(|(_, g)| *g > 0.0).copied();
     let (step0, gap0) = first.expect("the breaker opens a gap");
     let (step1, gap1) = t.macroscopic_at().unwrap_or_else(|| {
         panic!(
-            "gap not above {MACRO_GAP} within {} steps: {:?}",
-            t.steps, t.broken
+            "gap not above {} within {} steps: {:?}",
+            c.macro_gap, t.steps, t.broken
         )
     });
     assert!(
-        gap0 < 1e-6,
+        gap0 < c.rounding_gap,
         "the gap starts at rounding level, got {gap0:e} at step {step0}"
     );
     assert!(

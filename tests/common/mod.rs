@@ -76,6 +76,14 @@ pub fn try_outcome(
     }
 }
 
+/// The criteria a shipped experiment file (`configs/experiments/<file>`) declares.
+pub fn criteria(file: &str) -> featdiv::experiment::Criteria {
+    let path = root().join("configs/experiments").join(file);
+    featdiv::experiment::Experiment::from_file(&path)
+        .unwrap_or_else(|e| panic!("{file}: {e:#}"))
+        .claims
+}
+
 /// A Wide-ResNet of `shape` with `init` from generator seed `seed`.
 pub fn wrn(shape: WrnShape, init: WrnInit, seed: i64) -> Wrn {
     tch::manual_seed(seed);

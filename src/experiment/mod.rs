@@ -2,6 +2,10 @@
 //! `configs/experiments/`), a base run config with named variants, seeds and profiles, expanded
 //! into planned runs. A run is named by a hash of its resolved config, so the same run planned
 //! twice (by two experiments, or two shards) is one folder and is trained once.
+mod criteria;
+
+pub use criteria::{Accuracy, ClaimId, Criteria, K1, K2, K3, K4, K5, K6, K7, K8, K9, Weighing};
+
 use crate::config::{Config, DeviceSpec};
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
@@ -16,6 +20,8 @@ use std::str::FromStr;
 pub enum ProfileName {
     /// Minutes on a 2-core CPU; claims it cannot decide say so.
     Quick,
+    /// Under an hour on a 2-core CPU: budgets chosen to decide every claim a CPU can.
+    Standard,
     /// All of Fashion-MNIST on a CPU.
     Full,
     /// The authors' scale, on a GPU.
@@ -26,8 +32,9 @@ pub enum ProfileName {
 }
 
 impl ProfileName {
-    pub const ALL: [ProfileName; 4] = [
+    pub const ALL: [ProfileName; 5] = [
         ProfileName::Quick,
+        ProfileName::Standard,
         ProfileName::Full,
         ProfileName::Paper,
         ProfileName::Smoke,
@@ -36,6 +43,7 @@ impl ProfileName {
     pub fn name(self) -> &'static str {
         match self {
             ProfileName::Quick => "quick",
+            ProfileName::Standard => "standard",
             ProfileName::Full => "full",
             ProfileName::Paper => "paper",
             ProfileName::Smoke => "smoke",
@@ -83,8 +91,9 @@ pub struct Experiment {
     /// Short id, e.g. "e2-constnet"; also the plan file's name.
     pub name: String,
     pub title: String,
-    /// The claims (K1..K9) this experiment measures.
-    pub claims: Vec<String>,
+    /// The claims judged on this experiment's runs, each with its criterion (`[claims.Kn]`).
+    #[serde(default)]
+    pub claims: Criteria,
     #[serde(default)]
     pub seeds: Vec<u64>,
     /// An analysis of other experiments' runs (E4, E5): no runs of its own.
@@ -152,7 +161,10 @@ pub struct PlannedRun {
 pub struct Plan {
     pub experiment: String,
     pub title: String,
-    pub claims: Vec<String>,
+    /// The claims judged on these runs, and their criteria as the experiment file declared them.
+    pub claims: Vec<ClaimId>,
+    #[serde(default)]
+    pub criteria: Criteria,
     pub analysis_of: Vec<String>,
     pub profile: ProfileName,
     pub scale: String,
@@ -191,6 +203,7 @@ impl Experiment {
     }
 
     fn check(&self) -> Result<()> {
+        self.claims.check()?;
         let mut names = std::collections::BTreeSet::new();
         for v in &self.variants {
             ensure!(
@@ -249,7 +262,8 @@ impl Experiment {
         Ok(Some(Plan {
             experiment: self.name.clone(),
             title: self.title.clone(),
-            claims: self.claims.clone(),
+            claims: self.claims.ids(),
+            criteria: self.claims.clone(),
             analysis_of: self.analysis_of.clone(),
             profile,
             scale: p.scale.clone(),

@@ -1,0 +1,759 @@
+//! The verdicts' own tests: for every claim, a synthetic record set that holds, one refuted, one
+//! undecided for each precondition, and broken records (NaN, empty, failed, missing); and a
+//! property: planting any single contradiction into a record set that holds moves the verdict
+//! away from "holds".
+use super::lab::{LEAKY, Lab, MLP, Story, WRN, shipped_criteria};
+use super::{ClaimRow, Verdict, claims_table};
+use crate::experiment::ClaimId;
+use crate::runs::{ExperimentRuns, Finished};
+
+fn flat(acc: f64) -> Story {
+    Story {
+        curve: vec![acc; 4],
+        ..Story::learned(acc, &[0.0; 5])
+    }
+}
+
+fn around(acc: f64, spread: f64, gaps: &[f64], n: usize) -> Vec<Story> {
+    (0..n)
+        .map(|i| Story::learned(acc + spread * (i as f64 - (n as f64 - 1.0) / 2.0), gaps))
+        .collect()
+}
+
+const NO_GAP: [f64; 5] = [0.0; 5];
+/// A rounding-level breaker amplified past 1e-3.
+const PARTED: [f64; 5] = [0.0, 5e-8, 1e-6, 1e-3 / 2.0, 2e-2];
+
+/// E1 whose records make K1, K2 and K3 hold.
+pub fn e1() -> ExperimentRuns {
+    let chance = |n| vec![flat(0.1); n];
+    let mut lab = Lab::new("e1-toy", shipped_criteria("e1-toy.toml"), MLP)
+        .group("he", "he", None, &[], &around(0.83, 0.002, &NO_GAP, 3))
+        .group(
+            "width-1",
+            "width-1",
+            None,
+            &["model.hidden=[1]"],
+            &around(0.12, 0.02, &NO_GAP, 3),
+        )
+        .group(
+            "untied",
+            "untied",
+            None,
+            &[],
+            &around(0.82, 0.002, &NO_GAP, 3),
+        )
+        .group("k-curve", "K=1", Some(1.0), &[], &chance(3));
+    for (k, acc) in [(2.0, 0.2), (16.0, 0.6), (256.0, 0.83)] {
+        lab = lab.group(
+            "k-curve",
+            &format!("K={k}"),
+            Some(k),
+            &[],
+            &around(acc, 0.01, &NO_GAP, 3),
+        );
+    }
+    lab.group("eps-curve", "eps=0", Some(0.0), &[], &chance(3))
+        .group(
+            "eps-curve",
+            "eps=0.1",
+            Some(0.1),
+            &[],
+            &around(0.815, 0.003, &PARTED, 3),
+        )
+        .group(
+            "symmetry",
+            "width 7",
+            Some(7.0),
+            &["model.hidden=[7]"],
+            &chance(3),
+        )
+        .e
+}
+
+/// E2 whose records make K4, K5, K6 and K7 hold.
+pub fn e2() -> ExperimentRuns {
+    let mut none = flat(0.23);
+    none.identical_at_init = true;
+    let breaker = |acc| {
+        let mut s = around(acc, 0.004, &PARTED, 2);
+        s.iter_mut()
+            .for_each(|s| s.widths = vec![1.0, 12.0, 15.0, 16.0, 16.0]);
+        s
+    };
+    Lab::new("e2-constnet", shipped_criteria("e2-constnet.toml"), WRN)
+        .group(
+            "he",
+            "he",
+            None,
+            &["model.init=he"],
+            &around(0.80, 0.004, &NO_GAP, 2),
+        )
+        .group("none", "none", None, &[], &[none.clone(), none])
+        .group("dropout", "dropout", None, &[], &breaker(0.795))
+        .group("grad-noise", "grad-noise", None, &[], &breaker(0.79))
+        .e
+}
+
+/// E4, analysing E2, whose criterion makes K9 hold on `e2()`.
+pub fn e4() -> ExperimentRuns {
+    let mut e = Lab::new("e4-diversity", shipped_criteria("e4-diversity.toml"), WRN).e;
+    e.plan.analysis_of = vec!["e2-constnet".into()];
+    e
+}
+
+/// E3 whose records make K8 hold: accuracy falls with the averaging layers.
+pub fn e3() -> ExperimentRuns {
+    let mut lab = Lab::new("e3-leakynet", shipped_criteria("e3-leakynet.toml"), LEAKY);
+    for (code, acc, reach) in [
+        ("h_hhhh_hhhh_hhhh", 0.7, 0.05),
+        ("i_iiii_iiii_iiii", 0.5, 1.0),
+        ("1_iiii_iiii_iiii", 0.5, 1.0),
+        ("1_iiii_11ii_iiii", 0.4, 0.0),
+        ("1_iiii_1111_iiii", 0.3, 0.0),
+        ("1_ii11_ii11_ii11", 0.25, 0.0),
+        ("1_1111_1111_1111", 0.2, 0.0),
+    ] {
+        let mut stories = around(acc, 0.004, &PARTED, 2);
+        stories.iter_mut().for_each(|s| s.reach = reach);
+        let set = format!("model.init={code:?}");
+        lab = lab.group("code", code, None, &[set.as_str()], &stories);
+    }
+    lab.e
+}
+
+fn all() -> Vec<ExperimentRuns> {
+    vec![e1(), e2(), e3(), e4()]
+}
+
+fn verdict_of(exps: &[ExperimentRuns], id: ClaimId) -> ClaimRow {
+    claims_table(exps)
+        .into_iter()
+        .find(|r| r.id == id)
+        .expect("every claim has a row")
+}
+
+fn experiment_of(id: ClaimId) -> usize {
+    match id {
+        ClaimId::K1 | ClaimId::K2 | ClaimId::K3 => 0,
+        ClaimId::K4 | ClaimId::K5 | ClaimId::K6 | ClaimId::K7 | ClaimId::K9 => 1,
+        ClaimId::K8 => 2,
+    }
+}
+
+fn group<'a>(exps: &'a mut [ExperimentRuns], id: ClaimId, g: &str) -> Vec<&'a mut Finished> {
+    Lab::runs_mut(&mut exps[experiment_of(id)], g)
+}
+
+#[test]
+fn every_claim_holds_on_its_holding_records() {
+    for row in claims_table(&all()) {
+        assert_eq!(
+            row.verdict,
+            Verdict::Holds,
+            "{}: {:?} {}",
+            row.id,
+            row.reason,
+            row.measured
+        );
+        assert!(row.preconditions.iter().all(|c| c.met), "{}", row.id);
+        assert!(
+            !row.criterion.is_empty() && !row.rationale.is_empty(),
+            "{}",
+            row.id
+        );
+    }
+}
+
+/// Runs a plant on the holding records and returns the claim's row.
+fn planted(id: ClaimId, plant: impl FnOnce(&mut Vec<ExperimentRuns>)) -> ClaimRow {
+    let mut exps = all();
+    plant(&mut exps);
+    verdict_of(&exps, id)
+}
+
+fn assert_verdict(row: &ClaimRow, want: Verdict, why: &str) {
+    assert_eq!(
+        row.verdict, want,
+        "{}: {:?}; {}",
+        row.id, row.reason, row.measured
+    );
+    let reason = row.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains(why),
+        "{}: {why:?} not in {reason:?}",
+        row.id
+    );
+}
+
+fn set_curve(runs: Vec<&mut Finished>, acc: f64) {
+    for f in runs {
+        f.summary.final_test_acc = acc;
+        f.summary.best_test_acc = acc;
+        f.evals.iter_mut().for_each(|e| e.test_acc = acc);
+    }
+}
+
+#[test]
+fn k1_refuted_when_identical_features_beat_a_width_1_net() {
+    let row = planted(ClaimId::K1, |e| {
+        let tied: Vec<_> = e[0]
+            .runs
+            .iter_mut()
+            .filter(|r| r.planned.x == Some(1.0) || r.planned.group == "symmetry")
+            .filter_map(|r| r.result.as_mut())
+            .collect();
+        set_curve(tied, 0.6);
+    });
+    assert_verdict(&row, Verdict::Refuted, "beats the width-1 net");
+}
+
+#[test]
+fn k1_leaves_out_parted_runs_and_needs_enough_that_stayed() {
+    // Every tied run parted: nothing left to judge K1 on.
+    let row = planted(ClaimId::K1, |e| {
+        for r in e[0]
+            .runs
+            .iter_mut()
+            .filter(|r| r.planned.x == Some(1.0) || r.planned.group == "symmetry")
+        {
+            if let Some(f) = r.result.as_mut() {
+                f.summary
+                    .diversity_final
+                    .iter_mut()
+                    .for_each(|l| l.gap_ulps = 10_000);
+            }
+        }
+    });
+    assert_verdict(&row, Verdict::Undecided, "tied runs that stayed identical");
+    assert!(
+        row.measured.contains("parted by float32 rounding"),
+        "{}",
+        row.measured
+    );
+}
+
+#[test]
+fn k1_undecided_when_he_did_not_learn() {
+    let row = planted(ClaimId::K1, |e| {
+        set_curve(Lab::runs_mut(&mut e[0], "he"), 0.15)
+    });
+    assert_verdict(&row, Verdict::Undecided, "He learned");
+}
+
+#[test]
+fn k1_straddling_interval_is_undecided() {
+    let row = planted(ClaimId::K1, |e| {
+        for (f, acc) in Lab::runs_mut(&mut e[0], "width-1")
+            .into_iter()
+            .zip([0.0, 0.03, 0.3])
+        {
+            f.summary.final_test_acc = acc;
+        }
+    });
+    assert_verdict(&row, Verdict::Undecided, "straddles");
+}
+
+#[test]
+fn k2_refuted_when_accuracy_does_not_rise_with_k() {
+    let row = planted(ClaimId::K2, |e| {
+        set_curve(Lab::runs_mut(&mut e[0], "k-curve"), 0.5)
+    });
+    assert_verdict(&row, Verdict::Refuted, "does not rise");
+}
+
+#[test]
+fn k2_needs_three_values_of_k() {
+    let row = planted(ClaimId::K2, |e| {
+        e[0].runs
+            .retain(|r| r.planned.group != "k-curve" || r.planned.x.is_some_and(|x| x < 3.0));
+        e[0].plan
+            .runs
+            .retain(|r| r.group != "k-curve" || r.x.is_some_and(|x| x < 3.0));
+    });
+    assert_verdict(&row, Verdict::Undecided, "three or more values of K");
+}
+
+#[test]
+fn k3_refuted_when_small_noise_stays_at_chance() {
+    let row = planted(ClaimId::K3, |e| {
+        let small: Vec<_> = e[0]
+            .runs
+            .iter_mut()
+            .filter(|r| r.planned.group == "eps-curve" && r.planned.x == Some(0.1))
+            .filter_map(|r| r.result.as_mut())
+            .collect();
+        set_curve(small, 0.1);
+    });
+    assert_verdict(&row, Verdict::Refuted, "every eps");
+}
+
+#[test]
+fn k3_undecided_while_the_noisy_runs_still_rise() {
+    let row = planted(ClaimId::K3, |e| {
+        for r in e[0].runs.iter_mut().filter(|r| r.planned.x == Some(0.1)) {
+            if let Some(f) = r.result.as_mut() {
+                let n = f.evals.len();
+                f.evals[n - 1].test_acc = f.evals[n - 2].test_acc + 0.2;
+            }
+        }
+    });
+    assert_verdict(&row, Verdict::Undecided, "levelled off");
+}
+
+#[test]
+fn k3_undecided_when_there_is_nothing_to_counteract() {
+    let row = planted(ClaimId::K3, |e| {
+        for r in e[0]
+            .runs
+            .iter_mut()
+            .filter(|r| r.planned.group == "eps-curve" && r.planned.x == Some(0.0))
+        {
+            set_curve(r.result.iter_mut().collect(), 0.83);
+        }
+    });
+    assert_verdict(&row, Verdict::Undecided, "without noise");
+}
+
+#[test]
+fn k4_refuted_when_the_gap_never_grows() {
+    let row = planted(ClaimId::K4, |e| {
+        for f in group(e, ClaimId::K4, "grad-noise") {
+            f.steps.iter_mut().for_each(|s| {
+                s.layers
+                    .iter_mut()
+                    .for_each(|l| l.gap_abs = l.gap_abs.min(5e-8))
+            });
+        }
+    });
+    assert_verdict(&row, Verdict::Refuted, "did not grow");
+}
+
+#[test]
+fn k4_undecided_when_the_budget_ran_out_or_the_control_parted() {
+    let row = planted(ClaimId::K4, |e| {
+        for f in group(e, ClaimId::K4, "grad-noise") {
+            f.steps.iter_mut().for_each(|s| {
+                s.layers
+                    .iter_mut()
+                    .for_each(|l| l.gap_abs = l.gap_abs.min(1e-4))
+            });
+        }
+    });
+    assert_verdict(&row, Verdict::Undecided, "budget ran out");
+    let row = planted(ClaimId::K4, |e| {
+        group(e, ClaimId::K4, "none")[0].steps[2].layers[0].gap_abs = 1e-9
+    });
+    assert_verdict(&row, Verdict::Undecided, "stays exactly 0");
+}
+
+#[test]
+fn k5_refuted_when_a_breaker_stays_below_he() {
+    let row = planted(ClaimId::K5, |e| {
+        set_curve(group(e, ClaimId::K5, "dropout"), 0.5)
+    });
+    assert_verdict(&row, Verdict::Refuted, "+dropout");
+}
+
+#[test]
+fn k5_undecided_for_each_precondition() {
+    let cases: [(&str, fn(&mut Vec<ExperimentRuns>)); 4] = [
+        ("the channels parted", |e| {
+            for f in group(e, ClaimId::K5, "dropout") {
+                f.steps
+                    .iter_mut()
+                    .for_each(|s| s.layers.iter_mut().for_each(|l| l.gap_abs = 0.0));
+            }
+        }),
+        ("He learned", |e| {
+            set_curve(group(e, ClaimId::K5, "he"), 0.2)
+        }),
+        ("without a breaker", |e| {
+            set_curve(group(e, ClaimId::K5, "none"), 0.8)
+        }),
+        ("at least 2 seeds", |e| {
+            e[1].runs
+                .retain(|r| !(r.planned.group == "dropout" && r.planned.seed == 1));
+            e[1].plan
+                .runs
+                .retain(|r| !(r.group == "dropout" && r.seed == 1));
+        }),
+    ];
+    for (why, plant) in cases {
+        let row = planted(ClaimId::K5, plant);
+        assert_verdict(&row, Verdict::Undecided, why);
+    }
+}
+
+#[test]
+fn k5_undecided_when_a_breaker_straddles_the_margin() {
+    let row = planted(ClaimId::K5, |e| {
+        for (f, acc) in group(e, ClaimId::K5, "dropout")
+            .into_iter()
+            .zip([0.6, 0.85])
+        {
+            f.summary.best_test_acc = acc;
+        }
+    });
+    assert_verdict(&row, Verdict::Undecided, "straddles");
+}
+
+#[test]
+fn k6_refuted_by_a_wrong_first_loss_or_a_second_channel() {
+    let row = planted(ClaimId::K6, |e| {
+        group(e, ClaimId::K6, "none")[0].steps[0].loss = 2.0
+    });
+    assert_verdict(&row, Verdict::Refuted, "seed 0");
+    let row = planted(ClaimId::K6, |e| {
+        group(e, ClaimId::K6, "none")[1].summary.diversity_init[0].distinct_exact = 2
+    });
+    assert_verdict(&row, Verdict::Refuted, "seed 1");
+}
+
+#[test]
+fn k6_empty_or_nan_records_are_flaws() {
+    let row = planted(ClaimId::K6, |e| {
+        group(e, ClaimId::K6, "none")[0]
+            .summary
+            .diversity_init
+            .clear()
+    });
+    assert_verdict(&row, Verdict::Undecided, "lists no layers");
+    let row = planted(ClaimId::K6, |e| {
+        group(e, ClaimId::K6, "none")[0].steps[0].loss = f64::NAN
+    });
+    assert_verdict(&row, Verdict::Undecided, "the loss at step 0 is NaN");
+    let row = planted(ClaimId::K6, |e| {
+        group(e, ClaimId::K6, "none")[0]
+            .steps
+            .retain(|s| s.step != 0)
+    });
+    assert_verdict(&row, Verdict::Undecided, "no record of step 0");
+}
+
+#[test]
+fn k7_refuted_by_any_gap_and_never_held_by_a_nan() {
+    let row = planted(ClaimId::K7, |e| {
+        group(e, ClaimId::K7, "none")[1].steps[3].layers[1].gap_abs = 1e-12
+    });
+    assert_verdict(&row, Verdict::Refuted, "reached");
+    let row = planted(ClaimId::K7, |e| {
+        group(e, ClaimId::K7, "none")[1].steps[3].layers[1].gap_abs = f64::NAN
+    });
+    assert_verdict(&row, Verdict::Undecided, "is NaN");
+    let row = planted(ClaimId::K7, |e| {
+        group(e, ClaimId::K7, "none")[0]
+            .steps
+            .iter_mut()
+            .for_each(|s| s.layers.clear())
+    });
+    assert_verdict(&row, Verdict::Undecided, "lists no layers");
+}
+
+#[test]
+fn k7_undecided_when_the_control_shows_no_gap() {
+    let row = planted(ClaimId::K7, |e| {
+        for f in group(e, ClaimId::K7, "dropout") {
+            f.steps
+                .iter_mut()
+                .for_each(|s| s.layers.iter_mut().for_each(|l| l.gap_abs = 0.0));
+        }
+    });
+    assert_verdict(&row, Verdict::Undecided, "dropout control");
+}
+
+#[test]
+fn k8_refuted_when_averaging_does_not_erase_or_accuracy_rises() {
+    let row = planted(ClaimId::K8, |e| {
+        let f = e[2]
+            .runs
+            .iter_mut()
+            .find(|r| r.planned.variant == "1_1111_1111_1111")
+            .and_then(|r| r.result.as_mut())
+            .unwrap();
+        f.perturbations[0].reach[0].ratio = 0.5;
+    });
+    assert_verdict(&row, Verdict::Refuted, "does not erase");
+    let row = planted(ClaimId::K8, |e| {
+        for r in e[2].runs.iter_mut() {
+            let code = crate::config::LeakyCode::parse(&r.planned.variant, 16).unwrap();
+            let acc = 0.25 + 0.02 * code.averaging_layers() as f64 + 0.001 * r.planned.seed as f64;
+            set_curve(r.result.iter_mut().collect(), acc);
+        }
+    });
+    assert_verdict(&row, Verdict::Refuted, "rises with the averaging layers");
+}
+
+#[test]
+fn k8_undecided_until_the_identity_codes_learn() {
+    let row = planted(ClaimId::K8, |e| {
+        for r in e[2]
+            .runs
+            .iter_mut()
+            .filter(|r| !r.planned.variant.starts_with('h'))
+        {
+            let code = crate::config::LeakyCode::parse(&r.planned.variant, 16).unwrap();
+            let acc = 0.15 - 0.004 * code.averaging_layers() as f64 + 0.001 * r.planned.seed as f64;
+            set_curve(r.result.iter_mut().collect(), acc);
+        }
+    });
+    assert_verdict(&row, Verdict::Undecided, "identity codes learned");
+}
+
+#[test]
+fn k8_no_trend_is_undecided() {
+    let row = planted(ClaimId::K8, |e| {
+        for r in e[2]
+            .runs
+            .iter_mut()
+            .filter(|r| !r.planned.variant.starts_with('h'))
+        {
+            let acc = 0.5 + 0.01 * r.planned.seed as f64;
+            set_curve(r.result.iter_mut().collect(), acc);
+        }
+    });
+    assert_verdict(&row, Verdict::Undecided, "not beyond the critical value");
+}
+
+#[test]
+fn k9_refuted_when_a_breaker_ends_far_from_he() {
+    let row = planted(ClaimId::K9, |e| {
+        for f in group(e, ClaimId::K9, "dropout") {
+            f.summary
+                .diversity_final
+                .iter_mut()
+                .for_each(|l| l.width_participation = 1.5);
+            f.evals.iter_mut().for_each(|ev| {
+                ev.layers
+                    .iter_mut()
+                    .for_each(|l| l.width_participation = 1.5)
+            });
+        }
+    });
+    assert_verdict(&row, Verdict::Refuted, "dropout ends a factor");
+}
+
+#[test]
+fn k9_undecided_while_widths_still_move() {
+    let row = planted(ClaimId::K9, |e| {
+        for f in group(e, ClaimId::K9, "he") {
+            let n = f.evals.len();
+            f.evals[n - 1]
+                .layers
+                .iter_mut()
+                .for_each(|l| l.width_participation = 40.0);
+        }
+    });
+    assert_verdict(&row, Verdict::Undecided, "He's width settled");
+}
+
+#[test]
+fn missing_runs_are_not_run_and_failed_runs_undecided() {
+    let mut exps = all();
+    exps[1].runs[0].result = None;
+    for id in [
+        ClaimId::K4,
+        ClaimId::K5,
+        ClaimId::K6,
+        ClaimId::K7,
+        ClaimId::K9,
+    ] {
+        assert_verdict(&verdict_of(&exps, id), Verdict::NotRun, "runs finished");
+    }
+    exps[1].runs[0].failed = Some(("runs/x/summary.json".into(), "disk full".into()));
+    assert_verdict(
+        &verdict_of(&exps, ClaimId::K5),
+        Verdict::Undecided,
+        "runs/x/summary.json: the run failed: disk full",
+    );
+    let row = verdict_of(&[e2()], ClaimId::K1);
+    assert_verdict(&row, Verdict::NotRun, "no experiment");
+}
+
+#[test]
+fn a_nan_accuracy_is_never_a_verdict() {
+    for (id, g) in [
+        (ClaimId::K1, "width-1"),
+        (ClaimId::K2, "k-curve"),
+        (ClaimId::K3, "he"),
+        (ClaimId::K5, "grad-noise"),
+        (ClaimId::K8, "code"),
+    ] {
+        let row = planted(id, |e| {
+            let f = &mut Lab::runs_mut(&mut e[experiment_of(id)], g)[0];
+            f.summary.final_test_acc = f64::NAN;
+            f.summary.best_test_acc = f64::NAN;
+        });
+        assert_verdict(&row, Verdict::Undecided, "not an accuracy");
+    }
+}
+
+type Plant = fn(&mut [ExperimentRuns], usize);
+
+/// The `i`-th (mod their number) finished run of `group` in experiment `e`.
+fn nth<'a>(exps: &'a mut [ExperimentRuns], e: usize, group: &str, i: usize) -> &'a mut Finished {
+    let mut runs = Lab::runs_mut(&mut exps[e], group);
+    let n = runs.len();
+    runs.swap_remove(i % n)
+}
+
+fn nan_gap(f: &mut Finished, i: usize) {
+    let n = f.steps.len();
+    let s = &mut f.steps[i % n];
+    let m = s.layers.len();
+    s.layers[i % m].gap_abs = f64::NAN;
+}
+
+/// Single contradictions of each claim's evidence, each chosen to be one a record could carry:
+/// (claim, what is planted, where).
+fn contradictions() -> Vec<(ClaimId, &'static str, Plant)> {
+    let mut all = toy_contradictions();
+    all.extend(deep_contradictions());
+    all
+}
+
+fn toy_contradictions() -> Vec<(ClaimId, &'static str, Plant)> {
+    vec![
+        (
+            ClaimId::K1,
+            "a tied run far above the width-1 net",
+            |e, i| nth(e, 0, "symmetry", i).summary.final_test_acc = 0.9,
+        ),
+        (ClaimId::K1, "a NaN accuracy of the width-1 net", |e, i| {
+            nth(e, 0, "width-1", i).summary.final_test_acc = f64::NAN
+        }),
+        (ClaimId::K2, "a run of the largest K at chance", |e, i| {
+            let f = e[0]
+                .runs
+                .iter_mut()
+                .filter(|r| r.planned.x == Some(256.0))
+                .nth(i % 3)
+                .and_then(|r| r.result.as_mut())
+                .unwrap();
+            f.summary.final_test_acc = 0.1;
+        }),
+        (ClaimId::K3, "a small-noise run halfway to He", |e, i| {
+            let f = e[0]
+                .runs
+                .iter_mut()
+                .filter(|r| r.planned.x == Some(0.1))
+                .nth(i % 3)
+                .and_then(|r| r.result.as_mut())
+                .unwrap();
+            f.summary.final_test_acc = 0.5;
+        }),
+        (ClaimId::K3, "a NaN accuracy of He", |e, i| {
+            nth(e, 0, "he", i).summary.final_test_acc = f64::NAN
+        }),
+    ]
+}
+
+fn deep_contradictions() -> Vec<(ClaimId, &'static str, Plant)> {
+    vec![
+        (ClaimId::K4, "a channel gap in the control", |e, i| {
+            let f = nth(e, 1, "none", i);
+            let n = f.steps.len();
+            f.steps[i % n].layers[0].gap_abs = 1e-10;
+        }),
+        (ClaimId::K4, "a NaN gap of the breaker", |e, i| {
+            nan_gap(nth(e, 1, "grad-noise", i), i)
+        }),
+        (ClaimId::K5, "a breaker run far below He", |e, i| {
+            nth(e, 1, "dropout", i).summary.best_test_acc = 0.3
+        }),
+        (ClaimId::K5, "a NaN accuracy of a breaker", |e, i| {
+            nth(e, 1, "grad-noise", i).summary.best_test_acc = f64::NAN
+        }),
+        (ClaimId::K6, "a wrong loss at step 0", |e, i| {
+            nth(e, 1, "none", i).steps[0].loss += 0.01
+        }),
+        (ClaimId::K6, "a second channel at init", |e, i| {
+            let f = nth(e, 1, "none", i);
+            let n = f.summary.diversity_init.len();
+            f.summary.diversity_init[i % n].distinct_exact = 2;
+        }),
+        (ClaimId::K7, "a channel gap without a breaker", |e, i| {
+            let f = nth(e, 1, "none", i);
+            let n = f.steps.len();
+            let s = &mut f.steps[i % n];
+            let m = s.layers.len();
+            s.layers[i % m].gap_abs = 1e-12;
+        }),
+        (ClaimId::K7, "a NaN gap without a breaker", |e, i| {
+            nan_gap(nth(e, 1, "none", i), i)
+        }),
+        (
+            ClaimId::K8,
+            "an averaging code that does not erase",
+            |e, i| {
+                let f = e[2]
+                    .runs
+                    .iter_mut()
+                    .filter(|r| {
+                        r.planned.variant.starts_with("1_")
+                            && r.planned.variant != "1_iiii_iiii_iiii"
+                    })
+                    .nth(i % 8)
+                    .and_then(|r| r.result.as_mut())
+                    .unwrap();
+                f.perturbations[0].reach[0].ratio = 0.01;
+            },
+        ),
+        (
+            ClaimId::K8,
+            "an identity code that does not pass",
+            |e, i| {
+                let f = e[2]
+                    .runs
+                    .iter_mut()
+                    .filter(|r| r.planned.variant.ends_with("iiii_iiii_iiii"))
+                    .nth(i % 4)
+                    .and_then(|r| r.result.as_mut())
+                    .unwrap();
+                f.perturbations[0].reach[0].ratio = 0.05;
+            },
+        ),
+        (ClaimId::K9, "a breaker far from He's width", |e, i| {
+            let f = nth(e, 1, "dropout", i);
+            f.summary
+                .diversity_final
+                .iter_mut()
+                .for_each(|l| l.width_participation = 200.0);
+        }),
+        (ClaimId::K9, "a NaN width", |e, i| {
+            let f = nth(e, 1, "grad-noise", i);
+            let n = f.summary.diversity_final.len();
+            f.summary.diversity_final[i % n].width_participation = f64::NAN;
+        }),
+    ]
+}
+
+proptest::proptest! {
+    // Each case judges the synthetic records once (well under a millisecond).
+    #![proptest_config(super::lab::proptest_config(64))]
+
+    #[test]
+    fn a_planted_contradiction_never_reads_holds(which in 0usize..17, at in 0usize..64) {
+        let all_plants = contradictions();
+        let (id, what, plant) = all_plants[which % all_plants.len()];
+        let mut exps = all();
+        plant(&mut exps, at);
+        let row = verdict_of(&exps, id);
+        proptest::prop_assert_ne!(row.verdict, Verdict::Holds, "{} with {}: {}", id, what, row.measured);
+    }
+
+    #[test]
+    fn a_failed_or_missing_run_never_reads_holds(claim in 0usize..9, at in 0usize..64, failed in proptest::bool::ANY) {
+        let id = ClaimId::ALL[claim];
+        let mut exps = all();
+        let runs = &mut exps[experiment_of(id)].runs;
+        let n = runs.len();
+        let run = &mut runs[at % n];
+        run.result = None;
+        if failed {
+            run.failed = Some(("runs/x/summary.json".into(), "planted".into()));
+        }
+        let row = verdict_of(&exps, id);
+        proptest::prop_assert_ne!(row.verdict, Verdict::Holds, "{}", id);
+    }
+}

@@ -1,0 +1,333 @@
+//! The criteria a claim is judged by, declared in the experiment file under `[claims.Kn]` before
+//! any run: every threshold, which accuracy, how many seeds, what confidence, and a one-line
+//! rationale. Parsed and range-checked like any config key; printed beside the verdict.
+use anyhow::{Result, ensure};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A claim of the paper (docs/paper.md, the claims).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ClaimId {
+    K1,
+    K2,
+    K3,
+    K4,
+    K5,
+    K6,
+    K7,
+    K8,
+    K9,
+}
+
+impl ClaimId {
+    pub const ALL: [ClaimId; 9] = [
+        ClaimId::K1,
+        ClaimId::K2,
+        ClaimId::K3,
+        ClaimId::K4,
+        ClaimId::K5,
+        ClaimId::K6,
+        ClaimId::K7,
+        ClaimId::K8,
+        ClaimId::K9,
+    ];
+}
+
+impl fmt::Display for ClaimId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+/// Which accuracy of a run a claim compares: after the last step, or the best end-of-epoch
+/// evaluation (what the authors reported).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Accuracy {
+    Best,
+    Final,
+}
+
+/// How a claim weighs its runs: the accuracy it reads, the one-sided confidence of its
+/// intervals over seeds, the seeds it needs, and when a baseline counts as trained: `learned`
+/// above chance, and no more than `plateau` still to gain (its mean accuracy rose by at most that
+/// over the last quarter of the evaluations).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weighing {
+    pub accuracy: Accuracy,
+    pub confidence: f64,
+    pub min_seeds: usize,
+    pub learned: f64,
+    pub plateau: f64,
+}
+
+macro_rules! criterion {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Why these thresholds, in one line.
+            pub rationale: String,
+            $($(#[$fdoc])* pub $field: $ty,)*
+        }
+    };
+}
+
+criterion!(
+    /// K1: tied k-unique:1 runs whose features stayed identical do no better than a width-1 net.
+    K1 {
+        weighing: Weighing,
+        /// Accuracy the tied runs may exceed the width-1 net by and still "behave as" it.
+        margin: f64,
+        /// Float32 ulps tied features may drift and still count as identical; a run that drifted
+        /// further is K4 evidence, not K1's.
+        drift_bound_ulps: u64,
+    }
+);
+
+criterion!(
+    /// K2: accuracy rises with the number K of unique features.
+    K2 {
+        weighing: Weighing,
+        /// The least rise from the smallest K to the largest that counts as a real dependence.
+        growth: f64,
+    }
+);
+
+criterion!(
+    /// K3: some small init noise brings tied k-unique:1 within `margin` of He.
+    K3 {
+        weighing: Weighing,
+        margin: f64,
+        /// The largest eps (relative to the He std) that counts as small.
+        small_eps: f64,
+    }
+);
+
+criterion!(
+    /// K4: a rounding-level breaker opens ConstNet's symmetry gap past `macro_gap`.
+    K4 {
+        min_seeds: usize,
+        /// A gap above this is macroscopic: the channels have visibly parted.
+        macro_gap: f64,
+        /// The gap a rounding-level breaker starts from is below this.
+        rounding_gap: f64,
+    }
+);
+
+criterion!(
+    /// K5: ConstNet with each breaker within `margin` of He.
+    K5 {
+        weighing: Weighing,
+        margin: f64,
+        /// A breaker has broken the symmetry once its gap passed this.
+        macro_gap: f64,
+    }
+);
+
+criterion!(
+    /// K6: at init every conv has one distinct channel and the first loss is ln(classes).
+    K6 {
+        loss_tol: f64,
+    }
+);
+
+criterion!(
+    /// K7: without a breaker ConstNet's channel gap stays exactly 0 at every logged step.
+    K7 {
+        min_seeds: usize,
+    }
+);
+
+criterion!(
+    /// K8: averaging layers erase a perturbation at init, and accuracy falls with their number.
+    K8 {
+        weighing: Weighing,
+        /// Reach (to the last layer, relative to the injected size) below which it is erased.
+        erase_below: f64,
+        /// Reach above which identity layers pass it.
+        pass_above: f64,
+    }
+);
+
+criterion!(
+    /// K9: with each breaker, the final effective width within a factor of He's.
+    K9 {
+        /// One-sided confidence of the interval over seeds.
+        confidence: f64,
+        min_seeds: usize,
+        width_factor: f64,
+        /// He's median width moved by at most this fraction over the last quarter of the epochs.
+        width_plateau: f64,
+        macro_gap: f64,
+    }
+);
+
+/// The `[claims]` table of an experiment file: the claims it measures, each with its criterion.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Criteria {
+    #[serde(rename = "K1", default, skip_serializing_if = "Option::is_none")]
+    pub k1: Option<K1>,
+    #[serde(rename = "K2", default, skip_serializing_if = "Option::is_none")]
+    pub k2: Option<K2>,
+    #[serde(rename = "K3", default, skip_serializing_if = "Option::is_none")]
+    pub k3: Option<K3>,
+    #[serde(rename = "K4", default, skip_serializing_if = "Option::is_none")]
+    pub k4: Option<K4>,
+    #[serde(rename = "K5", default, skip_serializing_if = "Option::is_none")]
+    pub k5: Option<K5>,
+    #[serde(rename = "K6", default, skip_serializing_if = "Option::is_none")]
+    pub k6: Option<K6>,
+    #[serde(rename = "K7", default, skip_serializing_if = "Option::is_none")]
+    pub k7: Option<K7>,
+    #[serde(rename = "K8", default, skip_serializing_if = "Option::is_none")]
+    pub k8: Option<K8>,
+    #[serde(rename = "K9", default, skip_serializing_if = "Option::is_none")]
+    pub k9: Option<K9>,
+}
+
+impl Criteria {
+    /// The claims with a criterion here, in order.
+    pub fn ids(&self) -> Vec<ClaimId> {
+        let present = [
+            self.k1.is_some(),
+            self.k2.is_some(),
+            self.k3.is_some(),
+            self.k4.is_some(),
+            self.k5.is_some(),
+            self.k6.is_some(),
+            self.k7.is_some(),
+            self.k8.is_some(),
+            self.k9.is_some(),
+        ];
+        ClaimId::ALL
+            .into_iter()
+            .zip(present)
+            .filter_map(|(id, p)| p.then_some(id))
+            .collect()
+    }
+
+    /// Checks every value's range; errors name the key (`claims.K5.margin`).
+    pub fn check(&self) -> Result<()> {
+        if let Some(c) = &self.k1 {
+            c.weighing.check("K1")?;
+            key(fraction(c.margin), "K1.margin", "must be in (0, 1)")?;
+        }
+        if let Some(c) = &self.k2 {
+            c.weighing.check("K2")?;
+            key(fraction(c.growth), "K2.growth", "must be in (0, 1)")?;
+        }
+        if let Some(c) = &self.k3 {
+            c.weighing.check("K3")?;
+            key(fraction(c.margin), "K3.margin", "must be in (0, 1)")?;
+            key(
+                positive(c.small_eps),
+                "K3.small_eps",
+                "must be a number > 0",
+            )?;
+        }
+        if let Some(c) = &self.k4 {
+            key(c.min_seeds >= 1, "K4.min_seeds", "must be >= 1")?;
+            key(
+                positive(c.macro_gap),
+                "K4.macro_gap",
+                "must be a number > 0",
+            )?;
+            let below = positive(c.rounding_gap) && c.rounding_gap < c.macro_gap;
+            key(below, "K4.rounding_gap", "must be > 0 and below macro_gap")?;
+        }
+        if let Some(c) = &self.k5 {
+            c.weighing.check("K5")?;
+            key(fraction(c.margin), "K5.margin", "must be in (0, 1)")?;
+            key(
+                positive(c.macro_gap),
+                "K5.macro_gap",
+                "must be a number > 0",
+            )?;
+        }
+        if let Some(c) = &self.k6 {
+            key(positive(c.loss_tol), "K6.loss_tol", "must be a number > 0")?;
+        }
+        if let Some(c) = &self.k7 {
+            key(c.min_seeds >= 1, "K7.min_seeds", "must be >= 1")?;
+        }
+        self.check_k8_k9()
+    }
+
+    fn check_k8_k9(&self) -> Result<()> {
+        if let Some(c) = &self.k8 {
+            c.weighing.check("K8")?;
+            key(
+                positive(c.pass_above),
+                "K8.pass_above",
+                "must be a number > 0",
+            )?;
+            let below = positive(c.erase_below) && c.erase_below < c.pass_above;
+            key(below, "K8.erase_below", "must be > 0 and below pass_above")?;
+        }
+        if let Some(c) = &self.k9 {
+            let confident = (0.5..1.0).contains(&c.confidence);
+            key(confident, "K9.confidence", "must be in [0.5, 1)")?;
+            key(
+                c.min_seeds >= 2,
+                "K9.min_seeds",
+                "must be >= 2: one seed has no spread",
+            )?;
+            let factor = c.width_factor.is_finite() && c.width_factor > 1.0;
+            key(factor, "K9.width_factor", "must be a number > 1")?;
+            key(
+                fraction(c.width_plateau),
+                "K9.width_plateau",
+                "must be in (0, 1)",
+            )?;
+            key(
+                positive(c.macro_gap),
+                "K9.macro_gap",
+                "must be a number > 0",
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Weighing {
+    fn check(&self, id: &str) -> Result<()> {
+        let w = format!("{id}.weighing");
+        key(
+            (0.5..1.0).contains(&self.confidence),
+            &format!("{w}.confidence"),
+            "must be in [0.5, 1)",
+        )?;
+        key(
+            self.min_seeds >= 2,
+            &format!("{w}.min_seeds"),
+            "must be >= 2: one seed has no spread",
+        )?;
+        key(
+            (0.0..1.0).contains(&self.learned),
+            &format!("{w}.learned"),
+            "must be in [0, 1)",
+        )?;
+        key(
+            fraction(self.plateau),
+            &format!("{w}.plateau"),
+            "must be in (0, 1)",
+        )
+    }
+}
+
+fn fraction(v: f64) -> bool {
+    v > 0.0 && v < 1.0
+}
+
+fn positive(v: f64) -> bool {
+    v.is_finite() && v > 0.0
+}
+
+fn key(ok: bool, key: &str, what: &str) -> Result<()> {
+    ensure!(ok, "invalid key claims.{key}: {what}");
+    Ok(())
+}
