@@ -105,16 +105,16 @@ pub struct Source<'a> {
 
 /// Where `id` is judged, or the row saying why it cannot be: not run (no experiment declares it,
 /// or runs are missing) or undecided (a run failed).
-pub fn source<'a>(exps: &'a [ExperimentRuns], id: ClaimId) -> Result<Source<'a>, ClaimRow> {
+pub fn source<'a>(exps: &'a [ExperimentRuns], id: ClaimId) -> Result<Source<'a>, Box<ClaimRow>> {
     let declared = exps
         .iter()
         .find(|e| e.plan.claims.contains(&id))
         .ok_or_else(|| {
-            not_run(
+            Box::new(not_run(
                 id,
                 &format!("no experiment in these runs declares a criterion for {id}"),
                 "",
-            )
+            ))
         })?;
     let runs = match declared.plan.analysis_of.first() {
         None => declared,
@@ -141,7 +141,7 @@ pub fn source<'a>(exps: &'a [ExperimentRuns], id: ClaimId) -> Result<Source<'a>,
             "the evidence is flawed: {}: the run failed: {error}",
             file.display()
         ));
-        return Err(row);
+        return Err(Box::new(row));
     }
     let done = runs.runs.iter().filter(|r| r.result.is_some()).count();
     if runs.runs.is_empty() || done < runs.runs.len() {
@@ -150,7 +150,7 @@ pub fn source<'a>(exps: &'a [ExperimentRuns], id: ClaimId) -> Result<Source<'a>,
             runs.plan.experiment,
             runs.runs.len()
         );
-        return Err(not_run(id, &why, scale));
+        return Err(Box::new(not_run(id, &why, scale)));
     }
     Ok(Source { declared, runs })
 }
@@ -165,7 +165,7 @@ pub fn claims_table(exps: &[ExperimentRuns]) -> Vec<ClaimRow> {
     ClaimId::ALL
         .into_iter()
         .map(|id| match source(exps, id) {
-            Err(row) => row,
+            Err(row) => *row,
             Ok(s) => judge_claim(id, &s, exps),
         })
         .collect()

@@ -357,7 +357,7 @@ fn k5_refuted_when_a_breaker_stays_below_he() {
 
 #[test]
 fn k5_undecided_for_each_precondition() {
-    let cases: [(&str, fn(&mut Vec<ExperimentRuns>)); 4] = [
+    let cases: [(&str, Edit); 4] = [
         ("the channels parted", |e| {
             for f in group(e, ClaimId::K5, "dropout") {
                 f.steps
@@ -589,6 +589,8 @@ fn a_nan_accuracy_is_never_a_verdict() {
 }
 
 type Plant = fn(&mut [ExperimentRuns], usize);
+/// An edit of the records, for one precondition.
+type Edit = fn(&mut Vec<ExperimentRuns>);
 
 /// The `i`-th (mod their number) finished run of `group` in experiment `e`.
 fn nth<'a>(exps: &'a mut [ExperimentRuns], e: usize, group: &str, i: usize) -> &'a mut Finished {
