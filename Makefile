@@ -2,7 +2,7 @@
 CARGO ?= cargo
 THREADS ?= 2
 
-.PHONY: setup setup-cuda data test-tools build test proptest-deep reproduce report bench claims gpu-bundle lint fmt clean
+.PHONY: setup setup-cuda data test-tools build test proptest-deep mutants reproduce report bench claims gpu-bundle lint fmt clean
 
 # Property tests draw their cases from one seed a run, printed first, so a red run replays:
 # `make test PROPTEST_RNG_SEED=N` (or the same variable for a single `cargo test`).
@@ -29,6 +29,10 @@ build: setup
 test: setup test-tools      ## the default claims checker: unit tests + claims at small scale (< 10 min on 2 cores)
 	@echo "proptest seed: PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) (make test PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) replays these cases)"
 	$(CARGO) test --release
+
+mutants: setup              ## cargo-mutants over src/claims and src/metrics (.cargo/mutants.toml): mutants.out/
+	@command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked --version 27.1.0
+	$(CARGO) mutants --jobs 2 --output target
 
 proptest-deep: setup test-tools  ## the default suite with every property at 20x its cases (about N min)
 	@echo "proptest seed: PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED), FEATDIV_PROPTEST_SCALE=20"

@@ -333,3 +333,89 @@ fn round_numbers(text: &str) -> String {
     flush(&mut num, &mut out);
     out
 }
+
+/// Copies the smoke profile's run folder, edits one line of a run's steps.jsonl, and returns the
+/// verdict of `claim` in the report of the copy.
+fn verdict_after(group: &str, claim: &str, edit: impl Fn(&mut serde_json::Value)) -> String {
+    let (_, out, _) = smoke();
+    let dir = TempDir::new().unwrap();
+    let copy = dir.path().join("runs");
+    copy_dir(out, &copy);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(copy.join("plan/e2-constnet.json")).unwrap())
+            .unwrap();
+    let hash = plan["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"] == group)
+        .unwrap()["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let steps = copy.join("runs").join(hash).join("steps.jsonl");
+    let mut lines: Vec<serde_json::Value> = std::fs::read_to_string(&steps)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let first_step = lines.iter_mut().find(|l| l["kind"] == "step").unwrap();
+    edit(first_step);
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&steps, text).unwrap();
+    let report = dir.path().join("report");
+    ok(featdiv(&[
+        "report",
+        "--runs",
+        s(&copy),
+        "--out",
+        s(&report),
+    ]));
+    let claims: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("claims.json")).unwrap())
+            .unwrap();
+    let row = claims["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == claim)
+        .unwrap()
+        .clone();
+    format!("{} {}", row["verdict"].as_str().unwrap(), row["reason"])
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn planted_contradictions_in_a_copy_of_the_records_never_read_holds() {
+    // Unplanted, K6 and K7 hold on the smoke records.
+    assert!(verdict_after("none", "K7", |_| {}).starts_with("Holds"));
+    assert!(verdict_after("none", "K6", |_| {}).starts_with("Holds"));
+    let gap = verdict_after("none", "K7", |l| l["layers"][1]["gap_abs"] = 1e-9.into());
+    assert!(gap.starts_with("Refuted"), "a channel gap: {gap}");
+    let nan = verdict_after("none", "K7", |l| {
+        l["layers"][0]["gap_abs"] = serde_json::Value::Null
+    });
+    assert!(
+        nan.starts_with("Undecided") && nan.contains("steps.jsonl"),
+        "a NaN gap: {nan}"
+    );
+    let loss = verdict_after("none", "K6", |l| l["loss"] = 2.2.into());
+    assert!(loss.starts_with("Refuted"), "a wrong step-0 loss: {loss}");
+    let nan_loss = verdict_after("none", "K6", |l| l["loss"] = serde_json::Value::Null);
+    assert!(
+        nan_loss.starts_with("Undecided"),
+        "a NaN step-0 loss: {nan_loss}"
+    );
+}

@@ -270,3 +270,101 @@ pub fn welch(a: &[f64], b: &[f64], confidence: f64) -> Interval {
 pub fn mean_interval(a: &[f64], confidence: f64) -> Interval {
     welch(a, &[0.0, 0.0], confidence)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Against scipy 1.17 (stats.t, special.betainc, special.gammaln) and hand computations.
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) {
+        assert!((a - b).abs() <= tol, "{a} vs {b}");
+    }
+
+    #[test]
+    fn t_quantiles_match_scipy() {
+        for (p, df, want) in [
+            (0.95, 1.0, 6.313751514675037),
+            (0.95, 2.0, 2.9199855803537242),
+            (0.95, 5.0, 2.0150483733330233),
+            (0.95, 10.0, 1.8124611228116756),
+            (0.975, 30.0, 2.0422724563012378),
+            (0.99, 4.0, 3.746947387979196),
+            (0.95, 2.7, 2.4638889362708496),
+        ] {
+            close(t_quantile(p, df), want, 1e-6);
+        }
+        close(t_cdf(2.0, 3.0), 0.9303370157205785, 1e-9);
+        close(t_cdf(-1.5, 7.5), 0.08724028529323204, 1e-9);
+        close(t_cdf(0.0, 4.0), 0.5, 1e-12);
+    }
+
+    #[test]
+    fn special_functions_match_scipy() {
+        close(incomplete_beta(0.3, 2.5, 1.5), 0.08894372317066562, 1e-10);
+        close(incomplete_beta(0.9, 0.5, 3.0), 0.9996750253207289, 1e-10);
+        close(incomplete_beta(0.4, 1.0, 1.0), 0.4, 1e-12);
+        assert_eq!(incomplete_beta(0.0, 2.0, 2.0), 0.0);
+        assert_eq!(incomplete_beta(1.0, 2.0, 2.0), 1.0);
+        close(ln_gamma(7.3), 7.147892523022249, 1e-10);
+        close(ln_gamma(0.2), 1.5240638224307845, 1e-10);
+        close(ln_gamma(5.0), 24f64.ln(), 1e-12);
+    }
+
+    #[test]
+    fn welch_matches_scipy_and_handles_degenerate_groups() {
+        let i = welch(&[0.81, 0.82, 0.80, 0.83], &[0.70, 0.75, 0.72], 0.95);
+        close(i.diff, 0.09166666666666667, 1e-12);
+        close(i.lo, 0.053103617764291663, 1e-6);
+        close(i.hi, 0.13022971556904167, 1e-6);
+        // No spread at all: a point; one value: no bounds.
+        let p = welch(&[0.25, 0.25], &[0.5, 0.5], 0.95);
+        assert_eq!((p.diff, p.lo, p.hi), (-0.25, -0.25, -0.25));
+        let one = welch(&[0.5], &[0.1, 0.2], 0.95);
+        assert!(one.lo.is_infinite() && one.hi.is_infinite());
+        let m = mean_interval(&[1.0, 2.0, 3.0], 0.95);
+        close(m.diff, 2.0, 1e-12);
+        close(m.hi - m.diff, 2.9199855803537242 / 3f64.sqrt(), 1e-6);
+        assert_eq!(i.text(), "+0.092 [+0.053, +0.130]");
+    }
+
+    #[test]
+    fn spearman_and_its_critical_values() {
+        close(
+            spearman(
+                &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+                &[0.1, 0.3, 0.2, 0.5, 0.6, 0.9],
+            ),
+            0.942857142857143,
+            1e-12,
+        );
+        assert!(spearman_critical_at(4, 0.95).is_infinite());
+        close(spearman_critical_at(6, 0.95), 0.829, 1e-12);
+        // Past the table, the t approximation: r = t / sqrt(n - 2 + t^2).
+        let t: f64 = 1.8124611228116756;
+        close(
+            spearman_critical_at(12, 0.95),
+            t / (10.0 + t * t).sqrt(),
+            1e-6,
+        );
+        assert!(spearman_critical_at(12, 0.99) > spearman_critical_at(12, 0.95));
+        assert!(spearman_critical_at(8, 0.99) > spearman_critical(8));
+    }
+
+    #[test]
+    fn means_medians_and_points() {
+        assert_eq!(mean_std(&[1.0, 3.0]), (2.0, 2f64.sqrt()));
+        assert_eq!(mean_std(&[4.0]), (4.0, 0.0));
+        assert_eq!(median(vec![3.0, f64::NAN, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 3.0);
+        assert!(median(vec![f64::NAN]).is_nan());
+        let p = Point::new(1.0, vec![0.2, 0.4]);
+        close(p.se(), p.std / 2f64.sqrt(), 1e-15);
+        let a = Point::new(1.0, vec![0.5, 0.5]);
+        let b = Point::new(2.0, vec![0.4, 0.4]);
+        assert_eq!(noise(&a, &b, 0.02), 0.02);
+        assert!(monotone_within_noise(&[a.clone(), b.clone()], 0.02).is_err());
+        assert!(monotone_within_noise(&[b.clone(), a.clone()], 0.02).is_ok());
+        assert_eq!(threshold(&[b.clone(), a], 0.52, 0.05), Some(1.0));
+        assert_eq!(threshold(&[b], 0.52, 0.05), None);
+    }
+}

@@ -76,3 +76,31 @@ pub fn channel_deviation(t: &Tensor) -> f64 {
         .sqrt()
         .double_value(&[])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Kind;
+
+    #[test]
+    fn spread_and_deviation_of_known_activations() {
+        let same = Tensor::ones([2, 3, 2], (Kind::Float, tch::Device::Cpu));
+        assert_eq!(spread_along(&same, 1), 0.0);
+        assert_eq!(channel_deviation(&same), 0.0);
+        let t = Tensor::from_slice(&[0.0f32, 1.0, 4.0, 0.0, 1.0, 4.0]).view([2, 3]);
+        assert_eq!(spread_along(&t, 1), 4.0);
+        assert_eq!(spread_along(&t, 0), 0.0);
+        // Channel mean 5/3: deviations -5/3, -2/3, 7/3, rms sqrt(78/27).
+        assert!((channel_deviation(&t) - (78.0f64 / 27.0).sqrt()).abs() < 1e-9);
+        assert_eq!(
+            spread_along(&Tensor::ones([2, 1], (Kind::Float, tch::Device::Cpu)), 1),
+            0.0
+        );
+        let sym = ChannelSymmetry {
+            weights: vec![("a".into(), 0.5)],
+            parameters: vec![("b".into(), 2.0)],
+            activations: vec![("c".into(), 1.0)],
+        };
+        assert_eq!(sym.max(), 2.0);
+    }
+}

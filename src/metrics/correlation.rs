@@ -81,3 +81,55 @@ pub fn mean_lower_triangle(c: &Tensor) -> f64 {
     }
     c.tril(-1).sum(Kind::Double).double_value(&[]) / (n * (n - 1) / 2) as f64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(v: &[f64], shape: &[i64]) -> Tensor {
+        Tensor::from_slice(v).view(shape)
+    }
+
+    #[test]
+    fn correlations_of_known_rows() {
+        let same = t(&[1.0, 2.0, 3.0, 2.0, 4.0, 6.0], &[2, 3]);
+        assert!((rows_rho(&same) - 1.0).abs() < 1e-12);
+        let opposite = t(&[1.0, 2.0, 3.0, 3.0, 2.0, 1.0], &[2, 3]);
+        assert!((rows_rho(&opposite) + 1.0).abs() < 1e-12);
+        // Constant rows have no correlation: counted as 1.
+        assert_eq!(rows_rho(&t(&[1.0; 6], &[2, 3])), 1.0);
+        // Rows of length 1 are constant.
+        assert_eq!(rows_rho(&t(&[1.0, 2.0], &[2, 1])), 1.0);
+        assert!(mean_lower_triangle(&t(&[1.0], &[1, 1])).is_nan());
+        let c = correlation_matrix(&t(&[1.0, 2.0, 3.0, 3.0, 2.0, 1.0, 1.0, 3.0, 2.0], &[3, 3]));
+        assert!((mean_lower_triangle(&c) - (-1.0 + 0.5 - 0.5) / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn forward_backward_and_kernel_rows() {
+        let w = Tensor::arange(2 * 3 * 2 * 2, (Kind::Float, Device::Cpu)).view([2, 3, 2, 2]);
+        let r = WeightRows::of(&w);
+        assert_eq!(r.forward.size(), [2, 12]);
+        assert_eq!(r.backward.size(), [3, 8]);
+        assert_eq!(r.all.size(), [6, 4]);
+        assert_eq!(
+            WeightRows::of(&Tensor::ones([4], (Kind::Float, Device::Cpu)))
+                .forward
+                .size(),
+            [4, 1]
+        );
+        let c = correlations(&w);
+        assert!((c.forward - 1.0).abs() < 1e-12 && (c.backward - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn subsampling_keeps_evenly_spaced_rows() {
+        let many = Tensor::arange(MAX_ROWS + 10, (Kind::Double, Device::Cpu)).view([-1, 1]);
+        let s = subsample(&many);
+        assert_eq!(s.size(), [MAX_ROWS, 1]);
+        assert_eq!(s.double_value(&[0, 0]), 0.0);
+        assert_eq!(s.double_value(&[MAX_ROWS - 1, 0]), (MAX_ROWS + 9) as f64);
+        let few = Tensor::arange(7, (Kind::Double, Device::Cpu)).view([-1, 1]);
+        assert_eq!(subsample(&few).size(), [7, 1]);
+    }
+}

@@ -119,3 +119,69 @@ pub fn largest_gap(layers: &[LayerDiversity]) -> (f64, u64) {
         (a, u.max(l.gap_ulps))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(gap: f64, ulps: u64, backward: f64) -> LayerDiversity {
+        LayerDiversity {
+            name: "l".into(),
+            shape: vec![2, 2],
+            forward: 0.0,
+            backward,
+            all: None,
+            neg_log_forward: 0.0,
+            gap_abs: gap,
+            gap_ulps: ulps,
+            distinct_exact: 2,
+            distinct_tol: 2,
+            width_participation: 2.0,
+            width_rho: 2.0,
+        }
+    }
+
+    #[test]
+    fn the_largest_gap_never_drops_a_nan() {
+        assert_eq!(
+            largest_gap(&[layer(1e-3, 5, 0.0), layer(2e-3, 3, 0.0)]),
+            (2e-3, 5)
+        );
+        assert!(
+            largest_gap(&[layer(f64::NAN, 0, 0.0), layer(1.0, 1, 0.0)])
+                .0
+                .is_nan()
+        );
+        assert!(
+            largest_gap(&[layer(1.0, 1, 0.0), layer(f64::NAN, 0, 0.0)])
+                .0
+                .is_nan()
+        );
+        assert_eq!(largest_gap(&[]), (0.0, 0));
+    }
+
+    #[test]
+    fn the_authors_diversity_sums_ln_sqrt_one_minus_rho_squared() {
+        let d = diversity(&[layer(0.0, 0, 0.6), layer(0.0, 0, 0.0)]);
+        assert!((d - 0.8f64.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_layers_diversity_with_its_bias() {
+        let weight = tch::Tensor::from_slice(&[1.0f32, 2.0, 1.0, 2.0, 3.0, 1.0]).view([3, 2]);
+        let bias = tch::Tensor::from_slice(&[0.5f32, 0.5, 0.0]);
+        let l = FeatureLayer {
+            name: "h".into(),
+            weight,
+            bias: Some(bias),
+            groups: vec![0, 0, 1],
+        };
+        assert_eq!(feature_rows(&l).size(), [3, 3]);
+        let d = layer_diversity(&l, true);
+        assert_eq!((d.gap_abs, d.distinct_exact), (0.0, 2));
+        assert!(d.all.is_some());
+        assert_eq!(d.shape, [3, 2]);
+        assert!((d.neg_log_forward + d.forward.abs().ln()).abs() < 1e-12);
+        assert_eq!(layer_diversity(&l, false).all, None);
+    }
+}

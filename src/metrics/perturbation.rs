@@ -79,3 +79,43 @@ fn direction(shape: &[i64]) -> Tensor {
         .collect();
     Tensor::from_slice(&values).view(shape)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MlpInit;
+    use crate::models::init::init_mlp;
+    use crate::models::mlp::Mlp;
+
+    #[test]
+    fn the_injection_has_the_asked_size_and_a_layer_out_of_range_is_an_error() {
+        let _lock = crate::determinism::global_state_lock();
+        tch::manual_seed(0);
+        let mut m = Mlp::new(tch::Device::Cpu, 4, &[6, 6], 3, 0.0);
+        init_mlp(&mut m, MlpInit::He).unwrap();
+        let x = Tensor::randn([5, 4], (Kind::Float, tch::Device::Cpu));
+        let reach = propagate(&m, &x, 0, 1e-3, false).unwrap();
+        assert_eq!(reach.len(), 2);
+        assert_eq!(reach[0].layer, "hidden0");
+        // (clean + delta) - clean in float32 keeps delta to ulp(clean) / delta ~ 1e-7 / 1e-3.
+        assert!((reach[0].ratio - 1.0).abs() < 1e-3, "{reach:?}");
+        let clean = m.activations_t(&x, false);
+        let rms = clean[0]
+            .1
+            .square()
+            .mean(Kind::Double)
+            .sqrt()
+            .double_value(&[]);
+        assert!(
+            (reach[0].deviation / (1e-3 * rms) - 1.0).abs() < 1e-3,
+            "{reach:?}"
+        );
+        assert!(reach[1].ratio > 0.0 && reach[1].ratio.is_finite());
+        // Its own generator: the same direction every time.
+        assert_eq!(propagate(&m, &x, 0, 1e-3, false).unwrap(), reach);
+        let only_last = propagate(&m, &x, 1, 1e-3, false).unwrap();
+        assert_eq!(only_last.len(), 1);
+        let err = propagate(&m, &x, 2, 1e-3, false).unwrap_err();
+        assert!(format!("{err}").contains("out of range"), "{err}");
+    }
+}

@@ -86,3 +86,52 @@ pub fn distinct_features(rows: &Tensor, rel_tol: f64) -> usize {
     }
     reps
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(v: &[f32], n: i64) -> Tensor {
+        Tensor::from_slice(v).view([n, v.len() as i64 / n.max(1)])
+    }
+
+    #[test]
+    fn ulps_count_representable_floats() {
+        assert_eq!(ulp_distance(1.0, 1.0), 0);
+        assert_eq!(ulp_distance(1.0, f32::from_bits(1.0f32.to_bits() + 3)), 3);
+        assert_eq!(ulp_distance(-0.0, 0.0), 0);
+        assert_eq!(ulp_distance(f32::from_bits(1), -f32::from_bits(1)), 2);
+        assert_eq!(ulp_at(1.0), 2f64.powi(-23));
+        assert_eq!(ulp_at(-2.0), 2f64.powi(-22));
+        assert_eq!(ulp_at(0.0), ulp_at(f32::MIN_POSITIVE as f64));
+    }
+
+    #[test]
+    fn the_gap_is_measured_within_groups_only() {
+        let r = rows(&[1.0, 2.0, 1.0, 2.0, 5.0, 6.0, 5.0, 6.5], 4);
+        assert_eq!(
+            symmetry_gap(&r, &[0, 0, 1, 2]),
+            SymmetryGap { abs: 0.0, ulps: 0 }
+        );
+        let g = symmetry_gap(&r, &[0, 0, 1, 1]);
+        assert_eq!(g.abs, 0.5);
+        // 0.5 at the scale of the largest entry (6.5): 0.5 / 2^-21 ulps.
+        assert_eq!(g.ulps, (0.5 / ulp_at(6.5)).ceil() as u64);
+        assert_eq!(
+            symmetry_gap(&Tensor::zeros([0, 2], (Kind::Float, tch::Device::Cpu)), &[]).abs,
+            0.0
+        );
+    }
+
+    #[test]
+    fn distinct_features_exactly_and_within_a_tolerance() {
+        let r = rows(&[1.0, 2.0, 1.0, 2.0, 1.0, 2.00001, 3.0, 4.0], 4);
+        assert_eq!(distinct_features(&r, 0.0), 3);
+        assert_eq!(distinct_features(&r, 1e-4), 2);
+        assert_eq!(distinct_features(&r, 1.0), 1);
+        assert_eq!(
+            distinct_features(&Tensor::zeros([0, 2], (Kind::Float, tch::Device::Cpu)), 0.0),
+            0
+        );
+    }
+}

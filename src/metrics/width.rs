@@ -21,3 +21,32 @@ pub fn width_from_correlation(n: usize, rho: f64) -> f64 {
     }
     n as f64 / (1.0 + (n as f64 - 1.0) * rho)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Tensor;
+
+    #[test]
+    fn participation_ratio_counts_orthogonal_features_and_collapses_identical_ones() {
+        let opts = (Kind::Double, tch::Device::Cpu);
+        assert_eq!(participation_ratio(&Tensor::eye(6, opts)), 6.0);
+        assert_eq!(participation_ratio(&Tensor::ones([6, 6], opts)), 1.0);
+        assert!(participation_ratio(&Tensor::zeros([3, 3], opts)).is_nan());
+        // Two blocks of two identical features: width 2.
+        let c = Tensor::from_slice(&[
+            1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0,
+        ])
+        .view([4, 4]);
+        assert_eq!(participation_ratio(&c), 2.0);
+    }
+
+    #[test]
+    fn width_from_correlation_is_n_at_zero_and_one_at_one() {
+        assert_eq!(width_from_correlation(1, f64::NAN), 1.0);
+        assert_eq!(width_from_correlation(0, 0.3), 0.0);
+        assert_eq!(width_from_correlation(4, 0.0), 4.0);
+        assert_eq!(width_from_correlation(4, 1.0), 1.0);
+        assert_eq!(width_from_correlation(5, 0.25), 2.5);
+    }
+}

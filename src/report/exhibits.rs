@@ -1,350 +1,458 @@
-//! The report's figures, one builder per experiment: E1's accuracy curves, E2's symmetry gap,
-//! E4's per-layer diversity of the E2 runs, E3's LeakyNet accuracy and E5's perturbation reach.
+//! The report's figures, one builder per claim, each drawn for its data: every seed as a faint
+//! point or line, the mean bold with its interval, the baseline as a reference line, exact zeros
+//! on a row of their own. Figures no claim needs (E4's per-layer diversity, E5 after training)
+//! come last. Flawed records draw nothing: the claim's row names the flaw.
 use super::Figure;
-use super::figures::{self, Chart, Series};
+use super::figures::{Chart, Series, Style};
+use crate::claims::constnet::BREAKERS;
 use crate::claims::evidence::{gap_trajectory, points};
-use crate::claims::stats::{Point, threshold};
-use crate::experiment::Accuracy;
+use crate::claims::stats::{Point, mean_interval, mean_std, median, spearman};
+use crate::experiment::{Accuracy, ClaimId};
 use crate::metrics::LayerDiversity;
-use crate::records::PerturbationLine;
 use crate::runs::{ExperimentRuns, Finished};
 
 fn find<'a>(exps: &'a [ExperimentRuns], name: &str) -> Option<&'a ExperimentRuns> {
     exps.iter().find(|e| e.plan.experiment == name)
 }
 
-fn accuracy_series(label: &str, pts: &[Point]) -> Series {
-    Series {
-        label: label.into(),
-        points: pts.iter().map(|p| (p.x, p.mean)).collect(),
-        err: Some(pts.iter().map(|p| p.std).collect()),
-        dashed: false,
-    }
-}
-
-/// A group's accuracy points; none where the records are flawed (the claims rows name the flaw).
+/// A group's accuracy points by x; none where the records are flawed.
 fn accuracies(e: &ExperimentRuns, group: &str, which: Accuracy) -> Vec<Point> {
     points(e, group, which).unwrap_or_default()
 }
 
-/// All of a group's accuracies pooled: its mean, if it has runs.
-fn baseline(e: &ExperimentRuns, group: &str, which: Accuracy) -> Option<f64> {
+/// The pooled mean accuracy of a group, if it has runs.
+fn mean_of(e: &ExperimentRuns, group: &str, which: Accuracy) -> Option<f64> {
     let accs: Vec<f64> = accuracies(e, group, which)
         .into_iter()
         .flat_map(|p| p.accs)
         .collect();
-    (!accs.is_empty()).then(|| Point::new(0.0, accs).mean)
+    (!accs.is_empty()).then(|| mean_std(&accs).0)
 }
 
-pub(super) fn figures_of(exps: &[ExperimentRuns]) -> Vec<Figure> {
-    let mut figs = Vec::new();
-    if let Some(e) = find(exps, "e1-toy") {
-        figs.extend(e1_figures(e));
-    }
-    if let Some(e) = find(exps, "e2-constnet") {
-        figs.extend(e2_figures(e));
-        if find(exps, "e4-diversity").is_some() {
-            figs.extend(diversity_figures(e));
-        }
-    }
-    if let Some(e) = find(exps, "e3-leakynet") {
-        figs.extend(e3_figures(e));
-    }
-    if find(exps, "e5-perturbation").is_some() {
-        figs.extend(perturbation_figures(exps));
-    }
-    figs
+/// Every seed as a faint dot, and the mean with its two-sided 95% interval over seeds.
+fn seeds_and_mean(label: &str, pts: &[Point], colour: usize) -> Vec<Series> {
+    let dots = Series {
+        label: format!("{label}, each seed"),
+        points: pts
+            .iter()
+            .flat_map(|p| p.accs.iter().map(move |a| (p.x, *a)))
+            .collect(),
+        style: Style::Dots,
+        colour,
+        ..Series::default()
+    };
+    let mean = Series {
+        label: format!("{label}, mean and 95% interval"),
+        points: pts.iter().map(|p| (p.x, p.mean)).collect(),
+        interval: Some(
+            pts.iter()
+                .map(|p| {
+                    let i = mean_interval(&p.accs, 0.975);
+                    (i.lo.max(0.0), i.hi.min(1.0))
+                })
+                .collect(),
+        ),
+        colour,
+        ..Series::default()
+    };
+    vec![dots, mean]
 }
 
-/// E1 (K2, K3): accuracy against K, and against eps with the threshold.
-fn e1_figures(e: &ExperimentRuns) -> Vec<Figure> {
-    let mut figs = Vec::new();
-    let he = baseline(e, "he", Accuracy::Final);
-    let w1 = baseline(e, "width-1", Accuracy::Final);
-    let mut hlines = Vec::new();
-    if let Some(h) = he {
-        hlines.push((format!("He {h:.3}"), h));
+/// Curves of `value(run)` against x, one thin line a seed and their mean bold.
+fn runs_and_mean(
+    label: &str,
+    runs: &[&Finished],
+    colour: usize,
+    value: impl Fn(&Finished) -> Vec<(f64, f64)>,
+) -> Vec<Series> {
+    let curves: Vec<Vec<(f64, f64)>> = runs.iter().map(|f| value(f)).collect();
+    let mut out: Vec<Series> = curves
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Series {
+            label: format!("{label}, each seed"),
+            points: c.clone(),
+            style: Style::Thin,
+            colour,
+            unlisted: i > 0,
+            ..Series::default()
+        })
+        .collect();
+    let n = curves.iter().map(Vec::len).min().unwrap_or(0);
+    let mean = (0..n)
+        .map(|k| {
+            let ys: Vec<f64> = curves.iter().map(|c| c[k].1).collect();
+            (curves[0][k].0, mean_std(&ys).0)
+        })
+        .collect();
+    out.push(Series {
+        label: format!("{label}, mean"),
+        points: mean,
+        colour,
+        ..Series::default()
+    });
+    out
+}
+
+fn figure(claim: ClaimId, id: &str, caption: String, chart: Chart) -> Figure {
+    Figure {
+        claim: Some(claim),
+        id: id.into(),
+        caption,
+        chart,
     }
-    if let Some(w) = w1 {
-        hlines.push((format!("width-1 net {w:.3}"), w));
+}
+
+fn baselines(e: &ExperimentRuns) -> Vec<(String, f64)> {
+    let mut lines = Vec::new();
+    if let Some(h) = mean_of(e, "he", Accuracy::Final) {
+        lines.push((format!("He, mean {h:.3}"), h));
     }
+    if let Some(w) = mean_of(e, "width-1", Accuracy::Final) {
+        lines.push((format!("a width-1 net, mean {w:.3}"), w));
+    }
+    lines
+}
+
+fn k1(e: &ExperimentRuns) -> Option<Figure> {
+    let tied: Vec<Point> = accuracies(e, "symmetry", Accuracy::Final);
+    (!tied.is_empty()).then(|| {
+        figure(
+            ClaimId::K1,
+            "k1-tied-vs-width",
+            format!(
+                "K1: final test accuracy of tied k-unique:1 at each hidden width, without a breaker. Look for every width sitting at the level of a width-1 net, far below He. {}",
+                e.plan.scale
+            ),
+            Chart {
+                title: "Identical features at every width".into(),
+                x_label: "hidden width (log)".into(),
+                y_label: "final test accuracy".into(),
+                x_log: true,
+                series: seeds_and_mean("tied k-unique:1", &tied, 0),
+                hlines: baselines(e),
+                ..Chart::default()
+            },
+        )
+    })
+}
+
+fn k2(e: &ExperimentRuns) -> Option<Figure> {
     let k = accuracies(e, "k-curve", Accuracy::Final);
-    if !k.is_empty() {
-        figs.push(Figure {
-            id: "e1-accuracy-vs-k".into(),
-            caption: format!(
-                "K2: final test accuracy of the toy model against the number K of unique features at init (tied), mean ± std over seeds. {}",
+    (!k.is_empty()).then(|| {
+        figure(
+            ClaimId::K2,
+            "k2-accuracy-vs-k",
+            format!(
+                "K2: final test accuracy of the toy model against the number K of unique features at init (tied), every seed and the mean with its 95% interval. Look for accuracy rising with K from the width-1 level to He's. {}",
                 e.plan.scale
             ),
-            chart: Chart {
+            Chart {
                 title: "Accuracy vs unique features K".into(),
-                x_label: "K (log)".into(),
-                y_label: "test accuracy".into(),
+                x_label: "K, unique features at init (log)".into(),
+                y_label: "final test accuracy".into(),
                 x_log: true,
-                series: vec![accuracy_series("tied k-unique:K", &k)],
-                hlines: hlines.clone(),
-                ..Default::default()
+                series: seeds_and_mean("tied k-unique:K", &k, 0),
+                hlines: baselines(e),
+                ..Chart::default()
             },
-        });
+        )
+    })
+}
+
+fn k3(e: &ExperimentRuns) -> Option<Figure> {
+    let all = accuracies(e, "eps-curve", Accuracy::Final);
+    let eps: Vec<Point> = all.iter().filter(|p| p.x > 0.0).cloned().collect();
+    let zero = all.iter().find(|p| p.x == 0.0);
+    let c = e.plan.criteria.k3.as_ref()?;
+    let mut hlines = baselines(e);
+    hlines.retain(|l| l.0.starts_with("He"));
+    if let Some(he) = hlines.first().map(|h| h.1) {
+        hlines.push((format!("He - {} (the margin)", c.margin), he - c.margin));
     }
-    let eps: Vec<_> = accuracies(e, "eps-curve", Accuracy::Final)
-        .into_iter()
-        .filter(|p| p.x > 0.0)
-        .collect();
-    if !eps.is_empty() {
-        let margin = e.plan.criteria.k3.as_ref().map(|c| c.margin);
-        let threshold = he.zip(margin).and_then(|(h, m)| threshold(&eps, h, m));
-        figs.push(Figure {
-            id: "e1-accuracy-vs-eps".into(),
-            caption: format!(
-                "K3: tied k-unique:1 with init noise eps (log axis); the red line is the smallest eps whose mean is within K3's margin ({}) of He{}. {}",
-                margin.map_or("no K3 criterion".into(), |m| m.to_string()),
-                threshold.map_or(" (none in the grid)".into(), |t| format!(": {t}")),
-                e.plan.scale
+    if let Some(z) = zero {
+        hlines.push((format!("eps = 0, mean {:.3}", z.mean), z.mean));
+    }
+    (!eps.is_empty()).then(|| {
+        figure(
+            ClaimId::K3,
+            "k3-accuracy-vs-eps",
+            format!(
+                "K3: tied k-unique:1 with init noise eps times the He std (log axis), every seed and the mean with its 95% interval; noise left of the dashed line counts as small (eps <= {}). Look for a small eps reaching the margin below He. {}",
+                c.small_eps, e.plan.scale
             ),
-            chart: Chart {
+            Chart {
                 title: "Accuracy vs init noise eps".into(),
-                x_label: "eps (log)".into(),
-                y_label: "test accuracy".into(),
+                x_label: "eps, init noise relative to the He std (log)".into(),
+                y_label: "final test accuracy".into(),
                 x_log: true,
-                series: vec![accuracy_series("tied k-unique:1 + eps", &eps)],
+                series: seeds_and_mean("tied k-unique:1 + eps", &eps, 0),
                 hlines,
-                vlines: threshold
-                    .map(|t| vec![(format!("threshold {t}"), t)])
-                    .unwrap_or_default(),
-                ..Default::default()
+                vlines: vec![(format!("small eps <= {}", c.small_eps), c.small_eps)],
+                ..Chart::default()
             },
-        });
-    }
-    figs
+        )
+    })
 }
 
-/// E2 (K4, K7): the symmetry gap of every breaker's first seed against the step.
-fn e2_figures(e: &ExperimentRuns) -> Vec<Figure> {
-    let mut figs = Vec::new();
-    let mut series = Vec::new();
-    // He's channels were never identical, so it has no symmetry gap to draw.
-    for g in e.groups().into_iter().filter(|g| g != "he") {
-        if let Some((p, f)) = e.finished(&g).first() {
-            series.push(Series::new(
-                format!("{g} (seed {})", p.seed),
-                gap_trajectory(f)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(s, gap)| ((s + 1) as f64, gap))
-                    .collect(),
-            ));
-        }
-    }
-    if !series.is_empty() {
-        figs.push(Figure {
-            id: "e2-symmetry-gap".into(),
-            caption: format!(
-                "K4, K7: largest channel-symmetry gap over all layers against the step, for ConstNet with each breaker (He's channels were never identical: no gap to draw). A gap of exactly 0 is drawn at {:.0e}. {}",
-                figures::LOG_FLOOR,
-                e.plan.scale
-            ),
-            chart: Chart {
-                title: "Symmetry gap vs step".into(),
-                x_label: "step + 1 (log)".into(),
-                y_label: "max |W[c] - W[c']| (log)".into(),
-                x_log: true,
-                y_log: true,
-                series,
-                ..Default::default()
-            },
-        });
-    }
-    figs
-}
-
-/// E3 (K8): LeakyNet's best accuracy per init code.
-fn e3_figures(e: &ExperimentRuns) -> Vec<Figure> {
-    let mut figs = Vec::new();
-    let variants = e.by_variant();
-    let pts: Vec<Point> = variants
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, runs))| !runs.is_empty())
-        .map(|(i, (_, runs))| {
-            let accs = runs.iter().map(|(_, f)| f.summary.best_test_acc).collect();
-            Point::new(i as f64, accs)
-        })
-        .collect();
-    let codes: Vec<String> = variants.into_iter().map(|(code, _)| code).collect();
-    if !pts.is_empty() {
-        figs.push(Figure {
-            id: "e3-leakynet-accuracy".into(),
-            caption: format!(
-                "K8: best test accuracy of LeakyNet per init code (h random, i identity, 1 channel averaging), mean ± std over seeds. {}",
-                e.plan.scale
-            ),
-            chart: Chart {
-                title: "LeakyNet accuracy per init code".into(),
-                x_label: "init code".into(),
-                y_label: "best test accuracy".into(),
-                series: vec![accuracy_series("LeakyNet", &pts)],
-                x_categories: codes,
-                ..Default::default()
-            },
-        });
-    }
-    figs
-}
-
-/// A per-layer measure E4 draws against the epoch.
-struct Measure {
-    /// Part of the figure's id.
-    what: &'static str,
-    title: &'static str,
-    pick: fn(&LayerDiversity) -> f64,
-    y_log: bool,
-}
-
-const MEASURES: [Measure; 4] = [
-    Measure::new(
-        "correlation",
-        "forward correlation rho",
-        |l| l.forward,
-        false,
-    ),
-    Measure::new(
-        "backward",
-        "backward correlation rho",
-        |l| l.backward,
-        false,
-    ),
-    Measure::new("gap", "symmetry gap (log)", |l| l.gap_abs, true),
-    Measure::new(
-        "width",
-        "effective width (participation ratio, log)",
-        |l| l.width_participation,
-        true,
-    ),
-];
-
-impl Measure {
-    const fn new(
-        what: &'static str,
-        title: &'static str,
-        pick: fn(&LayerDiversity) -> f64,
-        y_log: bool,
-    ) -> Measure {
-        Measure {
-            what,
-            title,
-            pick,
-            y_log,
-        }
-    }
-}
-
-/// One series a layer: the measure at init (epoch 0) and after every epoch.
-fn per_layer(f: &Finished, pick: fn(&LayerDiversity) -> f64) -> Vec<Series> {
-    let mut epochs: Vec<(f64, &Vec<LayerDiversity>)> = vec![(0.0, &f.summary.diversity_init)];
-    epochs.extend(f.evals.iter().map(|ev| (ev.epoch, &ev.layers)));
-    f.summary
-        .diversity_init
-        .iter()
-        .enumerate()
-        .map(|(i, layer)| {
-            Series::new(
-                layer.name.trim_end_matches(".weight"),
-                epochs
-                    .iter()
-                    .filter_map(|(ep, ls)| ls.get(i).map(|l| (*ep, pick(l))))
-                    .collect(),
-            )
-        })
+/// The largest gap over layers against step + 1, per logged step.
+fn gap_curve(f: &Finished) -> Vec<(f64, f64)> {
+    gap_trajectory(f)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(s, g)| ((s + 1) as f64, g))
         .collect()
 }
 
-/// E4: forward and backward correlation, symmetry gap and effective width per layer against the
-/// epoch, four charts per E2 group (its first seed).
-fn diversity_figures(e: &ExperimentRuns) -> Vec<Figure> {
-    let mut figs = Vec::new();
-    for g in e.groups() {
-        let Some((p, f)) = e.finished(&g).first().copied() else {
-            continue;
-        };
-        for m in &MEASURES {
-            let zeros = if m.y_log {
-                format!(" Values of 0 are drawn at {:.0e}.", figures::LOG_FLOOR)
-            } else {
-                String::new()
-            };
-            figs.push(Figure {
-                id: format!("e4-{}-{g}", m.what),
-                caption: format!(
-                    "K9: {} of every feature layer against the epoch, ConstNet/He run \"{g}\" (seed {}). Epoch 0 is the init.{zeros}",
-                    m.title, p.seed
-                ),
-                chart: Chart {
-                    title: format!("{g}: {}", m.title),
-                    x_label: "epoch".into(),
-                    y_label: m.title.into(),
-                    y_log: m.y_log,
-                    series: per_layer(f, m.pick),
-                    ..Default::default()
-                },
-            });
-        }
+fn gap_chart(title: &str, groups: &[(&str, Vec<&Finished>)], level: Option<f64>) -> Chart {
+    let mut series = Vec::new();
+    for (i, (name, runs)) in groups.iter().enumerate() {
+        series.extend(runs_and_mean(name, runs, i, gap_curve));
     }
-    figs
+    Chart {
+        title: title.into(),
+        x_label: "step + 1 (log)".into(),
+        y_label: "largest channel gap max |W[c] - W[c']| (log)".into(),
+        x_log: true,
+        y_log: true,
+        series,
+        hlines: level
+            .map(|l| vec![(format!("macroscopic: {l:.0e}"), l)])
+            .unwrap_or_default(),
+        ..Chart::default()
+    }
 }
 
-/// E5: size of an injected inter-channel perturbation at every later layer (relative to its
-/// injected size), at init and at the end of training, for the runs that recorded it.
-fn perturbation_figures(exps: &[ExperimentRuns]) -> Vec<Figure> {
-    let mut at_init = Vec::new();
-    let mut at_end = Vec::new();
-    for e in exps {
-        let mut seen = Vec::new();
-        for r in &e.runs {
-            let Some(f) = &r.result else { continue };
-            if f.perturbations.is_empty() || seen.contains(&r.planned.variant) {
-                continue;
-            }
-            seen.push(r.planned.variant.clone());
-            let label = format!("{}: {}", e.plan.experiment, r.planned.variant);
-            let line = |p: &PerturbationLine| -> Vec<(f64, f64)> {
-                p.reach
-                    .iter()
-                    .enumerate()
-                    .map(|(i, x)| (i as f64, x.ratio))
-                    .collect()
+fn runs_of<'a>(e: &'a ExperimentRuns, group: &str) -> Vec<&'a Finished> {
+    e.finished(group).into_iter().map(|(_, f)| f).collect()
+}
+
+fn k4(e: &ExperimentRuns) -> Option<Figure> {
+    let gpu = runs_of(e, "nondeterministic");
+    let (name, broken) = if gpu.is_empty() {
+        (
+            "gradient noise 2^-24 (CPU stand-in)",
+            runs_of(e, "grad-noise"),
+        )
+    } else {
+        ("nondeterministic CUDA kernels", gpu)
+    };
+    let level = e.plan.criteria.k4.as_ref().map(|c| c.macro_gap);
+    (!broken.is_empty()).then(|| {
+        figure(
+            ClaimId::K4,
+            "k4-rounding-breaks-symmetry",
+            format!(
+                "K4: ConstNet's largest channel gap against the step, each seed thin and the mean bold, with a rounding-level breaker and without one (exact zeros on the bottom row). Look for the breaker's gap climbing from rounding level past the macroscopic line while the control stays at exactly 0. {}",
+                e.plan.scale
+            ),
+            gap_chart("Rounding-level noise against exact symmetry", &[(name, broken), ("no breaker", runs_of(e, "none"))], level),
+        )
+    })
+}
+
+fn k5(e: &ExperimentRuns) -> Option<Figure> {
+    let acc_curve = |f: &Finished| f.evals.iter().map(|ev| (ev.epoch, ev.test_acc)).collect();
+    let mut series = Vec::new();
+    for (i, g) in ["he", "none"].into_iter().chain(BREAKERS).enumerate() {
+        let runs = runs_of(e, g);
+        if !runs.is_empty() {
+            let label = if g == "he" {
+                "He".to_string()
+            } else {
+                format!("ConstNet, {g}")
             };
-            if let Some(p) = f.perturbations.first() {
-                at_init.push(Series::new(label.clone(), line(p)));
-            }
-            if let Some(p) = f.perturbations.last() {
-                at_end.push(Series::new(label, line(p)));
-            }
+            series.extend(runs_and_mean(&label, &runs, i, acc_curve));
         }
     }
-    let mut figs = Vec::new();
-    for (id, when, series) in [
-        ("init", "at init", at_init),
-        ("end", "after training", at_end),
-    ] {
-        if series.is_empty() {
+    (!series.is_empty()).then(|| {
+        figure(
+            ClaimId::K5,
+            "k5-accuracy-vs-epoch",
+            format!(
+                "K5: test accuracy against the epoch for He and ConstNet with each breaker (and none), each seed thin and the mean bold. Look for every breaker reaching He's level and ConstNet without a breaker staying far below. {}",
+                e.plan.scale
+            ),
+            Chart {
+                title: "ConstNet with a breaker against He".into(),
+                x_label: "epoch".into(),
+                y_label: "test accuracy".into(),
+                series,
+                ..Chart::default()
+            },
+        )
+    })
+}
+
+fn k6(e: &ExperimentRuns) -> Option<Figure> {
+    let runs = runs_of(e, "none");
+    let loss = |f: &Finished| {
+        f.steps
+            .iter()
+            .take(12)
+            .map(|s| ((s.step + 1) as f64, s.loss))
+            .collect()
+    };
+    (!runs.is_empty()).then(|| {
+        figure(
+            ClaimId::K6,
+            "k6-loss-at-init",
+            format!(
+                "K6: the training loss of ConstNet without a breaker over its first logged steps, each seed; the dashed line is ln(10). Look for the first loss sitting exactly on ln(classes): logits 0 at init. {}",
+                e.plan.scale
+            ),
+            Chart {
+                title: "ConstNet's first losses".into(),
+                x_label: "step + 1 (log)".into(),
+                y_label: "training loss".into(),
+                x_log: true,
+                series: runs_and_mean("ConstNet, no breaker", &runs, 0, loss),
+                hlines: vec![("ln(10)".into(), 10f64.ln())],
+                ..Chart::default()
+            },
+        )
+    })
+}
+
+fn k7(e: &ExperimentRuns) -> Option<Figure> {
+    let none = runs_of(e, "none");
+    (!none.is_empty()).then(|| {
+        figure(
+            ClaimId::K7,
+            "k7-exact-symmetry",
+            format!(
+                "K7: ConstNet's largest channel gap against the step without a breaker (every seed, on the exact-zero row when the channels are bitwise identical) and with dropout (the control). Look for the no-breaker runs never leaving the zero row. {}",
+                e.plan.scale
+            ),
+            gap_chart("Exact symmetry without a breaker", &[("no breaker", none), ("dropout (control)", runs_of(e, "dropout"))], None),
+        )
+    })
+}
+
+fn leaky_code(name: &str) -> Option<crate::config::LeakyCode> {
+    crate::config::LeakyCode::parse(name, 16).ok()
+}
+
+fn k8(e: &ExperimentRuns) -> Option<Figure> {
+    let mut dots = Vec::new();
+    let mut means = Series {
+        label: "each code's mean (labelled)".into(),
+        style: Style::Labelled,
+        colour: 0,
+        ..Series::default()
+    };
+    let mut hlines = Vec::new();
+    for (variant, runs) in e.by_variant() {
+        let code = leaky_code(&variant)?;
+        let accs: Vec<f64> = runs.iter().map(|(_, f)| f.summary.best_test_acc).collect();
+        if code.has_random() {
+            hlines.push((
+                format!("random init {variant}, mean {:.3}", mean_std(&accs).0),
+                mean_std(&accs).0,
+            ));
             continue;
         }
-        figs.push(Figure {
-            id: format!("e5-perturbation-{id}"),
-            caption: format!(
-                "K8, K9: rms inter-channel deviation caused by a perturbation injected at the stem's output, relative to its injected size, at every later activation, {when} (eval mode, 128 test images; 0 drawn at {:.0e}).",
-                figures::LOG_FLOOR
+        let x = code.averaging_layers() as f64;
+        dots.extend(accs.iter().map(|&a| (x, a)));
+        means.points.push((x, mean_std(&accs).0));
+        means.labels.push(variant.clone());
+    }
+    let (xs, ys): (Vec<f64>, Vec<f64>) = dots.iter().copied().unzip();
+    let rho = spearman(&xs, &ys);
+    let dots = Series {
+        label: "each seed".into(),
+        points: dots,
+        style: Style::Dots,
+        colour: 0,
+        ..Series::default()
+    };
+    (!means.points.is_empty()).then(|| {
+        figure(
+            ClaimId::K8,
+            "k8-accuracy-vs-averaging-layers",
+            format!(
+                "K8: LeakyNet's best test accuracy against the number of channel-averaging layers of its init code (each seed, and each code's mean labelled), Spearman rho = {rho:.2} over {} runs (the criterion and its critical value are in the panel). Look for accuracy falling as averaging layers are added. {}",
+                xs.len(),
+                e.plan.scale
             ),
-            chart: Chart {
-                title: format!("Perturbation propagation {when}"),
-                x_label: "activations after the injection".into(),
-                y_label: "deviation / injected (log)".into(),
+            Chart {
+                title: "Accuracy vs averaging layers".into(),
+                x_label: "channel-averaging layers in the init code".into(),
+                y_label: "best test accuracy".into(),
+                series: vec![dots, means],
+                hlines,
+                ..Chart::default()
+            },
+        )
+    })
+}
+
+/// The median over layers of a run's effective width, at init and after each epoch.
+fn width_curve(f: &Finished) -> Vec<(f64, f64)> {
+    let median_width =
+        |ls: &[LayerDiversity]| median(ls.iter().map(|l| l.width_participation).collect());
+    std::iter::once((0.0, median_width(&f.summary.diversity_init)))
+        .chain(
+            f.evals
+                .iter()
+                .map(|ev| (ev.epoch, median_width(&ev.layers))),
+        )
+        .collect()
+}
+
+fn k9(e: &ExperimentRuns) -> Option<Figure> {
+    let mut series = Vec::new();
+    for (i, g) in ["he", "none"].into_iter().chain(BREAKERS).enumerate() {
+        let runs = runs_of(e, g);
+        if !runs.is_empty() {
+            let label = if g == "he" {
+                "He".to_string()
+            } else {
+                format!("ConstNet, {g}")
+            };
+            series.extend(runs_and_mean(&label, &runs, i, width_curve));
+        }
+    }
+    (!series.is_empty()).then(|| {
+        figure(
+            ClaimId::K9,
+            "k9-width-vs-epoch",
+            format!(
+                "K9: effective width (participation ratio of the feature correlations, median over layers) against the epoch; epoch 0 is the init. Look for the broken ConstNets ending near He's width, whatever width they started from. {}",
+                e.plan.scale
+            ),
+            Chart {
+                title: "Effective width over training".into(),
+                x_label: "epoch".into(),
+                y_label: "effective width, median over layers (log)".into(),
                 y_log: true,
                 series,
-                ..Default::default()
+                ..Chart::default()
             },
-        });
+        )
+    })
+}
+
+/// Every figure: the claims' in order, then the rest.
+pub(super) fn figures_of(exps: &[ExperimentRuns]) -> Vec<Figure> {
+    let mut figs = Vec::new();
+    if let Some(e) = find(exps, "e1-toy") {
+        figs.extend([k1(e), k2(e), k3(e)].into_iter().flatten());
+    }
+    if let Some(e) = find(exps, "e2-constnet") {
+        figs.extend([k4(e), k5(e), k6(e), k7(e)].into_iter().flatten());
+    }
+    if let Some(e) = find(exps, "e3-leakynet") {
+        figs.extend(k8(e));
+    }
+    if find(exps, "e5-perturbation").is_some() {
+        figs.extend(super::layers::perturbation_figures(exps));
+    }
+    if let Some(e) = find(exps, "e2-constnet")
+        && find(exps, "e4-diversity").is_some()
+    {
+        figs.extend(k9(e));
+        figs.extend(super::layers::diversity_figures(e));
     }
     figs
 }

@@ -1,20 +1,57 @@
-//! Line charts as SVG text (plotters). Log axes are drawn as log10 of the data on a linear axis
-//! with 10^k tick labels, which keeps every chart one type whatever its axes.
+//! Charts as SVG text (plotters): lines, per-seed points, intervals, reference lines and labelled
+//! points, in a colour-blind-safe palette, with the legend below the plot. Log axes are drawn as
+//! log10 of the data on a linear axis with readable tick labels; on a log y axis, exact zeros get
+//! a row of their own below the axis, labelled "0", instead of a fake small value.
 use anyhow::{Result, anyhow};
+use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-/// Values at or below zero on a log axis are drawn at this floor (and the caption says so).
-pub const LOG_FLOOR: f64 = 1e-12;
+/// Okabe and Ito's palette (2008), which readers with any common colour-vision deficiency can
+/// tell apart; black is kept for reference lines.
+const PALETTE: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+];
 
-#[derive(Debug, Clone)]
+/// The colour of series `i`.
+pub fn colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Style {
+    /// A bold line with a dot at each point (a mean).
+    #[default]
+    Line,
+    /// A thin, faint line (one seed of many).
+    Thin,
+    /// Faint dots, no line (every seed's value).
+    Dots,
+    /// Solid dots, no line, each with its label (categories on a numeric axis).
+    Labelled,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct Series {
     pub label: String,
     /// (x, y) in data units.
     pub points: Vec<(f64, f64)>,
-    /// Standard deviation of each y (error bars), if any.
-    pub err: Option<Vec<f64>>,
-    pub dashed: bool,
+    /// An interval (lo, hi) around each y, if any.
+    pub interval: Option<Vec<(f64, f64)>>,
+    pub style: Style,
+    /// The palette index; series that share one share a colour (a mean and its seeds).
+    pub colour: usize,
+    /// A label per point (Style::Labelled).
+    pub labels: Vec<String>,
+    /// Left out of the legend (e.g. the second and later seeds of a group).
+    pub unlisted: bool,
 }
 
 impl Series {
@@ -22,8 +59,7 @@ impl Series {
         Series {
             label: label.into(),
             points,
-            err: None,
-            dashed: false,
+            ..Series::default()
         }
     }
 }
@@ -40,12 +76,80 @@ pub struct Chart {
     pub hlines: Vec<(String, f64)>,
     /// Vertical markers (label, x).
     pub vlines: Vec<(String, f64)>,
-    /// Category names for x = 0, 1, 2, ... (instead of numbers).
-    pub x_categories: Vec<String>,
 }
 
-fn to_axis(v: f64, log: bool) -> f64 {
-    if log { v.max(LOG_FLOOR).log10() } else { v }
+const WIDTH: u32 = 760;
+const PLOT_HEIGHT: u32 = 380;
+const LEGEND_ROW: u32 = 20;
+const LEGEND_COLUMNS: usize = 3;
+
+/// An axis: the data's range in axis units, and for a log y axis with exact zeros, the row they
+/// are drawn on and the rule that separates it from the log scale.
+struct Axis {
+    log: bool,
+    lo: f64,
+    hi: f64,
+    /// Where values <= 0 are drawn on a log axis, below `rule`.
+    zero_row: Option<f64>,
+    rule: Option<f64>,
+}
+
+impl Axis {
+    fn of(values: impl Iterator<Item = f64>, log: bool) -> Axis {
+        let values: Vec<f64> = values.filter(|v| v.is_finite()).collect();
+        let has_zero = log && values.iter().any(|&v| v <= 0.0);
+        let shown = values
+            .iter()
+            .filter(|&&v| !log || v > 0.0)
+            .map(|&v| if log { v.log10() } else { v });
+        let (lo, hi) = shown.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+        let pad = ((hi - lo) * 0.06).max(if log { 0.3 } else { 1e-3 });
+        let (lo, hi) = (lo - pad, hi + pad);
+        if !has_zero {
+            return Axis {
+                log,
+                lo,
+                hi,
+                zero_row: None,
+                rule: None,
+            };
+        }
+        let step = 0.08 * (hi - lo).max(1.0);
+        Axis {
+            log,
+            lo: lo - 2.0 * step,
+            hi,
+            zero_row: Some(lo - 1.5 * step),
+            rule: Some(lo - 0.5 * step),
+        }
+    }
+
+    /// A data value in axis units; None where it cannot be drawn (NaN, or <= 0 on a log axis
+    /// without a zero row).
+    fn at(&self, v: f64) -> Option<f64> {
+        if !v.is_finite() {
+            return None;
+        }
+        if !self.log {
+            return Some(v);
+        }
+        if v > 0.0 {
+            Some(v.log10())
+        } else {
+            self.zero_row
+        }
+    }
+
+    /// A tick's label; none below the rule, where only exact zeros are drawn.
+    fn tick(&self, v: f64) -> String {
+        if self.rule.is_some_and(|r| v < r) {
+            return String::new();
+        }
+        label(v, self.log)
+    }
 }
 
 fn label(v: f64, log: bool) -> String {
@@ -71,174 +175,210 @@ fn label(v: f64, log: bool) -> String {
     }
 }
 
-fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(v), b.max(v))
-        });
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    let pad = ((hi - lo) * 0.06).max(1e-3);
-    (lo - pad, hi + pad)
-}
-
 type Plot<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
-type Area<'b> = DrawingArea<SVGBackend<'b>, plotters::coord::Shift>;
-
-/// The axis ranges (in axis units) that hold every point, error bar and reference line.
-fn ranges(chart: &Chart) -> ((f64, f64), (f64, f64)) {
-    let xs = chart
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| to_axis(p.0, chart.x_log)))
-        .chain(chart.vlines.iter().map(|v| to_axis(v.1, chart.x_log)));
-    let ys = chart
-        .series
-        .iter()
-        .flat_map(|s| {
-            s.points.iter().enumerate().flat_map(move |(i, p)| {
-                let e = s.err.as_ref().map_or(0.0, |e| e[i]);
-                [p.1 - e, p.1 + e]
-            })
-        })
-        .map(|v| to_axis(v, chart.y_log))
-        .chain(chart.hlines.iter().map(|h| to_axis(h.1, chart.y_log)));
-    (span(xs), span(ys))
-}
-
-/// The x tick label of `v`: a category name, or a number.
-fn x_tick(chart: &Chart, v: f64) -> String {
-    let cats = &chart.x_categories;
-    if cats.is_empty() {
-        return label(v, chart.x_log);
-    }
-    let i = v.round();
-    if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < cats.len() {
-        cats[i as usize].clone()
-    } else {
-        String::new()
-    }
-}
-
-fn draw_mesh(c: &mut Plot, chart: &Chart) -> Result<()> {
-    let x_fmt = |v: &f64| x_tick(chart, *v);
-    let y_fmt = |v: &f64| label(*v, chart.y_log);
-    let mut mesh = c.configure_mesh();
-    mesh.x_desc(&chart.x_label)
-        .y_desc(&chart.y_label)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt);
-    if !chart.x_categories.is_empty() {
-        mesh.x_labels(chart.x_categories.len() * 2 + 1);
-    }
-    mesh.draw().map_err(|e| draw_error(chart, &e))
-}
-
-/// Each series as a line with its points and error bars; returns the legend entries.
-fn draw_series(c: &mut Plot, chart: &Chart) -> Result<Vec<(String, ShapeStyle)>> {
-    let err = |e: &dyn std::fmt::Display| draw_error(chart, e);
-    let mut entries = Vec::new();
-    for (i, s) in chart.series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let pts: Vec<(f64, f64)> = s
-            .points
-            .iter()
-            .map(|&(x, y)| (to_axis(x, chart.x_log), to_axis(y, chart.y_log)))
-            .filter(|p| p.0.is_finite() && p.1.is_finite())
-            .collect();
-        let style = ShapeStyle::from(color).stroke_width(2);
-        if s.dashed {
-            c.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
-        } else {
-            c.draw_series(LineSeries::new(pts.clone(), style))
-        }
-        .map_err(|e| err(&e))?;
-        entries.push((s.label.clone(), style));
-        c.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
-            .map_err(|e| err(&e))?;
-        if let Some(errs) = &s.err {
-            let bars = s.points.iter().zip(errs).map(|(&(x, y), &e)| {
-                ErrorBar::new_vertical(
-                    to_axis(x, chart.x_log),
-                    to_axis(y - e, chart.y_log),
-                    to_axis(y, chart.y_log),
-                    to_axis(y + e, chart.y_log),
-                    color.stroke_width(1),
-                    6,
-                )
-            });
-            c.draw_series(bars).map_err(|e| err(&e))?;
-        }
-    }
-    Ok(entries)
-}
-
-/// Horizontal (dashed grey) and vertical (red) reference lines across the ranges; returns the
-/// legend entries.
-fn draw_references(
-    c: &mut Plot,
-    chart: &Chart,
-    ((x0, x1), (y0, y1)): ((f64, f64), (f64, f64)),
-) -> Result<Vec<(String, ShapeStyle)>> {
-    let err = |e: &dyn std::fmt::Display| draw_error(chart, e);
-    let mut entries = Vec::new();
-    for (k, (name, y)) in chart.hlines.iter().enumerate() {
-        let y = to_axis(*y, chart.y_log);
-        let style = BLACK.mix(0.35 + 0.2 * k as f64).stroke_width(1);
-        c.draw_series(DashedLineSeries::new(vec![(x0, y), (x1, y)], 4, 4, style))
-            .map_err(|e| err(&e))?;
-        entries.push((name.clone(), style));
-    }
-    for (name, x) in &chart.vlines {
-        let x = to_axis(*x, chart.x_log);
-        let style = RED.stroke_width(1);
-        c.draw_series(LineSeries::new(vec![(x, y0), (x, y1)], style))
-            .map_err(|e| err(&e))?;
-        entries.push((name.clone(), style));
-    }
-    Ok(entries)
-}
-
-fn draw_legend(legend: &Area, chart: &Chart, entries: &[(String, ShapeStyle)]) -> Result<()> {
-    let err = |e: &dyn std::fmt::Display| draw_error(chart, e);
-    for (k, (name, style)) in entries.iter().enumerate() {
-        let y = 48 + 20 * k as i32;
-        legend
-            .draw(&PathElement::new(vec![(8, y), (30, y)], *style))
-            .map_err(|e| err(&e))?;
-        legend
-            .draw(&Text::new(name.clone(), (36, y - 7), ("sans-serif", 13)))
-            .map_err(|e| err(&e))?;
-    }
-    Ok(())
-}
 
 fn draw_error(chart: &Chart, e: &dyn std::fmt::Display) -> anyhow::Error {
     anyhow!("cannot draw {:?}: {e}", chart.title)
 }
 
-/// The chart as a standalone SVG document.
+fn axes(chart: &Chart) -> (Axis, Axis) {
+    let xs = chart
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .chain(chart.vlines.iter().map(|v| v.1));
+    let ys = chart
+        .series
+        .iter()
+        .flat_map(|s| {
+            let bounds = s.interval.iter().flatten().flat_map(|&(lo, hi)| [lo, hi]);
+            s.points.iter().map(|p| p.1).chain(bounds)
+        })
+        .chain(chart.hlines.iter().map(|h| h.1));
+    (Axis::of(xs, chart.x_log), Axis::of(ys, chart.y_log))
+}
+
+fn draw_mesh(c: &mut Plot, chart: &Chart, x: &Axis, y: &Axis) -> Result<()> {
+    let x_fmt = |v: &f64| x.tick(*v);
+    let y_fmt = |v: &f64| y.tick(*v);
+    c.configure_mesh()
+        .x_desc(&chart.x_label)
+        .y_desc(&chart.y_label)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(|e| draw_error(chart, &e))?;
+    if let (Some(z), Some(rule)) = (y.zero_row, y.rule) {
+        // Exact zeros sit on a row of their own below a dashed rule, apart from the log scale.
+        let style = RGBColor(150, 150, 150).stroke_width(1);
+        c.draw_series(DashedLineSeries::new(
+            vec![(x.lo, rule), (x.hi, rule)],
+            3,
+            3,
+            style,
+        ))
+        .map_err(|e| draw_error(chart, &e))?;
+        let text = Text::new(
+            "exactly 0",
+            (x.lo, z),
+            ("sans-serif", 12).into_font().color(&BLACK),
+        );
+        c.draw_series(std::iter::once(text))
+            .map_err(|e| draw_error(chart, &e))?;
+    }
+    Ok(())
+}
+
+/// One series; returns its legend entry unless it is unlisted.
+fn draw_one(
+    c: &mut Plot,
+    chart: &Chart,
+    s: &Series,
+    x: &Axis,
+    y: &Axis,
+) -> Result<Option<(String, ShapeStyle)>> {
+    let err = |e: &dyn std::fmt::Display| draw_error(chart, e);
+    let base = colour(s.colour);
+    let pts: Vec<(f64, f64)> = s
+        .points
+        .iter()
+        .filter_map(|&(px, py)| Some((x.at(px)?, y.at(py)?)))
+        .collect();
+    let (line, dot) = match s.style {
+        Style::Line => (Some(base.stroke_width(2)), Some((3, base.filled()))),
+        Style::Thin => (Some(base.mix(0.45).stroke_width(1)), None),
+        Style::Dots => (None, Some((3, base.mix(0.45).filled()))),
+        Style::Labelled => (None, Some((4, base.filled()))),
+    };
+    if let Some(style) = line {
+        c.draw_series(LineSeries::new(pts.clone(), style))
+            .map_err(|e| err(&e))?;
+    }
+    if let Some((r, style)) = dot {
+        c.draw_series(pts.iter().map(|&p| Circle::new(p, r, style)))
+            .map_err(|e| err(&e))?;
+    }
+    if let Some(intervals) = &s.interval {
+        let bars = s
+            .points
+            .iter()
+            .zip(intervals)
+            .filter_map(|(&(px, py), &(lo, hi))| {
+                let (ax, ay) = (x.at(px)?, y.at(py)?);
+                let (alo, ahi) = (y.at(lo).unwrap_or(y.lo), y.at(hi).unwrap_or(y.hi));
+                Some(ErrorBar::new_vertical(
+                    ax,
+                    alo,
+                    ay,
+                    ahi,
+                    base.stroke_width(1),
+                    6,
+                ))
+            });
+        c.draw_series(bars).map_err(|e| err(&e))?;
+    }
+    if s.style == Style::Labelled {
+        let texts = pts
+            .iter()
+            .zip(&s.labels)
+            .map(|(&p, t)| Text::new(t.clone(), p, ("sans-serif", 11).into_font().color(&BLACK)));
+        c.draw_series(texts).map_err(|e| err(&e))?;
+    }
+    let entry = line.or(dot.map(|d| d.1)).unwrap_or(base.into());
+    Ok((!s.unlisted).then(|| (s.label.clone(), entry)))
+}
+
+/// Horizontal (dashed grey) and vertical (dashed vermillion) reference lines; their legend
+/// entries.
+fn draw_references(
+    c: &mut Plot,
+    chart: &Chart,
+    x: &Axis,
+    y: &Axis,
+) -> Result<Vec<(String, ShapeStyle)>> {
+    let err = |e: &dyn std::fmt::Display| draw_error(chart, e);
+    let mut entries = Vec::new();
+    for (k, (name, v)) in chart.hlines.iter().enumerate() {
+        let Some(v) = y.at(*v) else { continue };
+        let style = BLACK.mix(0.35 + 0.25 * k as f64).stroke_width(1);
+        c.draw_series(DashedLineSeries::new(
+            vec![(x.lo, v), (x.hi, v)],
+            5,
+            4,
+            style,
+        ))
+        .map_err(|e| err(&e))?;
+        entries.push((name.clone(), style));
+    }
+    for (name, v) in &chart.vlines {
+        let Some(v) = x.at(*v) else { continue };
+        let style = PALETTE[1].stroke_width(2);
+        c.draw_series(DashedLineSeries::new(
+            vec![(v, y.lo), (v, y.hi)],
+            6,
+            3,
+            style,
+        ))
+        .map_err(|e| err(&e))?;
+        entries.push((name.clone(), style));
+    }
+    Ok(entries)
+}
+
+/// The legend below the plot, in columns.
+fn draw_legend(
+    area: &DrawingArea<SVGBackend, Shift>,
+    chart: &Chart,
+    entries: &[(String, ShapeStyle)],
+) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| draw_error(chart, e);
+    let column = (WIDTH as i32 - 80) / LEGEND_COLUMNS as i32;
+    for (k, (name, style)) in entries.iter().enumerate() {
+        let (col, row) = ((k % LEGEND_COLUMNS) as i32, (k / LEGEND_COLUMNS) as i32);
+        let (x, y) = (70 + col * column, 10 + row * LEGEND_ROW as i32);
+        area.draw(&PathElement::new(vec![(x, y), (x + 22, y)], *style))
+            .map_err(|e| err(&e))?;
+        area.draw(&Text::new(
+            name.clone(),
+            (x + 28, y - 7),
+            ("sans-serif", 13),
+        ))
+        .map_err(|e| err(&e))?;
+    }
+    Ok(())
+}
+
+fn legend_rows(chart: &Chart) -> u32 {
+    let n = chart.series.iter().filter(|s| !s.unlisted).count()
+        + chart.hlines.len()
+        + chart.vlines.len();
+    n.div_ceil(LEGEND_COLUMNS) as u32
+}
+
+/// The chart as a standalone SVG document, sized to its plot and legend.
 pub fn svg(chart: &Chart) -> Result<String> {
     let mut out = String::new();
     let err = |e: &dyn std::fmt::Display| draw_error(chart, e);
+    let height = PLOT_HEIGHT + legend_rows(chart) * LEGEND_ROW + 12;
     {
-        // The legend gets a panel of its own on the right, so it never hides a curve.
-        let whole = SVGBackend::with_string(&mut out, (960, 440)).into_drawing_area();
+        let whole = SVGBackend::with_string(&mut out, (WIDTH, height)).into_drawing_area();
         whole.fill(&WHITE).map_err(|e| err(&e))?;
-        let (root, legend) = whole.split_horizontally(700);
-        let ((x0, x1), (y0, y1)) = ranges(chart);
-        let mut c = ChartBuilder::on(&root)
-            .caption(&chart.title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(42)
-            .y_label_area_size(64)
-            .build_cartesian_2d(x0..x1, y0..y1)
+        let (plot, legend) = whole.split_vertically(PLOT_HEIGHT);
+        let (x, y) = axes(chart);
+        let mut c = ChartBuilder::on(&plot)
+            .caption(&chart.title, ("sans-serif", 17))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(62)
+            .build_cartesian_2d(x.lo..x.hi, y.lo..y.hi)
             .map_err(|e| err(&e))?;
-        draw_mesh(&mut c, chart)?;
-        let mut entries = draw_series(&mut c, chart)?;
-        entries.extend(draw_references(&mut c, chart, ((x0, x1), (y0, y1)))?);
+        draw_mesh(&mut c, chart, &x, &y)?;
+        let mut entries = Vec::new();
+        for s in &chart.series {
+            entries.extend(draw_one(&mut c, chart, s, &x, &y)?);
+        }
+        entries.extend(draw_references(&mut c, chart, &x, &y)?);
         draw_legend(&legend, chart, &entries)?;
         whole.present().map_err(|e| err(&e))?;
     }

@@ -3,6 +3,7 @@
 //! and `report.md`.
 mod exhibits;
 pub mod figures;
+mod layers;
 mod render;
 
 use crate::claims::{ClaimRow, claims_table};
@@ -11,8 +12,10 @@ use anyhow::Result;
 use figures::Chart;
 use std::path::Path;
 
-/// One figure: file stem, the chart, and a caption.
+/// One figure: the claim it shows evidence for (None: more figures), file stem, the chart, and
+/// a caption saying what to look for.
 pub struct Figure {
+    pub claim: Option<crate::experiment::ClaimId>,
     pub id: String,
     pub caption: String,
     pub chart: Chart,
