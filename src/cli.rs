@@ -150,7 +150,7 @@ impl HostArgs {
 
 fn write_report(runs: &Path, out: &Path) -> Result<()> {
     let report = featdiv::report::build(runs)?;
-    featdiv::report::write(&report, out)?;
+    let overview = featdiv::report::write(&report, out)?;
     for c in &report.claims {
         println!("{:<3} {}", c.id, c.verdict.to_string().to_uppercase());
         if let Some(why) = &c.reason {
@@ -164,7 +164,7 @@ fn write_report(runs: &Path, out: &Path) -> Result<()> {
         }
     }
     println!(
-        "report: {} ({} figures)",
+        "report: {} ({} figures); overview: {overview}",
         out.join("index.html").display(),
         report.figures.len()
     );

@@ -759,3 +759,119 @@ proptest::proptest! {
         proptest::prop_assert_ne!(row.verdict, Verdict::Holds, "{}", id);
     }
 }
+
+#[test]
+fn verdicts_and_claims_read_as_words() {
+    let words: Vec<String> = [
+        Verdict::Holds,
+        Verdict::Refuted,
+        Verdict::Undecided,
+        Verdict::NotRun,
+    ]
+    .iter()
+    .map(|v| v.to_string())
+    .collect();
+    assert_eq!(words, ["holds", "refuted", "undecided", "not run"]);
+    for id in ClaimId::ALL {
+        let text = super::claim_text(id);
+        assert!(text.len() > 40 && text.ends_with('.'), "{id}: {text}");
+    }
+    assert!(super::claim_text(ClaimId::K5).contains("ConstNet"));
+    assert!(super::claim_text(ClaimId::K8).starts_with("LeakyNet"));
+}
+
+mod evidence_checks {
+    use super::super::evidence::*;
+    use super::super::lab::{Story, finished};
+    use crate::experiment::Accuracy;
+
+    fn run(curve: &[f64]) -> crate::runs::Finished {
+        finished(&Story {
+            curve: curve.to_vec(),
+            ..Story::learned(0.5, &[0.0, 1e-7, 1e-2])
+        })
+    }
+
+    #[test]
+    fn accuracies_are_checked_and_best_differs_from_final() {
+        let f = run(&[0.2, 0.6, 0.7, 0.4]);
+        assert_eq!(accuracy(&f, Accuracy::Best), Ok(0.7));
+        assert_eq!(accuracy(&f, Accuracy::Final), Ok(0.4));
+        let mut bad = f.clone();
+        bad.summary.final_test_acc = 1.5;
+        assert!(
+            accuracy(&bad, Accuracy::Final)
+                .unwrap_err()
+                .what
+                .contains("not an accuracy")
+        );
+        bad.summary.best_test_acc = f64::NAN;
+        assert!(accuracy(&bad, Accuracy::Best).is_err());
+    }
+
+    #[test]
+    fn the_late_rise_reads_the_running_best_or_the_curve() {
+        // Evaluations 0.2, 0.6, 0.7, 0.4: the last quarter starts at index 2.
+        let f = run(&[0.2, 0.6, 0.7, 0.4]);
+        let best = late_rise(&f, Accuracy::Best).unwrap().unwrap();
+        let last = late_rise(&f, Accuracy::Final).unwrap().unwrap();
+        assert!(best.abs() < 1e-12, "{best}");
+        assert!((last + 0.3).abs() < 1e-12, "{last}");
+        let rising = run(&[0.1, 0.2, 0.3, 0.4, 0.9]);
+        assert!((late_rise(&rising, Accuracy::Final).unwrap().unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(late_rise(&run(&[0.5]), Accuracy::Final), Ok(None));
+        let mut nan = run(&[0.2, 0.3]);
+        nan.evals[1].test_acc = f64::NAN;
+        assert!(late_rise(&nan, Accuracy::Final).is_err());
+    }
+
+    #[test]
+    fn gaps_and_ulps_are_checked() {
+        let f = run(&[0.5, 0.5]);
+        let t = gap_trajectory(&f).unwrap();
+        assert_eq!(t.iter().map(|g| g.0).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(largest(&t), 1e-2);
+        assert_eq!(first_above(&t, 1e-3), Some((2, 1e-2)));
+        assert_eq!(first_above(&t, 1e-2), None);
+        assert_eq!(final_ulps(&f), Ok(1_000));
+        let mut empty = f.clone();
+        empty.steps.clear();
+        assert!(gap_trajectory(&empty).unwrap_err().what.contains("no step"));
+        empty.summary.diversity_final.clear();
+        assert!(final_ulps(&empty).is_err());
+        let mut nan = f.clone();
+        nan.summary.diversity_final[0].gap_abs = f64::NAN;
+        assert!(final_ulps(&nan).unwrap_err().what.contains("NaN"));
+    }
+
+    #[test]
+    fn chance_comes_from_the_records_or_the_named_data_set() {
+        let mut f = run(&[0.5, 0.5]);
+        assert_eq!(chance(&f), Ok(0.1));
+        f.data.classes = Some(4);
+        assert_eq!(chance(&f), Ok(0.25));
+        f.data.classes = None;
+        assert_eq!(chance(&f), Ok(0.1));
+        f.data.name = "npz".into();
+        assert!(chance(&f).unwrap_err().what.contains("classes"));
+        f.data.classes = Some(0);
+        assert!(chance(&f).is_err());
+    }
+}
+
+#[test]
+fn k5_reads_the_declared_accuracy_best_not_final() {
+    // A breaker that peaked at He's level and fell: its best accuracy holds K5, its final would not.
+    let row = planted(ClaimId::K5, |e| {
+        for f in group(e, ClaimId::K5, "dropout") {
+            f.summary.final_test_acc = 0.4;
+        }
+    });
+    assert_eq!(row.verdict, Verdict::Holds, "{:?}", row.reason);
+}
+
+#[test]
+fn an_analysis_without_its_experiment_is_not_run() {
+    let row = verdict_of(&[e1(), e4()], ClaimId::K9);
+    assert_verdict(&row, Verdict::NotRun, "analyses e2-constnet");
+}

@@ -81,7 +81,7 @@ pub struct Chart {
 const WIDTH: u32 = 760;
 const PLOT_HEIGHT: u32 = 380;
 const LEGEND_ROW: u32 = 20;
-const LEGEND_COLUMNS: usize = 3;
+const LEGEND_COLUMNS: usize = 2;
 
 /// An axis: the data's range in axis units, and for a log y axis with exact zeros, the row they
 /// are drawn on and the rule that separates it from the log scale.

@@ -22,6 +22,8 @@ pub struct Figure {
 }
 
 pub struct Report {
+    /// The sweep's folder the report was built from (`--runs`).
+    pub runs_dir: std::path::PathBuf,
     pub experiments: Vec<ExperimentRuns>,
     pub claims: Vec<ClaimRow>,
     pub figures: Vec<Figure>,
@@ -33,13 +35,70 @@ pub fn build(runs_dir: &Path) -> Result<Report> {
     let claims = claims_table(&experiments);
     let figures = exhibits::figures_of(&experiments);
     Ok(Report {
+        runs_dir: runs_dir.to_path_buf(),
         experiments,
         claims,
         figures,
     })
 }
 
-/// Writes `index.html`, `report.md`, `claims.json` and `figures/*.svg` under `out`.
-pub fn write(report: &Report, out: &Path) -> Result<()> {
-    render::write(report, out)
+/// Writes `index.html`, `report.md`, `claims.json` and `figures/*.svg` under `out`, and a
+/// screenshot of the page's first screen (`overview.png`) where a headless Chromium is at hand.
+/// Returns what became of the screenshot, in words.
+pub fn write(report: &Report, out: &Path) -> Result<String> {
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+    render::write(report, &report.runs_dir, out)?;
+    screenshot(out)
+}
+
+/// The Chromium this machine has, if any.
+pub fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+}
+
+/// `out/overview.png`: the first 1280 x 900 pixels of the page, for reviewing a change at a glance.
+fn screenshot(out: &Path) -> Result<String> {
+    let Some(browser) = chromium() else {
+        return Ok("overview.png not written: no Chromium here (apt-get install chromium)".into());
+    };
+    let page = out.join("index.html").canonicalize()?;
+    let png = out.join("overview.png");
+    let profile = std::env::temp_dir().join(format!("featdiv-chromium-{}", std::process::id()));
+    let status = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .args([
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+        ])
+        .arg("--host-resolver-rules=MAP * ~NOTFOUND")
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--window-size=1280,900", "--virtual-time-budget=3000"])
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", page.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    // The profile is scratch: a failure to remove it loses nothing.
+    let _ = std::fs::remove_dir_all(&profile);
+    Ok(match status {
+        Ok(s) if s.success() && png.is_file() => format!("{}", png.display()),
+        Ok(s) => format!("overview.png not written: {browser} exited with {s}"),
+        Err(e) => format!("overview.png not written: cannot run {browser}: {e}"),
+    })
 }

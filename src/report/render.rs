@@ -1,10 +1,13 @@
-//! The report as files: a self-contained HTML page (figures inline, no network), Markdown with
+//! The report as files: a self-contained HTML page (one panel per claim with its verdict,
+//! criterion, preconditions, numbers, figures and the runs behind it; no network), Markdown with
 //! the figures beside it, and the claims as JSON.
-use super::{Report, figures};
+use super::{Figure, Report, figures};
+use crate::claims::{ClaimRow, Verdict};
 use crate::files::{write_atomic, write_json};
+use crate::records::OutDir;
 use anyhow::Result;
 use serde_json::json;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -54,195 +57,368 @@ const ENV_HEADER: [&str; 9] = [
     "commit",
 ];
 
-fn plans_md(report: &Report) -> String {
-    let mut s = String::from(
-        "| experiment | title | claims | runs finished | scale |\n|---|---|---|---|---|\n",
-    );
-    for e in &report.experiments {
-        let done = e.runs.iter().filter(|r| r.result.is_some()).count();
-        let runs = if e.plan.analysis_of.is_empty() {
-            format!("{done}/{}", e.runs.len())
-        } else {
-            format!("analysis of {}", e.plan.analysis_of.join(", "))
-        };
-        let skipped = if e.plan.skipped.is_empty() {
-            String::new()
-        } else {
-            format!(" (not on {}: {})", e.plan.device, e.plan.skipped.join(", "))
-        };
-        s.push_str(&format!(
-            "| {} | {} | {} | {runs}{skipped} | {} |\n",
-            e.plan.experiment,
-            e.plan.title,
-            e.plan
-                .claims
-                .iter()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            e.plan.scale
-        ));
-    }
-    s
+/// The experiments table: (experiment, title, claims, runs finished, scale).
+fn plan_rows(report: &Report) -> Vec<[String; 5]> {
+    report
+        .experiments
+        .iter()
+        .map(|e| {
+            let done = e.runs.iter().filter(|r| r.result.is_some()).count();
+            let mut runs = if e.plan.analysis_of.is_empty() {
+                format!("{done}/{}", e.runs.len())
+            } else {
+                format!("analysis of {}", e.plan.analysis_of.join(", "))
+            };
+            if !e.plan.skipped.is_empty() {
+                runs.push_str(&format!(
+                    " (not on {}: {})",
+                    e.plan.device,
+                    e.plan.skipped.join(", ")
+                ));
+            }
+            let claims: Vec<String> = e.plan.claims.iter().map(|c| c.to_string()).collect();
+            [
+                e.plan.experiment.clone(),
+                e.plan.title.clone(),
+                claims.join(", "),
+                runs,
+                e.plan.scale.clone(),
+            ]
+        })
+        .collect()
 }
 
-fn markdown(report: &Report) -> String {
-    let mut s = String::from(
-        "# featdiv report\n\nClaims of Blumenfeld, Gilboa & Soudry (ICML 2020) beside our measurements. Every verdict is relative to a baseline trained in the same experiment, at the scale given.\n\n## Claims\n\n| claim | paper | verdict | why | criterion | measured | scale |\n|---|---|---|---|---|---|---|\n",
+/// "3 hold, 1 refuted, 4 undecided, 1 not run; profile quick on cpu".
+fn summary(report: &Report) -> String {
+    let count = |v: Verdict| report.claims.iter().filter(|c| c.verdict == v).count();
+    let profiles: Vec<String> = report
+        .experiments
+        .iter()
+        .map(|e| e.plan.profile.to_string())
+        .collect();
+    let devices: Vec<String> = report
+        .experiments
+        .iter()
+        .map(|e| e.plan.device.to_string())
+        .collect();
+    let first = |v: &[String]| v.first().cloned().unwrap_or_else(|| "?".into());
+    format!(
+        "{} hold, {} refuted, {} undecided, {} not run; profile {} on {}",
+        count(Verdict::Holds),
+        count(Verdict::Refuted),
+        count(Verdict::Undecided),
+        count(Verdict::NotRun),
+        first(&profiles),
+        first(&devices)
+    )
+}
+
+/// `to` relative to the folder `from`, for links that survive moving both together.
+fn relative(from: &Path, to: &Path) -> PathBuf {
+    let (Ok(from), Ok(to)) = (from.canonicalize(), to.canonicalize()) else {
+        return to.to_path_buf();
+    };
+    let common = from
+        .components()
+        .zip(to.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut rel = PathBuf::new();
+    for _ in from.components().skip(common) {
+        rel.push("..");
+    }
+    rel.extend(to.components().skip(common));
+    rel
+}
+
+fn markdown(report: &Report, runs_link: &Path) -> String {
+    let mut s = format!(
+        "# featdiv report\n\nClaims of Blumenfeld, Gilboa & Soudry (ICML 2020) beside our measurements, each judged by the criterion its experiment file declares, against a baseline trained in the same experiment.\n\n**{}.**\n\n",
+        summary(report)
     );
     for c in &report.claims {
-        let cells = [
-            c.id.to_string(),
-            c.claim.clone(),
-            c.verdict.to_string(),
-            c.reason.clone().unwrap_or_default(),
-            c.criterion.clone(),
-            c.measured.clone(),
-            c.scale.clone(),
-        ];
+        s.push_str(&claim_md(c, &report.figures, runs_link));
+    }
+    s.push_str("## Experiments\n\n| experiment | title | claims | runs finished | scale |\n|---|---|---|---|---|\n");
+    for r in plan_rows(report) {
         s.push_str(&format!(
             "| {} |\n",
-            cells.map(|c| c.replace('|', "\\|")).join(" | ")
+            r.map(|c| c.replace('|', "\\|")).join(" | ")
         ));
     }
-    s.push_str("\n## Experiments\n\n");
-    s.push_str(&plans_md(report));
-    s.push_str("\n## Figures\n\n");
-    for f in &report.figures {
+    s.push_str("\n## More figures\n\n");
+    for f in report.figures.iter().filter(|f| f.claim.is_none()) {
         s.push_str(&format!(
             "![{}](figures/{}.svg)\n\n{}\n\n",
             f.chart.title, f.id, f.caption
         ));
     }
-    s.push_str("## Environment of every run\n\n|");
-    s.push_str(&ENV_HEADER.join(" | "));
-    s.push_str(" |\n|");
-    s.push_str(&"---|".repeat(ENV_HEADER.len()));
-    s.push('\n');
+    s.push_str(&format!(
+        "## Environment of every run\n\n| {} |\n|{}\n",
+        ENV_HEADER.join(" | "),
+        "---|".repeat(ENV_HEADER.len())
+    ));
     for r in environment_rows(report) {
         s.push_str(&format!("| {} |\n", r.join(" | ").replace('\n', " ")));
     }
     s
 }
 
-/// Marks the page with what rendered (figures with a non-empty box, claims rows), so a headless
-/// browser can check it: `<body data-rendered="figures=N claims=M">`.
+fn claim_md(c: &ClaimRow, figs: &[Figure], runs_link: &Path) -> String {
+    let mut s = format!("## {}: {}\n\n> {}\n\n", c.id, c.verdict, c.claim);
+    if let Some(why) = &c.reason {
+        s.push_str(&format!("**Why:** {why}\n\n"));
+    }
+    if !c.criterion.is_empty() {
+        s.push_str(&format!(
+            "**Criterion:** {}\n\n*Rationale:* {}\n\n",
+            c.criterion, c.rationale
+        ));
+    }
+    if !c.preconditions.is_empty() {
+        s.push_str("| precondition | met | value |\n|---|---|---|\n");
+        for p in &c.preconditions {
+            s.push_str(&format!(
+                "| {} | {} | {} |\n",
+                p.what,
+                if p.met { "yes" } else { "**no**" },
+                p.value
+            ));
+        }
+        s.push('\n');
+    }
+    for m in c.measured.split("; ").filter(|m| !m.is_empty()) {
+        s.push_str(&format!("- {m}\n"));
+    }
+    for f in figs.iter().filter(|f| f.claim == Some(c.id)) {
+        s.push_str(&format!(
+            "\n![{}](figures/{}.svg)\n\n{}\n",
+            f.chart.title, f.id, f.caption
+        ));
+    }
+    if !c.runs.is_empty() {
+        let links: Vec<String> = c
+            .runs
+            .iter()
+            .map(|h| format!("[{h}]({}/{h}/)", runs_link.display()))
+            .collect();
+        s.push_str(&format!("\nRuns: {}\n", links.join(", ")));
+    }
+    s.push_str(&format!("\nScale: {}\n\n", c.scale));
+    s
+}
+
+/// Marks the page with what rendered, so a headless browser can check it: every claim panel with
+/// its verdict and a drawn figure, and whether the page fits its window without sideways
+/// scrolling: `<body data-rendered="panels=N figures=M fits=yes">`.
 const SELF_CHECK: &str = r#"<script>
 window.addEventListener('load', function () {
-  var figs = 0;
-  document.querySelectorAll('figure svg').forEach(function (svg) {
-    var b = svg.getBBox();
-    if (b.width > 100 && b.height > 100 && svg.querySelectorAll('text').length > 0) figs++;
+  var panels = 0, figs = 0;
+  document.querySelectorAll('section.claim').forEach(function (sec) {
+    var drawn = 0;
+    sec.querySelectorAll('figure svg').forEach(function (svg) {
+      var b = svg.getBBox();
+      if (b.width > 100 && b.height > 100 && svg.querySelectorAll('text').length > 0) drawn++;
+    });
+    figs += drawn;
+    if (/^K[1-9]$/.test(sec.id) && sec.querySelector('.badge') && drawn > 0) panels++;
   });
-  var rows = 0;
-  document.querySelectorAll('#claims tbody tr').forEach(function (tr) {
-    if (tr.getBoundingClientRect().height > 0 && tr.cells.length === 7) rows++;
-  });
-  document.body.setAttribute('data-rendered', 'figures=' + figs + ' claims=' + rows);
+  var fits = document.documentElement.scrollWidth <= document.documentElement.clientWidth;
+  document.body.setAttribute('data-rendered', 'panels=' + panels + ' figures=' + figs + ' fits=' + (fits ? 'yes' : 'no'));
 });
 </script>"#;
 
 const HTML_HEAD: &str = r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>featdiv report</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>featdiv report</title>
 <style>
-body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;width:100%;margin:1em 0;font-size:14px}
-th,td{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}
+body{font-family:sans-serif;max-width:1180px;margin:1.5em auto;padding:0 1em;color:#222;line-height:1.4}
+table{border-collapse:collapse;width:100%;margin:.6em 0;font-size:14px;table-layout:auto}
+th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left;overflow-wrap:anywhere}
 th{background:#f2f2f2}
-.holds{background:#dff3df}.does-not-hold{background:#f8dcdc}.not-run{background:#eee;color:#666}
-figure{margin:1.5em 0}figcaption{font-size:14px;color:#444;max-width:720px}
-code{background:#f4f4f4}
+nav a{display:inline-block;margin:2px 6px 2px 0;padding:2px 8px;border-radius:4px;text-decoration:none;color:#111}
+section.claim{border-top:2px solid #ddd;margin-top:1.6em;padding-top:.4em}
+blockquote{margin:.4em 0;padding:.2em .8em;border-left:4px solid #bbb;color:#333;font-style:italic}
+.badge{padding:2px 10px;border-radius:4px;font-size:15px;font-weight:normal;margin-left:.5em}
+.holds{background:#cfe8d6}.refuted{background:#f6cdbd}.undecided{background:#f6e6b0}.not-run{background:#e4e4e4;color:#555}
+.unmet{background:#fbeaea}.why{font-weight:bold}
+figure{margin:1em 0}figure svg{max-width:100%;height:auto}figcaption{font-size:14px;color:#444}
+ul.measured{font-size:14px;margin:.4em 0}
+.runs{font-size:13px;overflow-wrap:anywhere}.runs a{margin-right:.4em}
+details{margin:.6em 0}
 </style></head><body>
 <h1>featdiv report</h1>
-<p>Claims of Blumenfeld, Gilboa &amp; Soudry, <em>Beyond Signal Propagation: Is Feature Diversity Necessary in Deep Neural Network Initialization?</em> (ICML 2020), beside our measurements. Every verdict is relative to a baseline trained in the same experiment, at the scale given.</p>
+<p>Claims of Blumenfeld, Gilboa &amp; Soudry, <em>Beyond Signal Propagation: Is Feature Diversity Necessary in Deep Neural Network Initialization?</em> (ICML 2020), beside our measurements. Each claim is judged by the criterion its experiment file declares, before any run, against a baseline trained in the same experiment: <b>holds</b> and <b>refuted</b> only with every precondition met and beyond seed noise, <b>undecided</b> (saying what is missing) otherwise.</p>
 "#;
 
-/// A table row of escaped cells.
-fn html_row(cells: impl IntoIterator<Item = impl AsRef<str>>) -> String {
-    let mut s = String::from("<tr>");
-    for c in cells {
-        s.push_str(&format!("<td>{}</td>", escape(c.as_ref())));
-    }
-    s.push_str("</tr>\n");
-    s
+fn badge(v: Verdict) -> String {
+    let class = v.to_string().replace(' ', "-");
+    format!("<span class=\"badge {class}\">{v}</span>")
 }
 
-fn claims_html(report: &Report) -> String {
+fn figure_html(f: &Figure, svg: &str) -> String {
+    format!(
+        "<figure id=\"{}\">{svg}<figcaption>{}</figcaption></figure>\n",
+        escape(&f.id),
+        escape(&f.caption)
+    )
+}
+
+fn preconditions_html(c: &ClaimRow) -> String {
+    if c.preconditions.is_empty() {
+        return String::new();
+    }
     let mut s = String::from(
-        "<h2>Claims</h2>\n<table id=\"claims\"><thead><tr><th>claim</th><th>paper</th><th>verdict</th><th>why</th><th>criterion</th><th>measured</th><th>scale</th></tr></thead><tbody>\n",
+        "<table class=\"pre\"><thead><tr><th>precondition</th><th>met</th><th>value</th></tr></thead><tbody>\n",
     );
-    for c in &report.claims {
-        let class = c.verdict.to_string().replace(' ', "-");
-        let class = if class.starts_with("does-not-hold") {
-            "does-not-hold".to_string()
+    for p in &c.preconditions {
+        let (class, met) = if p.met {
+            ("", "yes")
         } else {
-            class
+            (" class=\"unmet\"", "no")
         };
-        let verdict = c.verdict.to_string();
-        let id = c.id.to_string();
-        let why = c.reason.clone().unwrap_or_default();
-        let row = html_row([
-            &id,
-            &c.claim,
-            &verdict,
-            &why,
-            &c.criterion,
-            &c.measured,
-            &c.scale,
-        ]);
-        s.push_str(&row.replacen("<tr>", &format!("<tr class=\"{class}\">"), 1));
-    }
-    s.push_str("</tbody></table>\n");
-    s
-}
-
-fn experiments_html(report: &Report) -> String {
-    let mut s = String::from(
-        "<h2>Experiments</h2>\n<table><thead><tr><th>experiment</th><th>title</th><th>claims</th><th>runs finished</th><th>scale</th></tr></thead><tbody>\n",
-    );
-    for line in plans_md(report).lines().skip(2) {
-        s.push_str(&html_row(
-            line.trim_matches('|').split(" | ").map(str::trim),
+        s.push_str(&format!(
+            "<tr{class}><td>{}</td><td>{met}</td><td>{}</td></tr>\n",
+            escape(&p.what),
+            escape(&p.value)
         ));
     }
     s.push_str("</tbody></table>\n");
     s
 }
 
-fn environment_html(report: &Report) -> String {
-    let mut s =
-        String::from("<h2>Environment of every run</h2>\n<table id=\"environment\"><thead><tr>");
-    for h in ENV_HEADER {
+fn claim_html(c: &ClaimRow, report: &Report, svgs: &[String], runs_link: &Path) -> String {
+    let mut s = format!(
+        "<section class=\"claim\" id=\"{}\">\n<h2>{}{}</h2>\n<blockquote>{}</blockquote>\n",
+        c.id,
+        c.id,
+        badge(c.verdict),
+        escape(&c.claim)
+    );
+    if let Some(why) = &c.reason {
+        s.push_str(&format!(
+            "<p><span class=\"why\">Why:</span> {}</p>\n",
+            escape(why)
+        ));
+    }
+    if !c.criterion.is_empty() {
+        s.push_str(&format!(
+            "<p><b>Criterion:</b> {}<br><i>Rationale:</i> {}</p>\n",
+            escape(&c.criterion),
+            escape(&c.rationale)
+        ));
+    }
+    s.push_str(&preconditions_html(c));
+    s.push_str("<ul class=\"measured\">\n");
+    for m in c.measured.split("; ").filter(|m| !m.is_empty()) {
+        s.push_str(&format!("<li>{}</li>\n", escape(m)));
+    }
+    s.push_str("</ul>\n");
+    for (f, svg) in report
+        .figures
+        .iter()
+        .zip(svgs)
+        .filter(|(f, _)| f.claim == Some(c.id))
+    {
+        s.push_str(&figure_html(f, svg));
+    }
+    if !c.runs.is_empty() {
+        s.push_str("<p class=\"runs\">Runs behind this verdict (config, records): ");
+        for h in &c.runs {
+            let href = format!("{}/{h}/", runs_link.display());
+            s.push_str(&format!("<a href=\"{}\">{}</a>", escape(&href), escape(h)));
+        }
+        s.push_str("</p>\n");
+    }
+    s.push_str(&format!(
+        "<p class=\"runs\">Scale: {}</p>\n</section>\n",
+        escape(&c.scale)
+    ));
+    s
+}
+
+fn table_html(id: &str, header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut s = format!("<table id=\"{id}\"><thead><tr>");
+    for h in header {
         s.push_str(&format!("<th>{h}</th>"));
     }
     s.push_str("</tr></thead><tbody>\n");
-    for r in environment_rows(report) {
-        s.push_str(&html_row(r));
+    for r in rows {
+        s.push_str("<tr>");
+        for c in r {
+            s.push_str(&format!("<td>{}</td>", escape(&c)));
+        }
+        s.push_str("</tr>\n");
     }
     s.push_str("</tbody></table>\n");
     s
 }
 
-fn html(report: &Report, svgs: &[String]) -> String {
+fn html(report: &Report, svgs: &[String], runs_link: &Path) -> String {
     let mut s = String::from(HTML_HEAD);
-    s.push_str(&claims_html(report));
-    s.push_str(&experiments_html(report));
-    s.push_str("<h2>Figures</h2>\n");
-    for (f, svg) in report.figures.iter().zip(svgs) {
+    s.push_str(&format!(
+        "<p id=\"summary\"><b>{}.</b></p>\n<nav>",
+        escape(&summary(report))
+    ));
+    for c in &report.claims {
+        let class = c.verdict.to_string().replace(' ', "-");
         s.push_str(&format!(
-            "<figure id=\"{}\">{}<figcaption>{}</figcaption></figure>\n",
-            escape(&f.id),
-            svg,
-            escape(&f.caption)
+            "<a class=\"{class}\" href=\"#{}\">{} {}</a>",
+            c.id, c.id, c.verdict
         ));
     }
-    s.push_str(&environment_html(report));
+    s.push_str("</nav>\n");
+    for c in &report.claims {
+        s.push_str(&claim_html(c, report, svgs, runs_link));
+    }
+    s.push_str("<h2>Experiments</h2>\n");
+    let header = ["experiment", "title", "claims", "runs finished", "scale"];
+    s.push_str(&table_html(
+        "experiments",
+        &header,
+        plan_rows(report).into_iter().map(Vec::from),
+    ));
+    s.push_str("<details><summary><b>More figures</b> (E4: every layer's diversity; E5: reach after training)</summary>\n");
+    for (f, svg) in report
+        .figures
+        .iter()
+        .zip(svgs)
+        .filter(|(f, _)| f.claim.is_none())
+    {
+        s.push_str(&figure_html(f, svg));
+    }
+    s.push_str("</details>\n<details><summary><b>Environment of every run</b></summary>\n");
+    s.push_str(&table_html(
+        "environment",
+        &ENV_HEADER,
+        environment_rows(report).into_iter().map(Vec::from),
+    ));
+    s.push_str("</details>\n");
     s.push_str(SELF_CHECK);
     s.push_str("\n</body></html>\n");
     s
 }
 
-pub fn write(report: &Report, out: &Path) -> Result<()> {
+/// Removes the SVG figures of an earlier report in `dir` that this report does not draw, so the
+/// folder holds this report's figures only.
+fn remove_stale_figures(report: &Report, dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    for path in crate::files::files_with_extension(dir, "svg")? {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        if !report.figures.iter().any(|f| Some(&f.id) == stem.as_ref()) {
+            std::fs::remove_file(&path)
+                .map_err(|e| anyhow::anyhow!("cannot remove the stale {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the figures, `report.md`, `claims.json` and `index.html` under `out`; links to runs
+/// point into `runs_dir` (a sweep's OUT).
+pub fn write(report: &Report, runs_dir: &Path, out: &Path) -> Result<()> {
+    remove_stale_figures(report, &out.join("figures"))?;
     let mut svgs = Vec::new();
     for f in &report.figures {
         let svg = figures::svg(&f.chart)?;
@@ -252,12 +428,19 @@ pub fn write(report: &Report, out: &Path) -> Result<()> {
         )?;
         svgs.push(svg);
     }
-    write_atomic(&out.join("report.md"), markdown(report).as_bytes())?;
+    let runs_link = relative(out, &OutDir(runs_dir).runs());
+    write_atomic(
+        &out.join("report.md"),
+        markdown(report, &runs_link).as_bytes(),
+    )?;
     let figures: Vec<&String> = report.figures.iter().map(|f| &f.id).collect();
     write_json(
         &out.join("claims.json"),
-        &json!({"claims": report.claims, "figures": figures}),
+        &json!({"summary": summary(report), "claims": report.claims, "figures": figures}),
     )?;
-    write_atomic(&out.join("index.html"), html(report, &svgs).as_bytes())?;
+    write_atomic(
+        &out.join("index.html"),
+        html(report, &svgs, &runs_link).as_bytes(),
+    )?;
     Ok(())
 }
