@@ -6,6 +6,14 @@ use featdiv::experiment::{Experiment, Host, ProfileName};
 use featdiv::sweep::{Executor, Shard};
 use std::path::{Path, PathBuf};
 
+/// A line to stdout: results, so a failure to write them is an error, not a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*).context("cannot write to stdout")?
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "featdiv",
@@ -152,18 +160,18 @@ fn write_report(runs: &Path, out: &Path) -> Result<()> {
     let report = featdiv::report::build(runs)?;
     let overview = featdiv::report::write(&report, out)?;
     for c in &report.claims {
-        println!("{:<3} {}", c.id, c.verdict.to_string().to_uppercase());
+        out!("{:<3} {}", c.id, c.verdict.to_string().to_uppercase());
         if let Some(why) = &c.reason {
-            println!("    why:       {why}");
+            out!("    why:       {why}");
         }
         if !c.criterion.is_empty() {
-            println!("    criterion: {}", c.criterion);
+            out!("    criterion: {}", c.criterion);
         }
         if !c.measured.is_empty() {
-            println!("    measured:  {}", c.measured);
+            out!("    measured:  {}", c.measured);
         }
     }
-    println!(
+    out!(
         "report: {} ({} figures); overview: {overview}",
         out.join("index.html").display(),
         report.figures.len()
@@ -229,7 +237,7 @@ fn train(
         .with_context(|| format!("cannot read config {}", config.display()))?;
     let cfg = Config::from_file(config, &overrides)?;
     let outcome = featdiv::runner::run_to_dir(&cfg, &text, &overrides, out, quiet)?;
-    println!(
+    out!(
         "final test acc {:.4}  best {:.4} (step {})  {} steps in {:.1} s  -> {}",
         outcome.final_test_acc,
         outcome.best_test_acc,
@@ -248,9 +256,9 @@ fn diversity(file: &Path, json: bool) -> Result<()> {
             .iter()
             .map(|l| Ok((l.name.clone(), serde_json::to_value(l)?)))
             .collect::<Result<_>>()?;
-        println!("{}", serde_json::to_string_pretty(&map)?);
+        out!("{}", serde_json::to_string_pretty(&map)?);
     } else {
-        print!("{}", diversity_table(&layers));
+        out!("{}", diversity_table(&layers).trim_end());
     }
     Ok(())
 }
@@ -286,14 +294,14 @@ fn bench(model: BenchModel, data_dir: &Path, threads: usize, repeats: usize) -> 
         BenchModel::Wrn => {
             let secs = featdiv::bench::bench_wrn_step(threads, repeats)?;
             let (min, median) = (secs[0], secs[secs.len() / 2]);
-            println!(
+            out!(
                 "featdiv wrn step (ConstNet WRN-16-2, 3x32x32, batch 128, {threads} threads): min {min:.3} s, median {median:.3} s over {repeats}"
             );
         }
         BenchModel::Mlp => {
             let secs = featdiv::bench::bench_epoch(data_dir, threads, repeats)?;
             let (min, median) = (secs[0], secs[secs.len() / 2]);
-            println!(
+            out!(
                 "featdiv mlp epoch (784-256-10, batch 128, {threads} threads): min {min:.3} s, median {median:.3} s over {repeats}: {secs:.3?}"
             );
         }

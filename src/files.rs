@@ -1,5 +1,44 @@
 //! Result files: written atomically (temporary file, fsync, rename) so a reader never sees half a
 //! file, and JSON lines appended whole. JSON keys are written sorted, whatever the writer's types.
+//! Also the two habits every writer shares: progress lines that never panic, and telling a full
+//! disk from other failures.
+
+/// Writes a line to stderr, ignoring a failure: a progress line that cannot be shown (stderr
+/// redirected to a full disk, a closed pipe) is not worth a panic that would hide the real error.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// The exit status of a `featdiv` that stopped because its output's file system is full.
+pub const EXIT_NO_SPACE: i32 = 74;
+
+/// Whether `e` (or any of its causes) is a file system out of space (or quota). Errors that
+/// libtorch raises (saving weights) carry the system's words only, so those count too.
+pub fn out_of_space(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        let io = c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            io.kind() == std::io::ErrorKind::StorageFull
+                || matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+        });
+        let text = c.to_string();
+        io || text.contains("No space left on device") || text.contains("Disk quota exceeded")
+    })
+}
+
+/// Whether the file system holding `path` has no block left for an unprivileged writer.
+pub fn disk_full(path: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: statvfs fills the zeroed struct from a valid, NUL-terminated path.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0;
+    ok && st.f_bavail == 0
+}
 use anyhow::{Context, Result};
 use std::fs::{File, OpenOptions};
 use std::io::Write;

@@ -122,7 +122,7 @@ fn show(bar: &ProgressBar, quiet: bool, total: usize, line: &Line) {
             if !bar.is_hidden() {
                 bar.println(text);
             } else if !quiet {
-                eprintln!("{text}");
+                crate::say!("{text}");
             }
         }
         Line::Perturbation(_) => {}

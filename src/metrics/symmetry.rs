@@ -1,6 +1,5 @@
 //! Symmetry gap between features that were identical at init, and counts of distinct features.
 use serde::Serialize;
-use std::collections::HashSet;
 use tch::{Kind, Tensor};
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -56,7 +55,7 @@ pub fn symmetry_gap(rows: &Tensor, groups: &[usize]) -> SymmetryGap {
 
 /// Number of distinct rows: bitwise when `rel_tol` is 0; else greedily, in row order, each row not
 /// yet claimed becomes a representative and claims every row within rel_tol * max|F| of it
-/// (largest absolute difference).
+/// (largest absolute difference). Computed in tensors throughout, so no conversion can fail.
 pub fn distinct_features(rows: &Tensor, rel_tol: f64) -> usize {
     let rows = rows.to_kind(Kind::Float).contiguous();
     let n = rows.size()[0];
@@ -64,27 +63,25 @@ pub fn distinct_features(rows: &Tensor, rel_tol: f64) -> usize {
         return 0;
     }
     if rel_tol == 0.0 {
-        let flat = Vec::<f32>::try_from(rows.flatten(0, -1)).unwrap_or_default();
-        let d = flat.len() / n as usize;
-        let set: HashSet<Vec<u32>> = flat
-            .chunks(d.max(1))
-            .map(|r| r.iter().map(|x| x.to_bits()).collect())
-            .collect();
-        return set.len();
+        // Bit patterns, so -0.0 and 0.0 (and NaNs) count as the same only where they are.
+        let bits = rows.view_dtype(Kind::Int).reshape([n, -1]);
+        let (unique, _, _) = bits.unique_dim(0, false, false, false);
+        return unique.size()[0] as usize;
     }
     let tol = rel_tol * rows.abs().max().double_value(&[]);
-    let mut claimed = vec![false; n as usize];
+    let mut claimed = Tensor::zeros([n], (Kind::Bool, rows.device()));
     let mut reps = 0;
-    while let Some(j) = claimed.iter().position(|c| !c) {
-        reps += 1;
-        let dist = (&rows - rows.get(j as i64)).abs().amax([1i64], false);
-        let near = Vec::<f32>::try_from(dist).unwrap_or_default();
-        for (c, d) in claimed.iter_mut().zip(near) {
-            *c |= d as f64 <= tol;
+    loop {
+        let open = claimed.logical_not().nonzero();
+        if open.size()[0] == 0 {
+            return reps;
         }
-        claimed[j] = true;
+        let j = open.int64_value(&[0, 0]);
+        reps += 1;
+        let near = (&rows - rows.get(j)).abs().amax([1i64], false).le(tol);
+        claimed = claimed.logical_or(&near);
+        let _ = claimed.get(j).fill_(1);
     }
-    reps
 }
 
 #[cfg(test)]

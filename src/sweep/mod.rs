@@ -3,16 +3,17 @@
 //! `OUT/runs/.partial-<hash>-<pid>@<host>` and is renamed into place only when it has finished:
 //! a folder named by a hash is always a finished run, so a killed sweep resumes by training what
 //! has no folder yet.
+mod owner;
 mod pool;
 
 use crate::experiment::{Experiment, Host, Plan, PlannedRun, ProfileName};
 use crate::files::write_json;
 use crate::records::{OutDir, RunFiles};
-use anyhow::{Context, Result, bail, ensure};
-use pool::{Pool, side_file};
+use anyhow::{Context, Result, ensure};
+use owner::{Claim, Owner};
+use pool::{Ended, Pool, side_file};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::ExitStatus;
 use std::time::Instant;
 
 /// "I/N": this shard runs every N-th unique run, starting at the I-th (0-based).
@@ -86,9 +87,28 @@ struct Progress<'a> {
     done: usize,
     started: Instant,
     tally: Tally,
+    /// Runs another process holds, with their owners, and when that was last said.
+    held: Vec<String>,
+    waited: Option<Instant>,
 }
 
 impl Progress<'_> {
+    /// Waits a moment for runs another sweep is training, saying so now and then.
+    fn wait_for(&mut self, todo: &[&PlannedRun]) {
+        if todo.is_empty() {
+            return;
+        }
+        if self.waited.is_none_or(|w| w.elapsed().as_secs() >= 30) {
+            crate::say!(
+                "waiting for {} runs another sweep into this folder is training: {}",
+                todo.len(),
+                self.held.join(", ")
+            );
+            self.waited = Some(Instant::now());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+
     fn report(&mut self, r: &PlannedRun, result: &Result<()>) {
         self.done += 1;
         let status = match result {
@@ -102,7 +122,7 @@ impl Progress<'_> {
                 format!("FAILED: {e:#}")
             }
         };
-        eprintln!(
+        crate::say!(
             "[{:>3}/{}] {:<16} {:<28} seed {:<3} {}  ({:.0} s elapsed)",
             self.done,
             self.total,
@@ -115,19 +135,19 @@ impl Progress<'_> {
     }
 }
 
-/// Trains every run of `runs` without a finished folder under `out`.
+/// Trains every run of `runs` without a finished folder under `out`. Runs another sweep into the
+/// same folder is training are left to it and waited for; a run whose output cannot be written
+/// (a full disk) stops the sweep at once, with the file and the cause.
 pub fn execute(runs: &[PlannedRun], out: &Path, executor: &Executor) -> Result<Tally> {
     let dir = OutDir(out).runs();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let me = Owner::this_process();
-    me.remove_stale_partials(&dir)?;
-    let pending: Vec<&PlannedRun> = runs
-        .iter()
-        .filter(|r| !RunFiles(&OutDir(out).run(&r.hash)).summary().exists())
-        .collect();
-    let skipped = runs.len() - pending.len();
+    me.remove_stale(&dir)?;
+    let unfinished = |r: &&PlannedRun| !RunFiles(&OutDir(out).run(&r.hash)).summary().exists();
+    let mut todo: Vec<&PlannedRun> = runs.iter().filter(unfinished).collect();
+    let skipped = runs.len() - todo.len();
     if skipped > 0 {
-        eprintln!(
+        crate::say!(
             "{skipped} of {} runs already finished under {}: skipped",
             runs.len(),
             dir.display()
@@ -135,19 +155,64 @@ pub fn execute(runs: &[PlannedRun], out: &Path, executor: &Executor) -> Result<T
     }
     let mut progress = Progress {
         out,
-        total: pending.len(),
+        total: todo.len(),
         done: 0,
         started: Instant::now(),
         tally: Tally {
             skipped,
             ..Tally::default()
         },
+        held: Vec::new(),
+        waited: None,
+    };
+    while !todo.is_empty() {
+        let held = run_round(&todo, out, executor, &me, &mut progress)?;
+        todo = held.into_iter().filter(unfinished).collect();
+        progress.wait_for(&todo);
+    }
+    Ok(progress.tally)
+}
+
+/// Trains the runs of `todo` this process can claim; returns those another process holds.
+fn run_round<'a>(
+    todo: &[&'a PlannedRun],
+    out: &Path,
+    executor: &Executor,
+    me: &Owner,
+    progress: &mut Progress,
+) -> Result<Vec<&'a PlannedRun>> {
+    let mut held = Vec::new();
+    let mut finished_meanwhile = 0;
+    let mut claim = |r: &'a PlannedRun| -> Result<bool> {
+        match me.claim(out, &r.hash)? {
+            // Another sweep may have finished it since this one listed what to do.
+            Claim::Ours if RunFiles(&OutDir(out).run(&r.hash)).summary().exists() => {
+                finished_meanwhile += 1;
+                me.release(out, &r.hash).map(|()| false)
+            }
+            Claim::Ours => Ok(true),
+            Claim::Held(owner) => {
+                held.push((r, owner));
+                Ok(false)
+            }
+        }
+    };
+    let mut ended = |r: &PlannedRun, result: Result<()>| -> Result<()> {
+        let released = me.release(out, &r.hash);
+        progress.report(r, &result);
+        match result {
+            Err(e) if crate::files::out_of_space(&e) => {
+                Err(e.context("stopping the sweep: the file system of OUT is full; free space and run it again (finished runs are kept)"))
+            }
+            _ => released,
+        }
     };
     match executor {
         Executor::InProcess => {
-            for r in pending {
-                let result = run_in_process(r, out, &me.partial_dir(out, &r.hash));
-                progress.report(r, &result);
+            for &r in todo {
+                if claim(r)? {
+                    ended(r, run_in_process(r, out, &me.partial_dir(out, &r.hash)))?;
+                }
             }
         }
         Executor::Spawn { featdiv, jobs } => {
@@ -156,106 +221,45 @@ pub fn execute(runs: &[PlannedRun], out: &Path, executor: &Executor) -> Result<T
                 jobs: *jobs,
             };
             pool.run(
-                &pending,
+                todo,
                 |r| me.partial_dir(out, &r.hash),
+                &mut claim,
                 |r, partial, status| {
-                    let result = status.and_then(|s| child_ended(s, partial, out, &r.hash));
-                    progress.report(r, &result);
-                    Ok(())
+                    ended(
+                        r,
+                        status.and_then(|s| child_ended(s, partial, out, &r.hash)),
+                    )
                 },
             )?;
         }
     }
-    Ok(progress.tally)
+    progress.tally.skipped += finished_meanwhile;
+    progress.held = held
+        .iter()
+        .map(|(r, owner)| format!("{} ({owner})", r.hash))
+        .collect();
+    Ok(held.into_iter().map(|(r, _)| r).collect())
 }
 
-/// Moves a child's run into place, or its records to `<hash>.failed` with the child's log as the
-/// error.
-fn child_ended(status: ExitStatus, partial: &Path, out: &Path, hash: &str) -> Result<()> {
-    if status.success() {
+/// Moves a child's run into place, or its records to `<hash>.failed` with what the child said as
+/// the error. A child that stopped on a full disk is an out-of-space error here too.
+fn child_ended(e: Ended, partial: &Path, out: &Path, hash: &str) -> Result<()> {
+    if e.status.success() {
         return finish(partial, out, hash);
     }
-    let log_path = side_file(partial, "log");
-    let log = std::fs::read_to_string(&log_path).with_context(|| {
-        format!(
-            "featdiv train exited with {status}, and its log {} cannot be read",
-            log_path.display()
-        )
-    })?;
-    fail(partial, out, hash)?;
-    bail!("featdiv train exited with {status}: {}", log.trim())
-}
-
-/// Who trains a partial run: this process on this machine.
-struct Owner {
-    pid: u32,
-    /// None when this machine cannot be told from others (see `crate::host::identity`).
-    host: Result<String>,
-}
-
-impl Owner {
-    fn this_process() -> Owner {
-        Owner {
-            pid: std::process::id(),
-            host: crate::host::identity(),
-        }
-    }
-
-    fn partial_dir(&self, out: &Path, hash: &str) -> PathBuf {
-        let host = self.host.as_deref().unwrap_or("unknown-host");
-        OutDir(out)
-            .runs()
-            .join(format!(".partial-{hash}-{}@{host}", self.pid))
-    }
-
-    /// Partial folders of this machine's processes that no longer run (killed sweeps): their runs
-    /// start over. Another machine's partial folders are left to it; a machine that cannot tell
-    /// itself from others removes none.
-    fn remove_stale_partials(&self, dir: &Path) -> Result<()> {
-        let host = match &self.host {
-            Ok(h) => h,
-            Err(why) => {
-                eprintln!(
-                    "sweep: leaving partial runs of killed sweeps in {} alone: {why:#}",
-                    dir.display()
-                );
-                return Ok(());
-            }
-        };
-        for entry in
-            std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?
-        {
-            let path = entry
-                .with_context(|| format!("cannot read an entry of {}", dir.display()))?
-                .path();
-            if stale_partial_of(&path, host) {
-                if path.is_dir() {
-                    std::fs::remove_dir_all(&path)
-                } else {
-                    std::fs::remove_file(&path)
-                }
-                .with_context(|| format!("cannot remove the stale {}", path.display()))?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `.partial-<hash>-<pid>@<host>[.log|.base.toml]` of `host` whose process no longer runs.
-fn stale_partial_of(path: &Path, host: &str) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let Some((owner, at)) = name
-        .as_deref()
-        .and_then(|n| n.strip_prefix(".partial-"))
-        .and_then(|rest| rest.split_once('@'))
-    else {
-        return false;
+    let said = e.stderr.trim();
+    let said = said.strip_prefix("error: ").unwrap_or(said);
+    let error = anyhow::anyhow!("featdiv train exited with {}: {said}", e.status);
+    let full = e.status.code() == Some(crate::files::EXIT_NO_SPACE)
+        || crate::files::out_of_space(&error)
+        || crate::files::disk_full(out);
+    let error = if full {
+        anyhow::Error::new(std::io::Error::from_raw_os_error(libc::ENOSPC))
+            .context(error.to_string())
+    } else {
+        error
     };
-    let on_this_host = at.split('.').next() == Some(host);
-    let pid = owner.rsplit('-').next().and_then(|p| p.parse::<i32>().ok());
-    // SAFETY: kill with signal 0 only checks that the process exists.
-    let alive = pid.is_some_and(|p| unsafe { libc::kill(p, 0) } == 0);
-    on_this_host && !alive
+    crate::files::and_then_keep(Err(error), fail(partial, out, hash))
 }
 
 /// With a progress bar on a terminal, per-epoch lines in a log (long runs of the paper profile).
@@ -267,18 +271,15 @@ fn run_in_process(r: &PlannedRun, out: &Path, partial: &Path) -> Result<()> {
     }
 }
 
-/// The spawned run's config and log beside its partial folder: not part of the run's records.
+/// The spawned run's config beside its partial folder: not part of the run's records.
 fn remove_side_files(partial: &Path) -> Result<()> {
-    for side in ["base.toml", "log"] {
-        let path = side_file(partial, side);
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).with_context(|| format!("cannot remove {}", path.display()));
-            }
-            _ => {}
+    let path = side_file(partial, "base.toml");
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", path.display()))
         }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Moves a finished run into place. If another process finished the same run meanwhile, keeps
@@ -335,7 +336,7 @@ pub fn bound_jobs(jobs: usize, cuda: bool) -> Result<usize> {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     };
     if jobs > limit {
-        eprintln!(
+        crate::say!(
             "--jobs {jobs} is more than the {limit} {} this machine has: using {limit}",
             if cuda { "GPUs" } else { "cores" }
         );
@@ -380,7 +381,7 @@ pub fn plan_all(
 pub fn run_plans(plans: &[Plan], shard: Shard, out: &Path, executor: &Executor) -> Result<()> {
     write_plans(out, plans)?;
     let runs = shard_runs(plans, shard);
-    eprintln!(
+    crate::say!(
         "{} runs (shard {}/{}) -> {}",
         runs.len(),
         shard.index,
@@ -388,7 +389,7 @@ pub fn run_plans(plans: &[Plan], shard: Shard, out: &Path, executor: &Executor) 
         out.display()
     );
     let tally = execute(&runs, out, executor)?;
-    eprintln!(
+    crate::say!(
         "trained {}, already finished {}, failed {}",
         tally.trained,
         tally.skipped,

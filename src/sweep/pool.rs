@@ -1,17 +1,28 @@
 //! A small pool of child `featdiv train` processes: at most `jobs` at a time, each dying with
-//! this process, each reported as it ends. If the pool itself fails, it stops its children before
-//! it returns.
+//! this process, each reported as it ends with what it said on stderr. A child's stderr comes to
+//! this process through a pipe, not a file in OUT, so its last words survive a full disk. If the
+//! pool itself fails, it stops its children before it returns.
 use crate::experiment::PlannedRun;
 use anyhow::{Context, Result};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
 
-/// A run's child process and the slot (0..jobs) it holds: on CUDA, child k sees GPU k only.
+/// A run's child process, the thread reading its stderr, and the slot (0..jobs) it holds: on
+/// CUDA, child k sees GPU k only.
 struct Running<'a> {
     child: Child,
+    stderr: Option<JoinHandle<String>>,
     run: &'a PlannedRun,
     partial: PathBuf,
     slot: usize,
+}
+
+/// How a child ended: its exit status and what it wrote to stderr.
+pub struct Ended {
+    pub status: ExitStatus,
+    pub stderr: String,
 }
 
 pub struct Pool {
@@ -20,17 +31,19 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Starts every run of `queue` in `partial(run)`, and calls `done(run, partial, status)` as
-    /// each ends (status Err: it could not start). Returns early, with its children stopped, if
-    /// `done` returns an error or a child cannot be waited for.
+    /// Starts every run of `queue` that `claim` grants in `partial(run)`, and calls
+    /// `done(run, partial, status)` as each ends (status Err: it could not start). Returns early,
+    /// with its children stopped, if `claim` or `done` returns an error or a child cannot be
+    /// waited for.
     pub fn run<'a>(
         &self,
         queue: &[&'a PlannedRun],
         partial: impl Fn(&PlannedRun) -> PathBuf,
-        mut done: impl FnMut(&'a PlannedRun, &Path, Result<ExitStatus>) -> Result<()>,
+        claim: &mut impl FnMut(&'a PlannedRun) -> Result<bool>,
+        mut done: impl FnMut(&'a PlannedRun, &Path, Result<Ended>) -> Result<()>,
     ) -> Result<()> {
         let mut running: Vec<Running<'a>> = Vec::new();
-        let result = self.drive(queue, &partial, &mut done, &mut running);
+        let result = self.drive(queue, &partial, claim, &mut done, &mut running);
         if result.is_err() {
             for r in &mut running {
                 // The child may have ended meanwhile: nothing to stop then.
@@ -45,24 +58,39 @@ impl Pool {
         &self,
         queue: &[&'a PlannedRun],
         partial: &impl Fn(&PlannedRun) -> PathBuf,
-        done: &mut impl FnMut(&'a PlannedRun, &Path, Result<ExitStatus>) -> Result<()>,
+        claim: &mut impl FnMut(&'a PlannedRun) -> Result<bool>,
+        done: &mut impl FnMut(&'a PlannedRun, &Path, Result<Ended>) -> Result<()>,
         running: &mut Vec<Running<'a>>,
     ) -> Result<()> {
         let mut queue = queue.iter().copied();
         loop {
             while running.len() < self.jobs.max(1) {
                 let Some(run) = queue.next() else { break };
+                if !claim(run)? {
+                    continue;
+                }
                 let slot = (0..self.jobs)
                     .find(|k| running.iter().all(|r| r.slot != *k))
                     .unwrap_or(0);
                 let dir = partial(run);
                 match spawn(&self.featdiv, run, &dir, slot) {
-                    Ok(child) => running.push(Running {
-                        child,
-                        run,
-                        partial: dir,
-                        slot,
-                    }),
+                    Ok(mut child) => {
+                        let stderr = child.stderr.take().map(|mut pipe| {
+                            std::thread::spawn(move || {
+                                let mut text = String::new();
+                                // A child that dies mid-line leaves a partial read: keep it.
+                                let _ = pipe.read_to_string(&mut text);
+                                text
+                            })
+                        });
+                        running.push(Running {
+                            child,
+                            stderr,
+                            run,
+                            partial: dir,
+                            slot,
+                        });
+                    }
                     Err(e) => done(run, &dir, Err(e))?,
                 }
             }
@@ -81,7 +109,14 @@ impl Pool {
                 match status {
                     Some(status) => {
                         let r = running.swap_remove(i);
-                        done(r.run, &r.partial, Ok(status))?;
+                        let stderr = r
+                            .stderr
+                            .map(|t| {
+                                t.join()
+                                    .unwrap_or_else(|_| "(its stderr reader panicked)".into())
+                            })
+                            .unwrap_or_default();
+                        done(r.run, &r.partial, Ok(Ended { status, stderr }))?;
                     }
                     None => i += 1,
                 }
@@ -102,9 +137,6 @@ fn spawn(featdiv: &Path, r: &PlannedRun, partial: &Path, slot: usize) -> Result<
         .with_context(|| format!("cannot create {}", partial.display()))?;
     let base = side_file(partial, "base.toml");
     crate::files::write_atomic(&base, r.base.as_bytes())?;
-    let log_path = side_file(partial, "log");
-    let log = std::fs::File::create(&log_path)
-        .with_context(|| format!("cannot create {}", log_path.display()))?;
     let mut cmd = Command::new(featdiv);
     cmd.arg("train").arg("--config").arg(&base);
     for o in &r.overrides {
@@ -119,7 +151,7 @@ fn spawn(featdiv: &Path, r: &PlannedRun, partial: &Path, slot: usize) -> Result<
         .arg("--quiet")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(log);
+        .stderr(Stdio::piped());
     // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
         use std::os::unix::process::CommandExt;
