@@ -206,10 +206,15 @@ pub fn t_cdf(t: f64, df: f64) -> f64 {
     if t >= 0.0 { 1.0 - tail } else { tail }
 }
 
-/// The `p` quantile (p in (0.5, 1)) of Student's t with `df` degrees of freedom, by bisection.
+/// The `p` quantile (p in (0.5, 1)) of Student's t with `df` degrees of freedom: bracketed by
+/// doubling, then bisected to machine precision.
 pub fn t_quantile(p: f64, df: f64) -> f64 {
-    let (mut lo, mut hi) = (0.0, 1e6);
-    for _ in 0..200 {
+    let (mut lo, mut hi) = (0.0, 1.0);
+    while t_cdf(hi, df) < p && hi < 1e12 {
+        lo = hi;
+        hi *= 2.0;
+    }
+    for _ in 0..64 {
         let mid = 0.5 * (lo + hi);
         if t_cdf(mid, df) < p {
             lo = mid;
