@@ -2,7 +2,7 @@
 CARGO ?= cargo
 THREADS ?= 2
 
-.PHONY: setup setup-cuda data test-tools build test proptest-deep mutants reproduce report bench claims gpu-bundle lint fmt clean
+.PHONY: setup setup-cuda data test-tools build test proptest-deep mutants fuzz reproduce report bench claims gpu-bundle lint fmt clean
 
 # Property tests draw their cases from one seed a run, printed first, so a red run replays:
 # `make test PROPTEST_RNG_SEED=N` (or the same variable for a single `cargo test`).
@@ -29,6 +29,9 @@ build: setup
 test: setup test-tools      ## the default claims checker: unit tests + claims at small scale (< 10 min on 2 cores)
 	@echo "proptest seed: PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) (make test PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) replays these cases)"
 	$(CARGO) test --release
+
+fuzz: setup                 ## the loaders fuzzed for 10 minutes (mutated IDX, CIFAR-10, npz, safetensors, TOML)
+	FEATDIV_FUZZ_SECONDS=600 $(CARGO) test --release --test fuzz_loaders -- --nocapture
 
 mutants: setup              ## cargo-mutants over src/claims and src/metrics (.cargo/mutants.toml): mutants.out/
 	@command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked --version 27.1.0

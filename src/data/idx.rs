@@ -8,57 +8,67 @@ use tch::{Kind, Tensor};
 
 const UBYTE: u8 = 0x08;
 
-/// Reads an IDX file (gzip detected from its magic bytes) into (dims, bytes).
+/// The largest ratio deflate reaches (about 1032:1), rounded up: a gzip stream that claims to
+/// expand further is corrupt or hostile.
+const MAX_DEFLATE_RATIO: usize = 1100;
+
+/// Reads an IDX file (gzip detected from its magic bytes) into (dims, bytes). The header's sizes
+/// are checked against what the file can hold before any buffer of that size is made.
 pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
     let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .with_context(|| format!("{}: corrupt or truncated gzip stream", path.display()))?;
-        out
+    let parsed = if raw.starts_with(&[0x1f, 0x8b]) {
+        let limit = raw.len().saturating_mul(MAX_DEFLATE_RATIO);
+        parse_idx(&mut GzDecoder::new(&raw[..]), limit, false)
     } else {
-        raw
+        parse_idx(&mut &raw[..], raw.len(), true)
     };
-    parse_idx(&bytes).with_context(|| format!("{}: not a valid IDX file", path.display()))
+    parsed.with_context(|| format!("{}: not a valid IDX file", path.display()))
 }
 
-fn parse_idx(bytes: &[u8]) -> Result<(Vec<usize>, Vec<u8>)> {
+/// Parses an IDX stream of at most `limit` bytes (exactly, when `exact`).
+fn parse_idx(r: &mut impl Read, limit: usize, exact: bool) -> Result<(Vec<usize>, Vec<u8>)> {
+    let mut magic = [0u8; 4];
+    r.read_exact(&mut magic)
+        .context("shorter than the 4-byte magic (or a corrupt gzip stream)")?;
     ensure!(
-        bytes.len() >= 4,
-        "file has {} bytes, shorter than the 4-byte magic",
-        bytes.len()
-    );
-    ensure!(
-        bytes[0] == 0 && bytes[1] == 0 && bytes[2] == UBYTE,
+        magic[0] == 0 && magic[1] == 0 && magic[2] == UBYTE,
         "bad magic {:02x}{:02x}{:02x}{:02x} (expected 000008NN, unsigned bytes)",
-        bytes[0],
-        bytes[1],
-        bytes[2],
-        bytes[3]
+        magic[0],
+        magic[1],
+        magic[2],
+        magic[3]
     );
-    let rank = bytes[3] as usize;
+    let rank = magic[3] as usize;
     ensure!(
         (1..=4).contains(&rank),
         "rank {rank} in the magic is not 1..4"
     );
+    let mut dims = Vec::with_capacity(rank);
+    for i in 0..rank {
+        let mut d = [0u8; 4];
+        r.read_exact(&mut d)
+            .with_context(|| format!("truncated header: dimension {i} of {rank} missing"))?;
+        dims.push(u32::from_be_bytes(d) as usize);
+    }
     let header = 4 + 4 * rank;
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .with_context(|| format!("dims {dims:?}: the data size overflows"))?;
+    let room = limit.saturating_sub(header);
     ensure!(
-        bytes.len() >= header,
-        "truncated header ({} bytes, need {header})",
-        bytes.len()
+        expected <= room,
+        "dims {dims:?} need {expected} data bytes, the file holds at most {room} (truncated or corrupt)"
     );
-    let dims: Vec<usize> = (0..rank)
-        .map(|i| {
-            u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize
-        })
-        .collect();
-    let expected: usize = dims.iter().product();
-    let have = bytes.len() - header;
-    if have != expected {
+    let mut data = Vec::new();
+    r.take(expected as u64 + 1)
+        .read_to_end(&mut data)
+        .context("corrupt or truncated data (or gzip stream)")?;
+    let have = if exact { room } else { data.len() };
+    if data.len() != expected || have != expected {
         bail!("dims {dims:?} need {expected} data bytes, file has {have} (truncated or corrupt)");
     }
-    Ok((dims, bytes[header..].to_vec()))
+    Ok((dims, data))
 }
 
 /// Loads an images file ([N, H, W]) and its labels file ([N]) into a checked split, pixels in [0, 1].
