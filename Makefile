@@ -28,7 +28,10 @@ build: setup
 
 test: setup test-tools      ## the default claims checker: unit tests + claims at small scale (< 10 min on 2 cores)
 	@echo "proptest seed: PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) (make test PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) replays these cases)"
+	@rm -f target/skipped-tests.txt
 	$(CARGO) test --release
+	@ci/skipped-tests
+
 
 fuzz: setup                 ## the loaders fuzzed for 10 minutes (mutated IDX, CIFAR-10, npz, safetensors, TOML)
 	FEATDIV_FUZZ_SECONDS=600 $(CARGO) test --release --test fuzz_loaders -- --nocapture

@@ -112,6 +112,24 @@ fn the_kubernetes_indexed_job_shards_merge() {
 /// The Slurm job array, submitted for real to a one-node cluster on loopback.
 #[test]
 fn the_slurm_job_array_shards_merge() {
+    let have = |b: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {b}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !common::is_root()
+        || !["sbatch", "munged", "slurmctld", "slurmd"]
+            .into_iter()
+            .all(have)
+    {
+        common::skip(
+            "the_slurm_job_array_shards_merge",
+            "needs root and Slurm (slurm-wlm, munge) to start a one-node cluster",
+            "sudo ci/setup-test-tools, then make test as root",
+        );
+        return;
+    }
     let (unsharded, _) = e1_unsharded();
     let root = common::root();
     let up = Command::new(root.join("ci/slurm/local-cluster"))

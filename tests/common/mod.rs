@@ -112,6 +112,29 @@ pub fn channel_spread(t: &Tensor, dim: i64) -> f64 {
     featdiv::metrics::spread_along(t, dim)
 }
 
+/// Records that `test` was skipped (it needs what this machine lacks) in
+/// target/skipped-tests.txt, which `make test` prints at its end and CI refuses, and on stderr.
+pub fn skip(test: &str, reason: &str, enable: &str) {
+    use std::io::Write as _;
+    let line = format!("SKIPPED {test}: {reason}; enable with: {enable}");
+    eprintln!("{line}");
+    let path = root().join("target/skipped-tests.txt");
+    let _ = std::fs::create_dir_all(root().join("target"));
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+/// Whether this process runs as root (the Slurm and tmpfs tests need it).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// insta snapshots live in the top-level snapshots/ folder.
 #[macro_export]
 macro_rules! snapshot_json {
