@@ -39,6 +39,7 @@ fn main() {
 /// csrc/determinism.cpp: setters and getters of libtorch's global determinism switches.
 fn compile_determinism_shim(lib: &std::path::Path) {
     println!("cargo:rerun-if-changed=csrc/determinism.cpp");
+    println!("cargo:rerun-if-changed=csrc/precision.cpp");
     let root = lib.parent().unwrap_or(lib);
     cc::Build::new()
         .cpp(true)
@@ -49,5 +50,6 @@ fn compile_determinism_shim(lib: &std::path::Path) {
         .flag("-std=c++17")
         .flag("-D_GLIBCXX_USE_CXX11_ABI=1")
         .file("csrc/determinism.cpp")
+        .file("csrc/precision.cpp")
         .compile("featdiv_determinism");
 }

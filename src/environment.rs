@@ -14,6 +14,10 @@ pub struct Environment {
     pub cuda_available: bool,
     pub determinism: Determinism,
     pub hostname: String,
+    /// Precision and memory format in force during the run (absent before they existed, and in
+    /// a run that failed before its first step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<crate::precision::PrecisionInForce>,
 }
 
 /// Determinism in force, read back from libtorch (see `crate::determinism`). On CPU, libtorch's
@@ -45,6 +49,7 @@ impl Environment {
                 cublas_workspace_config: std::env::var("CUBLAS_WORKSPACE_CONFIG").ok(),
             },
             hostname: crate::host::hostname(),
+            precision: None,
         }
     }
 }

@@ -44,13 +44,16 @@ pub fn run_to_dir(
     });
     bar.finish_and_clear();
     // After the run: the thread count and determinism switches it set are what was in force.
-    let environment = Environment::capture(cfg.seed, device);
+    let mut environment = Environment::capture(cfg.seed, device);
     let data = data_info(&ds, cfg);
     let (result, outcome) = match and_then_keep(result, steps.finish()) {
-        Ok((model, outcome)) => match save_weights(model.as_ref(), &files) {
-            Ok(()) => (RunResult::Done(done(&outcome)), Ok(outcome)),
-            Err(e) => (failed(&e), Err(e)),
-        },
+        Ok((model, outcome)) => {
+            environment.precision = Some(outcome.precision);
+            match save_weights(model.as_ref(), &files) {
+                Ok(()) => (RunResult::Done(done(&outcome)), Ok(outcome)),
+                Err(e) => (failed(&e), Err(e)),
+            }
+        }
         Err(e) => (failed(&e), Err(e)),
     };
     let summary = Summary {
@@ -94,7 +97,9 @@ fn data_info(ds: &Dataset, cfg: &Config) -> DataInfo {
 }
 
 fn save_weights(model: &dyn crate::models::Model, files: &RunFiles) -> Result<()> {
-    // The extension picks the format, so the temporary name keeps it.
+    // The extension picks the format, so the temporary name keeps it; safetensors holds
+    // contiguous tensors only.
+    crate::precision::contiguous_params(model.var_store());
     let weights = files.weights();
     let tmp = files
         .0

@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::data::{Batches, Dataset, Split, augment_batch};
 use crate::metrics::{LayerDiversity, layer_diversity, propagate};
 use crate::models::{DataShape, Model};
+use crate::precision::PrecisionInForce;
 use crate::records::{EvalLine, Line, PerturbationLine, StepLine};
 use crate::schedule::lr_at;
 use anyhow::{Context, Result};
@@ -26,6 +27,8 @@ pub struct Outcome {
     pub diversity_init: Vec<LayerDiversity>,
     pub diversity_final: Vec<LayerDiversity>,
     pub evals: Vec<EvalLine>,
+    /// The precision and memory format in force, read back during the first step.
+    pub precision: PrecisionInForce,
 }
 
 /// Where a run's record lines go, in order.
@@ -92,7 +95,10 @@ pub fn train(
     sink: &mut Sink,
 ) -> Result<(Box<dyn Model>, Outcome)> {
     let _turn = crate::determinism::global_state_lock();
-    crate::determinism::apply(&cfg.determinism);
+    cfg.train.check_precision(device.is_cuda())?;
+    let mut switches = cfg.determinism.clone();
+    switches.tf32 |= cfg.train.precision == crate::config::Precision::Tf32;
+    crate::determinism::apply(&switches);
     tch::set_num_threads(cfg.threads as i32);
     tch::manual_seed(cfg.seed as i64);
     if device.is_cuda() {
@@ -100,6 +106,7 @@ pub fn train(
     }
     let started = Instant::now();
     let model = build_model(cfg, ds, device)?;
+    crate::precision::apply_format(cfg.train.memory_format, model.var_store());
     let mut run = Run::new(cfg, ds, model.as_ref(), sink)?;
     for step in 0..run.total {
         run.step(step)?;
@@ -123,6 +130,7 @@ struct Run<'a, 's> {
     weights_init: Vec<Tensor>,
     evals: Vec<EvalLine>,
     final_loss: f64,
+    precision: PrecisionInForce,
 }
 
 impl<'a, 's> Run<'a, 's> {
@@ -162,6 +170,12 @@ impl<'a, 's> Run<'a, 's> {
             weights_init,
             evals: Vec::new(),
             final_loss: f64::NAN,
+            precision: PrecisionInForce {
+                precision: t.precision,
+                memory_format: t.memory_format,
+                bf16_autocast: false,
+                channels_last: false,
+            },
         };
         run.record_perturbation(0)?;
         Ok(run)
@@ -180,7 +194,17 @@ impl<'a, 's> Run<'a, 's> {
         } else {
             x
         };
-        let loss = self.model.forward_t(&x, true).cross_entropy_for_logits(&y);
+        let x = crate::precision::batch(self.cfg.train.memory_format, x);
+        let loss = {
+            let device = self.model.var_store().device();
+            let _region = crate::precision::autocast(self.cfg.train.precision, device);
+            if step == 0 {
+                self.precision.bf16_autocast = crate::precision::bf16_autocast_in_force(device);
+                self.precision.channels_last =
+                    crate::precision::params_channels_last(self.model.var_store());
+            }
+            self.model.forward_t(&x, true).cross_entropy_for_logits(&y)
+        };
         self.opt.zero_grad();
         loss.backward();
         add_grad_noise(&self.vars, self.cfg.breakers.grad_noise);
@@ -279,6 +303,7 @@ impl<'a, 's> Run<'a, 's> {
             diversity_init: self.diversity_init,
             diversity_final: diversity_of(self.model, true),
             evals: self.evals,
+            precision: self.precision,
         }
     }
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use featdiv::claims::constnet::constnet_features_closed_form;
-use featdiv::config::WrnInit;
+use featdiv::config::{MemoryFormat, Precision, WrnInit};
 use featdiv::models::Model;
 use featdiv::models::wrn::{Wrn, WrnShape};
 use proptest::prelude::*;
@@ -45,9 +45,16 @@ proptest! {
         batch in 2i64..9,
         (channels, size) in prop::sample::select(vec![(1i64, 28i64), (3, 32), (3, 16), (1, 12), (2, 9)]),
         seed in 0i64..1000,
+        bf16 in proptest::bool::ANY,
+        channels_last in proptest::bool::ANY,
     ) {
+        let format = if channels_last { MemoryFormat::ChannelsLast } else { MemoryFormat::Contiguous };
         let net = wrn(depth, widen, channels, WrnInit::ConstNet, seed);
+        featdiv::precision::apply_format(format, net.var_store());
         let (x, y) = input(batch, channels, size, seed);
+        let x = featdiv::precision::batch(format, x);
+        let precision = if bf16 { Precision::Bf16 } else { Precision::Fp32 };
+        let _autocast = featdiv::precision::autocast(precision, Device::Cpu);
         for (l, act) in net.trace_t(&x, true).iter().enumerate() {
             prop_assert_eq!(channel_spread(act), 0.0, "layer {} channels differ", l);
         }
@@ -65,10 +72,14 @@ proptest! {
         let closed = constnet_features_closed_form(&x, widen).unsqueeze(1);
         // The net and the closed form compute the same float32 batch norms and means in another
         // order: features of size O(1) differ by a few float32 ulps (2^-23 = 1.2e-7 each).
-        // 1e-5 is ~80 ulps; the largest error over the 20x deep run is in the README.
+        // 1e-5 is ~80 ulps; the largest error over the 20x deep run is in the README. Under
+        // bf16 autocast the stem and every conv round to 8 significant bits (2^-8 = 3.9e-3
+        // relative each); three group transitions and the stem make 2^-5 = 0.031 a bound with
+        // a twofold margin.
         let err = (&feats - &closed).abs().max().double_value(&[]);
-        eprintln!("K6 closed form: depth {depth} widen {widen} batch {batch} size {size}: error {err:.2e}");
-        prop_assert!(err <= 1e-5, "closed form off by {}", err);
+        let bound = if bf16 { 2f64.powi(-5) } else { 1e-5 };
+        eprintln!("K6 closed form: depth {depth} widen {widen} batch {batch} size {size} bf16 {bf16}: error {err:.2e}");
+        prop_assert!(err <= bound, "closed form off by {} (bound {})", err, bound);
 
         // Only the head gets a gradient at step 0.
         loss.backward();
@@ -86,7 +97,7 @@ proptest! {
         let he = wrn(depth, widen, channels, WrnInit::He, seed);
         let feats = he.features_t(&x, true);
         prop_assert!(channel_spread(&feats) > 0.0);
-        prop_assert!((&feats - &closed).abs().max().double_value(&[]) > 1e-5);
+        prop_assert!((&feats - &closed).abs().max().double_value(&[]) > bound);
     }
 }
 

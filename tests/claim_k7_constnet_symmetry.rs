@@ -12,8 +12,28 @@ use proptest::prelude::*;
 const STEPS: usize = 10;
 
 /// `configs/constnet.toml` on the fixture for STEPS steps, with this case's shape and rates.
-fn config(depth: usize, widen: usize, batch: usize, lr: f64, seed: u64, dropout: f64) -> Config {
+/// Precision and memory format (train.precision, train.memory_format): every combination a CPU
+/// runs.
+const NUMERICS: [(&str, &str); 4] = [
+    ("fp32", "contiguous"),
+    ("fp32", "channels-last"),
+    ("bf16", "contiguous"),
+    ("bf16", "channels-last"),
+];
+
+#[allow(clippy::too_many_arguments)]
+fn config_at(
+    depth: usize,
+    widen: usize,
+    batch: usize,
+    lr: f64,
+    seed: u64,
+    dropout: f64,
+    (precision, format): (&str, &str),
+) -> Config {
     let sets = [
+        format!("train.precision={precision}"),
+        format!("train.memory_format={format}"),
         format!("model.depth={depth}"),
         format!("model.widen={widen}"),
         format!("train.batch_size={batch}"),
@@ -48,12 +68,14 @@ proptest! {
         batch in 4usize..33,
         lr in 0.01f64..0.1,
         seed in 0u64..1000,
+        numerics in prop::sample::select(NUMERICS.to_vec()),
     ) {
-        let (spread, sym) = spread_after_training(&config(depth, widen, batch, lr, seed, 0.0));
-        prop_assert_eq!(spread, 0.0, "symmetry lost without a breaker: {:?}", sym);
+        let cfg = config_at(depth, widen, batch, lr, seed, 0.0, numerics);
+        let (spread, sym) = spread_after_training(&cfg);
+        prop_assert_eq!(spread, 0.0, "symmetry lost without a breaker at {:?}: {:?}", numerics, sym);
         prop_assert!(!sym.parameters.is_empty() && !sym.activations.is_empty());
         // Negative control.
-        let (spread, _) = spread_after_training(&config(depth, widen, batch, lr, seed, 0.01));
+        let (spread, _) = spread_after_training(&config_at(depth, widen, batch, lr, seed, 0.01, numerics));
         prop_assert!(spread > 0.0, "dropout 0.01 must break the symmetry within {} steps", STEPS);
     }
 }

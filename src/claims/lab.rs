@@ -78,6 +78,7 @@ fn environment() -> Environment {
             cublas_workspace_config: None,
         },
         hostname: "lab".into(),
+        precision: None,
     }
 }
 

@@ -229,6 +229,49 @@ pub struct TrainConfig {
     /// Write a record (loss, lr, diversity metrics) every this many steps.
     #[serde(default = "one")]
     pub log_every: usize,
+    /// fp32 (the authors'), bf16 (autocast: bf16 compute, fp32 master weights, loss and
+    /// optimizer), or tf32 (CUDA matmuls and convolutions in TF32).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub precision: Precision,
+    /// contiguous (NCHW, the authors') or channels_last (NHWC) for images and conv weights.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub memory_format: MemoryFormat,
+}
+
+/// Keys added after runs were named by their config's hash print only when they differ from
+/// their default, so every earlier run keeps its name.
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// `train.precision`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    #[default]
+    Fp32,
+    Bf16,
+    Tf32,
+}
+
+/// `train.memory_format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemoryFormat {
+    #[default]
+    Contiguous,
+    ChannelsLast,
+}
+
+impl TrainConfig {
+    /// Checks the precision against the device it runs on: TF32 exists on CUDA only.
+    pub fn check_precision(&self, cuda: bool) -> Result<()> {
+        check(
+            self.precision != Precision::Tf32 || cuda,
+            "train.precision",
+            "tf32 needs a CUDA device (on a CPU use fp32 or bf16)",
+        )
+    }
 }
 
 impl Default for TrainConfig {
@@ -245,6 +288,8 @@ impl Default for TrainConfig {
             milestones: default_milestones(),
             gamma: default_gamma(),
             log_every: 1,
+            precision: Precision::default(),
+            memory_format: MemoryFormat::default(),
         }
     }
 }
