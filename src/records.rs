@@ -143,6 +143,22 @@ pub struct Done {
     pub wall_time_s: f64,
     pub diversity_init: Vec<LayerDiversity>,
     pub diversity_final: Vec<LayerDiversity>,
+    /// Where the wall time went (absent before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timings: Option<Timings>,
+}
+
+/// Where a run's wall time went, in seconds: what a budget buys, and what it pays for besides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Forward, backward and update steps.
+    pub training_s: f64,
+    /// Per-layer diversity of logged steps, evaluations and the summary.
+    pub metrics_s: f64,
+    /// Test accuracy after each epoch.
+    pub evaluation_s: f64,
+    /// Perturbation propagation records.
+    pub perturbation_s: f64,
 }
 
 /// Which data a run saw.

@@ -82,6 +82,7 @@ fn done(o: &Outcome) -> Done {
         wall_time_s: o.wall_time_s,
         diversity_init: o.diversity_init.clone(),
         diversity_final: o.diversity_final.clone(),
+        timings: Some(o.timings),
     }
 }
 

@@ -5,7 +5,7 @@ use crate::data::{Batches, Dataset, Split, augment_batch};
 use crate::metrics::{LayerDiversity, layer_diversity, propagate};
 use crate::models::{DataShape, Model};
 use crate::precision::PrecisionInForce;
-use crate::records::{EvalLine, Line, PerturbationLine, StepLine};
+use crate::records::{EvalLine, Line, PerturbationLine, StepLine, Timings};
 use crate::schedule::lr_at;
 use anyhow::{Context, Result};
 use std::time::Instant;
@@ -29,6 +29,15 @@ pub struct Outcome {
     pub evals: Vec<EvalLine>,
     /// The precision and memory format in force, read back during the first step.
     pub precision: PrecisionInForce,
+    pub timings: Timings,
+}
+
+/// Runs `f`, adding its wall time to `slot`.
+fn timed<T>(slot: &mut f64, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let out = f();
+    *slot += t.elapsed().as_secs_f64();
+    out
 }
 
 /// Where a run's record lines go, in order.
@@ -131,6 +140,7 @@ struct Run<'a, 's> {
     evals: Vec<EvalLine>,
     final_loss: f64,
     precision: PrecisionInForce,
+    timings: Timings,
 }
 
 impl<'a, 's> Run<'a, 's> {
@@ -176,6 +186,7 @@ impl<'a, 's> Run<'a, 's> {
                 bf16_autocast: false,
                 channels_last: false,
             },
+            timings: Timings::default(),
         };
         run.record_perturbation(0)?;
         Ok(run)
@@ -186,6 +197,7 @@ impl<'a, 's> Run<'a, 's> {
     }
 
     fn step(&mut self, step: usize) -> Result<()> {
+        let started = Instant::now();
         let lr = lr_at(&self.cfg.train, step, self.total, self.per_epoch);
         self.opt.set_lr(lr);
         let (x, y) = self.batches.get(&self.ds.train, step);
@@ -212,18 +224,23 @@ impl<'a, 's> Run<'a, 's> {
         let last = step + 1 == self.total;
         let logged =
             step.is_multiple_of(self.cfg.train.log_every) || step.is_power_of_two() || last;
+        let mut metrics_s = 0.0;
         if logged {
             self.final_loss = finite_loss(&loss, step)?;
+            let model = self.model;
+            let layers = timed(&mut metrics_s, || diversity_of(model, false));
             let line = Line::Step(StepLine {
                 step,
                 epoch: self.epoch(step),
                 loss: self.final_loss,
                 lr,
-                layers: diversity_of(self.model, false),
+                layers,
             });
             (self.sink)(&line)?;
         }
         self.opt.step();
+        self.timings.metrics_s += metrics_s;
+        self.timings.training_s += started.elapsed().as_secs_f64() - metrics_s;
         if (step + 1).is_multiple_of(self.per_epoch) || last {
             if !logged {
                 self.final_loss = finite_loss(&loss, step)?;
@@ -236,13 +253,16 @@ impl<'a, 's> Run<'a, 's> {
 
     /// Test accuracy and diversity after `step` steps.
     fn evaluate(&mut self, step: usize, lr: f64) -> Result<()> {
+        let (model, test) = (self.model, &self.ds.test);
+        let test_acc = timed(&mut self.timings.evaluation_s, || accuracy(model, test));
+        let layers = timed(&mut self.timings.metrics_s, || diversity_of(model, false));
         let e = EvalLine {
             step,
             epoch: self.epoch(step),
-            test_acc: accuracy(self.model, &self.ds.test),
+            test_acc,
             loss: self.final_loss,
             lr,
-            layers: diversity_of(self.model, false),
+            layers,
         };
         (self.sink)(&Line::Eval(e.clone()))?;
         self.evals.push(e);
@@ -265,13 +285,16 @@ impl<'a, 's> Run<'a, 's> {
                 tch::no_grad(|| self.model.activations_t(&probe.narrow(0, 0, 1), false));
             r.check_layer(activations.len())?;
         }
-        let reach = propagate(
-            self.model,
-            &probe,
-            r.perturbation_layer,
-            r.perturbation_eps,
-            false,
-        )?;
+        let model = self.model;
+        let reach = timed(&mut self.timings.perturbation_s, || {
+            propagate(
+                model,
+                &probe,
+                r.perturbation_layer,
+                r.perturbation_eps,
+                false,
+            )
+        })?;
         let line = Line::Perturbation(PerturbationLine {
             step,
             epoch: self.epoch(step),
@@ -282,7 +305,9 @@ impl<'a, 's> Run<'a, 's> {
         (self.sink)(&line)
     }
 
-    fn finish(self, started: Instant) -> Outcome {
+    fn finish(mut self, started: Instant) -> Outcome {
+        let model = self.model;
+        let diversity_final = timed(&mut self.timings.metrics_s, || diversity_of(model, true));
         let (best_step, best_test_acc) =
             self.evals
                 .iter()
@@ -301,9 +326,10 @@ impl<'a, 's> Run<'a, 's> {
             wall_time_s: started.elapsed().as_secs_f64(),
             feature_motion: feature_motion(self.model, &self.weights_init),
             diversity_init: self.diversity_init,
-            diversity_final: diversity_of(self.model, true),
+            diversity_final,
             evals: self.evals,
             precision: self.precision,
+            timings: self.timings,
         }
     }
 }

@@ -134,6 +134,7 @@ pub fn finished(s: &Story) -> Finished {
             wall_time_s: 1.0,
             diversity_init: init,
             diversity_final: layers(last, width(s.curve.len())),
+            timings: None,
         },
         data: DataInfo {
             name: "fashion-mnist".into(),

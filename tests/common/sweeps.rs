@@ -59,7 +59,10 @@ pub fn records(out: &Path) -> BTreeMap<String, (String, serde_json::Value)> {
         let mut summary: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
                 .unwrap();
-        summary.as_object_mut().unwrap().remove("wall_time_s");
+        let fields = summary.as_object_mut().unwrap();
+        // Wall times vary from run to run; everything else must not.
+        fields.remove("wall_time_s");
+        fields.remove("timings");
         map.insert(name, (steps, summary));
     }
     map
