@@ -1,6 +1,9 @@
 # featdiv: every target does its own set-up (idempotent, fast when already done).
 CARGO ?= cargo
 THREADS ?= 2
+# The net whose training step make bench times (ConstNet, the paper's skeleton): WRN-16-2 by default.
+BENCH_DEPTH ?= 16
+BENCH_WIDEN ?= 2
 
 .PHONY: setup setup-cuda data test-tools build test proptest-deep mutants fuzz reproduce report bench claims gpu-bundle lint fmt clean
 
@@ -55,13 +58,16 @@ reproduce: build data       ## every experiment (E1-E5) of the quick profile, < 
 report: build               ## the report again from runs/$(PROFILE) (e.g. after merging sweep shards)
 	./target/release/featdiv report --runs runs/$(PROFILE) --out report
 
-bench: setup-cuda build data  ## featdiv vs PyTorch eager on the same libtorch, interleaved: MLP epoch, WRN-16-2 step
+bench: setup-cuda build data  ## featdiv vs PyTorch eager, interleaved: MLP epoch, WRN step fp32 and bf16 + channels_last, GEMM peak
 	@rm -f target/bench.log
 	@for round in 1 2 3 4; do \
+	  for p in fp32 bf16; do ./target/release/featdiv bench --model gemm --precision $$p --threads $(THREADS) | tee -a target/bench.log; done; \
 	  ./target/release/featdiv bench --threads $(THREADS) --repeats 5 | tee -a target/bench.log; \
 	  .venv/bin/python bench/mlp_epoch.py data/fashion-mnist $(THREADS) 5 | tee -a target/bench.log; \
-	  ./target/release/featdiv bench --model wrn --threads $(THREADS) --repeats 5 | tee -a target/bench.log; \
-	  .venv/bin/python bench/wrn_step.py $(THREADS) 5 | tee -a target/bench.log; \
+	  for f in "fp32 contiguous" "bf16 channels-last"; do set -- $$f; \
+	    ./target/release/featdiv bench --model wrn --depth $(BENCH_DEPTH) --widen $(BENCH_WIDEN) --precision $$1 --memory-format $$2 --threads $(THREADS) --repeats 5 | tee -a target/bench.log; \
+	    .venv/bin/python bench/wrn_step.py $(THREADS) 5 $(BENCH_DEPTH) $(BENCH_WIDEN) $$1 $$2 | tee -a target/bench.log; \
+	  done; \
 	done
 	@python3 bench/ratio.py target/bench.log
 

@@ -2,6 +2,8 @@
 (shuffled batches of 128, SGD lr 0.05 momentum 0.9, then test accuracy), on the same libtorch.
 Usage: .venv/bin/python bench/mlp_epoch.py [data_dir] [threads] [repeats]"""
 import gzip, struct, sys, time
+import warnings
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")  # numpy is not needed here
 import torch
 
 def idx(path):

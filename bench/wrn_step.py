@@ -1,15 +1,25 @@
-"""PyTorch eager reference for `featdiv bench --model wrn`: training steps of ConstNet WRN-16-2
+"""PyTorch eager reference for `featdiv bench --model wrn`: training steps of ConstNet WRN-d-k
 (the paper's skeleton: pre-activation, one 3x3 conv per block, shortcut fed ReLU(BN(x))) on one
-random 3x32x32 batch of 128, SGD 0.03 / 0.9 / 5e-4, on the same libtorch.
-Usage: .venv/bin/python bench/wrn_step.py [threads] [steps]"""
+random 3x32x32 batch of 128, SGD 0.03 / 0.9 / 5e-4, on the same libtorch, at a precision
+(fp32, bf16 autocast, tf32) and memory format (contiguous, channels-last).
+Usage: .venv/bin/python bench/wrn_step.py [threads] [steps] [depth] [widen] [precision]
+       [memory-format] [device]"""
 import sys, time
+import warnings
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")  # numpy is not needed here
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-steps = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+arg = lambda i, default: sys.argv[i] if len(sys.argv) > i else default
+threads, steps = int(arg(1, 2)), int(arg(2, 10))
+depth, widen = int(arg(3, 16)), int(arg(4, 2))
+precision, memory_format, device = arg(5, "fp32"), arg(6, "contiguous"), arg(7, "cpu")
 torch.set_num_threads(threads)
+if precision == "tf32":
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+fmt = torch.channels_last if memory_format == "channels-last" else torch.contiguous_format
 
 class Block(nn.Module):
     def __init__(self, cin, cout, stride):
@@ -48,13 +58,15 @@ class Wrn(nn.Module):
         return self.head(F.adaptive_avg_pool2d(F.relu(h), 1).flatten(1))
 
 torch.manual_seed(0)
-net = Wrn()
+net = Wrn(depth, widen).to(device=device, memory_format=fmt)
 opt = torch.optim.SGD(net.parameters(), lr=0.03, momentum=0.9, weight_decay=5e-4)
-x, y = torch.randn(128, 3, 32, 32), torch.randint(10, (128,))
+x = torch.randn(128, 3, 32, 32, device=device).contiguous(memory_format=fmt)
+y = torch.randint(10, (128,), device=device)
 times = []
 for i in range(steps + 3):
     t = time.perf_counter()
-    loss = F.cross_entropy(net(x), y)
+    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=precision == "bf16"):
+        loss = F.cross_entropy(net(x), y)
     opt.zero_grad()
     loss.backward()
     opt.step()
@@ -62,4 +74,4 @@ for i in range(steps + 3):
     if i >= 3:
         times.append(time.perf_counter() - t)
 times.sort()
-print(f"pytorch eager wrn step ({threads} threads, torch {torch.__version__}): min {times[0]:.3f} s, median {times[len(times) // 2]:.3f} s over {steps}")
+print(f"pytorch eager wrn step (ConstNet WRN-{depth}-{widen}, 3x32x32, batch 128, {precision} {memory_format}, {device}, {threads} threads, torch {torch.__version__}): min {times[0]:.4f} s, median {times[len(times) // 2]:.4f} s over {steps}")

@@ -1,7 +1,7 @@
 //! Subcommands: train, diversity, reproduce, sweep, report, bench.
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use featdiv::config::{Config, DeviceSpec};
+use featdiv::config::{Config, DeviceSpec, MemoryFormat, Precision};
 use featdiv::experiment::{Experiment, Host, ProfileName};
 use featdiv::sweep::{Executor, Shard};
 use std::path::{Path, PathBuf};
@@ -95,7 +95,8 @@ enum Command {
     },
     /// Time one epoch of the 784-256-10 MLP on Fashion-MNIST, or a step of ConstNet WRN-16-2.
     Bench {
-        /// mlp: an epoch of the toy model; wrn: a training step of ConstNet WRN-16-2.
+        /// mlp: an epoch of the toy model; wrn: a training step of ConstNet WRN-depth-widen;
+        /// gemm: the peak rate of a large matrix product (fp32, or bf16 with --precision bf16).
         #[arg(long, value_enum, default_value = "mlp")]
         model: BenchModel,
         #[arg(long, default_value = "data/fashion-mnist")]
@@ -104,6 +105,8 @@ enum Command {
         threads: usize,
         #[arg(long, default_value_t = 5)]
         repeats: usize,
+        #[command(flatten)]
+        wrn: BenchWrnArgs,
     },
 }
 
@@ -111,6 +114,30 @@ enum Command {
 enum BenchModel {
     Mlp,
     Wrn,
+    Gemm,
+}
+
+/// The WRN step (and GEMM) `featdiv bench` times.
+#[derive(clap::Args)]
+struct BenchWrnArgs {
+    #[arg(long, default_value_t = 16)]
+    depth: usize,
+    #[arg(long, default_value_t = 2)]
+    widen: usize,
+    #[arg(long, default_value_t = 128)]
+    batch: i64,
+    /// fp32 | bf16 | tf32 (CUDA)
+    #[arg(long, default_value = "fp32")]
+    precision: Precision,
+    /// contiguous | channels-last
+    #[arg(long, default_value = "contiguous")]
+    memory_format: MemoryFormat,
+    /// cpu | cuda | cuda:N
+    #[arg(long, default_value = "cpu")]
+    device: DeviceSpec,
+    /// The side of the square matrices of --model gemm.
+    #[arg(long, default_value_t = 2048)]
+    size: i64,
 }
 
 #[derive(clap::Args)]
@@ -219,7 +246,8 @@ pub fn run() -> Result<()> {
             data_dir,
             threads,
             repeats,
-        } => bench(model, &data_dir, threads, repeats),
+            wrn,
+        } => bench(model, &data_dir, threads, repeats, &wrn),
     }
 }
 
@@ -289,20 +317,58 @@ fn reproduce(
     featdiv::sweep::run_plans(&plans, Shard::ALL, out, &host.executor(h.device)?)
 }
 
-fn bench(model: BenchModel, data_dir: &Path, threads: usize, repeats: usize) -> Result<()> {
+fn bench(
+    model: BenchModel,
+    data_dir: &Path,
+    threads: usize,
+    repeats: usize,
+    w: &BenchWrnArgs,
+) -> Result<()> {
+    let (precision, memory_format) = (w.precision, w.memory_format);
+    let device = featdiv::device::resolve(w.device)?;
     match model {
         BenchModel::Wrn => {
-            let secs = featdiv::bench::bench_wrn_step(threads, repeats)?;
+            let step = featdiv::bench::WrnStep {
+                depth: w.depth,
+                widen: w.widen,
+                batch: w.batch,
+                precision,
+                memory_format,
+                device,
+            };
+            let secs = featdiv::bench::bench_wrn_step(&step, threads, repeats)?;
             let (min, median) = (secs[0], secs[secs.len() / 2]);
+            let gflops = step.flops()? / min / 1e9;
             out!(
-                "featdiv wrn step (ConstNet WRN-16-2, 3x32x32, batch 128, {threads} threads): min {min:.3} s, median {median:.3} s over {repeats}"
+                "featdiv wrn step (ConstNet WRN-{}-{}, 3x32x32, batch {}, {} {}, {}, {threads} threads): min {min:.4} s, median {median:.4} s over {repeats}; {gflops:.1} GFLOP/s",
+                w.depth,
+                w.widen,
+                w.batch,
+                precision.name(),
+                memory_format.name(),
+                w.device,
             );
         }
         BenchModel::Mlp => {
-            let secs = featdiv::bench::bench_epoch(data_dir, threads, repeats)?;
+            let (secs, flops) = featdiv::bench::bench_epoch(data_dir, threads, repeats)?;
             let (min, median) = (secs[0], secs[secs.len() / 2]);
+            let gflops = flops / min / 1e9;
             out!(
-                "featdiv mlp epoch (784-256-10, batch 128, {threads} threads): min {min:.3} s, median {median:.3} s over {repeats}: {secs:.3?}"
+                "featdiv mlp epoch (784-256-10, batch 128, {threads} threads): min {min:.3} s, median {median:.3} s over {repeats}; {gflops:.1} GFLOP/s"
+            );
+        }
+        BenchModel::Gemm => {
+            let kind = match precision {
+                Precision::Bf16 => tch::Kind::BFloat16,
+                Precision::Fp32 | Precision::Tf32 => tch::Kind::Float,
+            };
+            let rate = featdiv::bench::gemm_peak(w.size, kind, device, threads, repeats);
+            out!(
+                "gemm peak ({n}x{n}, {}, {}, {threads} threads): {:.1} GFLOP/s",
+                precision.name(),
+                w.device,
+                rate / 1e9,
+                n = w.size,
             );
         }
     }

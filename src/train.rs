@@ -1,6 +1,6 @@
 //! The training core: config + data -> model (init, breakers) -> SGD steps -> record lines.
 use crate::breakers::{add_grad_noise, add_init_noise};
-use crate::config::Config;
+use crate::config::{Config, TrainConfig};
 use crate::data::{Batches, Dataset, Split, augment_batch};
 use crate::metrics::{LayerDiversity, layer_diversity, propagate};
 use crate::models::{DataShape, Model};
@@ -56,15 +56,21 @@ pub fn build_model(cfg: &Config, ds: &Dataset, device: Device) -> Result<Box<dyn
     Ok(model)
 }
 
-/// Fraction of `split` classified correctly (eval mode, batches of 1000).
-pub fn accuracy(model: &dyn Model, split: &Split) -> f64 {
+/// Fraction of `split` classified correctly (eval mode, batches of 1000), at the run's precision
+/// and memory format: the forward pass a model trained that way makes.
+pub fn accuracy(model: &dyn Model, split: &Split, train: &TrainConfig) -> f64 {
     let _guard = tch::no_grad_guard();
+    let device = model.var_store().device();
     let n = split.len() as i64;
     let mut correct = 0i64;
     let mut start = 0;
     while start < n {
         let len = 1000.min(n - start);
-        let logits = model.forward_t(&split.images.narrow(0, start, len), false);
+        let x = crate::precision::batch(train.memory_format, split.images.narrow(0, start, len));
+        let logits = {
+            let _region = crate::precision::autocast(train.precision, device);
+            model.forward_t(&x, false)
+        };
         correct += logits
             .argmax(-1, false)
             .eq_tensor(&split.labels.narrow(0, start, len))
@@ -253,8 +259,10 @@ impl<'a, 's> Run<'a, 's> {
 
     /// Test accuracy and diversity after `step` steps.
     fn evaluate(&mut self, step: usize, lr: f64) -> Result<()> {
-        let (model, test) = (self.model, &self.ds.test);
-        let test_acc = timed(&mut self.timings.evaluation_s, || accuracy(model, test));
+        let (model, test, train) = (self.model, &self.ds.test, &self.cfg.train);
+        let test_acc = timed(&mut self.timings.evaluation_s, || {
+            accuracy(model, test, train)
+        });
         let layers = timed(&mut self.timings.metrics_s, || diversity_of(model, false));
         let e = EvalLine {
             step,

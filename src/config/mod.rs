@@ -263,6 +263,53 @@ pub enum MemoryFormat {
     ChannelsLast,
 }
 
+impl Precision {
+    pub const ALL: [Precision; 3] = [Precision::Fp32, Precision::Bf16, Precision::Tf32];
+
+    /// The name `train.precision` gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Bf16 => "bf16",
+            Precision::Tf32 => "tf32",
+        }
+    }
+}
+
+impl FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Precision, String> {
+        Precision::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown precision {s:?}; expected fp32, bf16 or tf32"))
+    }
+}
+
+impl MemoryFormat {
+    pub const ALL: [MemoryFormat; 2] = [MemoryFormat::Contiguous, MemoryFormat::ChannelsLast];
+
+    /// The name `train.memory_format` gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            MemoryFormat::Contiguous => "contiguous",
+            MemoryFormat::ChannelsLast => "channels-last",
+        }
+    }
+}
+
+impl FromStr for MemoryFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<MemoryFormat, String> {
+        MemoryFormat::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                format!("unknown memory format {s:?}; expected contiguous or channels-last")
+            })
+    }
+}
+
 impl TrainConfig {
     /// Checks the precision against the device it runs on: TF32 exists on CUDA only.
     pub fn check_precision(&self, cuda: bool) -> Result<()> {
