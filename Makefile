@@ -74,9 +74,10 @@ bench: setup-cuda build data  ## featdiv vs PyTorch eager, interleaved: MLP epoc
 gpu-bundle: setup          ## binaries for ci/gpu-check on a GPU machine without cargo, in gpu-bundle/ (< 64 MiB)
 	@ci/gpu-bundle
 
-lint: setup                 ## formatting, clippy, the layering of docs/architecture.md, functions under 80 lines
+lint: setup                 ## formatting, clippy, the layering of docs/architecture.md, functions under 80 lines, the CI workflows (actionlint)
 	ci/layers
 	ci/function-lengths 80
+	ci/lint-workflows
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	$(CARGO) clippy --release --all-targets --features cuda-tests,full-claims -- -D warnings

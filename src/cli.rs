@@ -52,8 +52,9 @@ enum Command {
     /// Run the paper's experiments (configs/experiments/*.toml) for a profile, then the report.
     /// Finished runs are skipped: a killed reproduce resumes where it stopped.
     Reproduce {
-        /// quick (Fashion-MNIST subsets, CPU, < 15 min on 2 cores) | full (all of
-        /// Fashion-MNIST) | paper (the authors' scale: WRN-16-10, CIFAR-10, GPU)
+        /// quick (Fashion-MNIST subsets, CPU, < 10 min on 2 cores; some claims undecided) |
+        /// standard (decides every CPU claim, < 45 min on 2 cores) | full (all of
+        /// Fashion-MNIST, hours) | paper (the authors' scale: WRN-16-10, CIFAR-10, GPU) | smoke
         #[arg(long, default_value = "quick")]
         profile: ProfileName,
         #[arg(long, default_value = "configs/experiments")]
@@ -157,6 +158,7 @@ struct HostArgs {
 impl HostArgs {
     /// The host with its device resolved (auto becomes cpu or cuda): a run's hash says where it ran.
     fn host(&self) -> Result<Host> {
+        featdiv::device::prepare(self.device);
         let device = match (featdiv::device::resolve(self.device)?, self.device) {
             (tch::Device::Cpu, _) => DeviceSpec::Cpu,
             (_, DeviceSpec::Auto) => DeviceSpec::Cuda(None),
@@ -264,6 +266,7 @@ fn train(
     let text = std::fs::read_to_string(config)
         .with_context(|| format!("cannot read config {}", config.display()))?;
     let cfg = Config::from_file(config, &overrides)?;
+    featdiv::device::prepare(cfg.device);
     let outcome = featdiv::runner::run_to_dir(&cfg, &text, &overrides, out, quiet)?;
     out!(
         "final test acc {:.4}  best {:.4} (step {})  {} steps in {:.1} s  -> {}",
@@ -324,6 +327,7 @@ fn bench(
     repeats: usize,
     w: &BenchWrnArgs,
 ) -> Result<()> {
+    featdiv::device::prepare(w.device);
     let (precision, memory_format) = (w.precision, w.memory_format);
     let device = featdiv::device::resolve(w.device)?;
     match model {

@@ -45,6 +45,17 @@ fn cuda_candidates() -> Vec<String> {
     names
 }
 
+/// Loads CUDA support where `spec` may use it, before anything else touches libtorch: a call
+/// that asks libtorch about CUDA (a seed, a device count) before libtorch_cuda.so is loaded
+/// leaves CUDA off for the whole process. Every command and `runner::run_to_dir` call this
+/// first. A failed load is kept and reported by `resolve` when CUDA is asked for.
+pub fn prepare(spec: DeviceSpec) {
+    if spec != DeviceSpec::Cpu {
+        // Kept in CUDA_LOAD: `resolve` reports it where it matters.
+        let _ = load_cuda();
+    }
+}
+
 /// The device a spec names, loading CUDA support where it is asked for.
 pub fn resolve(spec: DeviceSpec) -> Result<Device> {
     match spec {

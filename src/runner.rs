@@ -21,6 +21,7 @@ pub fn run_to_dir(
     out: &Path,
     quiet: bool,
 ) -> Result<Outcome> {
+    crate::device::prepare(cfg.device);
     let files = RunFiles(out);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut header = String::from("# featdiv run config, as given");

@@ -51,8 +51,9 @@ fn grads(net: &Wrn, x: &Tensor, y: &Tensor) -> Vec<(String, Tensor)> {
 
 /// Names of the parameters whose gradients differ bitwise between two passes, over `tries`.
 fn differing(m: DeterminismMode, tries: usize) -> Vec<String> {
-    mode(m);
+    // CUDA first: any libtorch call before it could leave CUDA off for the process.
     let dev = cuda();
+    mode(m);
     tch::manual_seed(0);
     let shape = WrnShape {
         widen: 2,
