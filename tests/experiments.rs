@@ -31,10 +31,16 @@ fn shipped_experiments_plan_for_their_profiles() {
             "e2-constnet",
             "e3-leakynet",
             "e4-diversity",
-            "e5-perturbation"
+            "e5-perturbation",
+            "e6-threshold"
         ]
     );
-    for profile in [ProfileName::Quick, ProfileName::Full, ProfileName::Smoke] {
+    for profile in [
+        ProfileName::Quick,
+        ProfileName::Standard,
+        ProfileName::Full,
+        ProfileName::Smoke,
+    ] {
         for e in &exps {
             let plan = e.plan(profile, &cpu()).unwrap().unwrap();
             if e.analysis_of.is_empty() {
@@ -55,8 +61,9 @@ fn shipped_experiments_plan_for_their_profiles() {
                 .len()
         })
         .collect();
-    // E1: 24 variants x 3 seeds; E2: 5 of 6 variants on a CPU x 2; E3: 7 codes x 2.
-    assert_eq!(quick, [72, 10, 14, 0, 0]);
+    // E1: 24 variants x 3 seeds; E2: 5 of 6 variants on a CPU x 2; E3: 7 codes x 2; E6: 14
+    // variants x 1.
+    assert_eq!(quick, [72, 10, 14, 0, 0, 14]);
     let e2 = exps[1].plan(ProfileName::Quick, &cpu()).unwrap().unwrap();
     assert_eq!(
         e2.skipped,

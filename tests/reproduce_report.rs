@@ -90,6 +90,20 @@ fn reproduce_writes_every_claim_and_figure() {
         "{env_rows} environment rows for {runs} runs"
     );
     assert!(md.contains("2.11.0"), "the libtorch version is recorded");
+    // E6's growth measurement, one fit a configuration: noise below float32 resolution left the
+    // gap exactly 0 (too few smoke steps for anything to break, so no line here).
+    let growth = claims["growth"]
+        .as_array()
+        .expect("claims.json lists growth");
+    let groups: Vec<&str> = growth
+        .iter()
+        .map(|g| g["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["wrn-7-1", "wrn-7-2"]);
+    for g in growth {
+        assert_eq!(g["exact_zero_at"][0], 1e-9, "{g}");
+        assert_eq!(g["points"].as_array().unwrap().len(), 7, "{g}");
+    }
 }
 
 #[test]

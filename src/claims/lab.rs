@@ -175,6 +175,7 @@ impl Lab {
             title: name.into(),
             claims: criteria.ids(),
             criteria,
+            growth: None,
             analysis_of: Vec::new(),
             profile: ProfileName::Smoke,
             scale: "lab".into(),

@@ -5,6 +5,7 @@
 //! would decide) otherwise; not run without runs or criterion. The report only renders the rows.
 pub mod constnet;
 pub mod evidence;
+pub mod growth;
 pub mod judge;
 pub mod leakynet;
 pub mod stats;

@@ -165,6 +165,30 @@ criterion!(
     }
 );
 
+/// `[growth]` of an experiment file: a measurement, not a claim. Each run's breaking step (the
+/// first logged step at which its largest symmetry gap passes `macro_gap`) against the size of
+/// its breaker (the variant's `x`), fitted per group: if training makes the symmetric state
+/// unstable, gap ~ sigma e^(lambda t), so the breaking step falls linearly in ln sigma with
+/// slope -1/lambda.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Growth {
+    /// Why this level, in one line.
+    pub rationale: String,
+    /// A gap above this is macroscopic: the channels have visibly parted.
+    pub macro_gap: f64,
+}
+
+impl Growth {
+    pub fn check(&self) -> Result<()> {
+        ensure!(
+            positive(self.macro_gap),
+            "invalid key growth.macro_gap: must be a number > 0"
+        );
+        Ok(())
+    }
+}
+
 /// The `[claims]` table of an experiment file: the claims it measures, each with its criterion.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

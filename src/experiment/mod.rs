@@ -4,7 +4,9 @@
 //! twice (by two experiments, or two shards) is one folder and is trained once.
 mod criteria;
 
-pub use criteria::{Accuracy, ClaimId, Criteria, K1, K2, K3, K4, K5, K6, K7, K8, K9, Weighing};
+pub use criteria::{
+    Accuracy, ClaimId, Criteria, Growth, K1, K2, K3, K4, K5, K6, K7, K8, K9, Weighing,
+};
 
 use crate::config::{Config, DeviceSpec};
 use anyhow::{Context, Result, bail, ensure};
@@ -94,6 +96,9 @@ pub struct Experiment {
     /// The claims judged on this experiment's runs, each with its criterion (`[claims.Kn]`).
     #[serde(default)]
     pub claims: Criteria,
+    /// A measurement of how fast a breaker parts the channels (`[growth]`), if any.
+    #[serde(default)]
+    pub growth: Option<Growth>,
     #[serde(default)]
     pub seeds: Vec<u64>,
     /// An analysis of other experiments' runs (E4, E5): no runs of its own.
@@ -165,6 +170,9 @@ pub struct Plan {
     pub claims: Vec<ClaimId>,
     #[serde(default)]
     pub criteria: Criteria,
+    /// The experiment's `[growth]` measurement; absent from plans without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub growth: Option<Growth>,
     pub analysis_of: Vec<String>,
     pub profile: ProfileName,
     pub scale: String,
@@ -204,6 +212,9 @@ impl Experiment {
 
     fn check(&self) -> Result<()> {
         self.claims.check()?;
+        if let Some(g) = &self.growth {
+            g.check()?;
+        }
         let mut names = std::collections::BTreeSet::new();
         for v in &self.variants {
             ensure!(
@@ -264,6 +275,7 @@ impl Experiment {
             title: self.title.clone(),
             claims: self.claims.ids(),
             criteria: self.claims.clone(),
+            growth: self.growth.clone(),
             analysis_of: self.analysis_of.clone(),
             profile,
             scale: p.scale.clone(),

@@ -6,6 +6,7 @@ use super::Figure;
 use super::figures::{Chart, Series, Style};
 use crate::claims::constnet::BREAKERS;
 use crate::claims::evidence::{gap_trajectory, points};
+use crate::claims::growth::GrowthFit;
 use crate::claims::stats::{Point, mean_interval, mean_std, median, spearman};
 use crate::experiment::{Accuracy, ClaimId};
 use crate::metrics::LayerDiversity;
@@ -433,14 +434,76 @@ fn k9(e: &ExperimentRuns) -> Option<Figure> {
     })
 }
 
+/// Breaking step against the breaker's size, each run a dot and each group's fitted line, with
+/// float32 rounding marked: beside K4 (rounding-level noise) and K3 (a small noise suffices).
+pub(super) fn growth_figure(fits: &[GrowthFit]) -> Option<Figure> {
+    let mut series = Vec::new();
+    for (i, fit) in fits.iter().enumerate() {
+        let broke: Vec<(f64, f64)> = fit
+            .points
+            .iter()
+            .filter_map(|p| p.breaking_step.map(|s| (p.sigma, s as f64)))
+            .collect();
+        series.push(Series {
+            label: format!("{}, each run", fit.group),
+            points: broke.clone(),
+            style: Style::Dots,
+            colour: i,
+            ..Series::default()
+        });
+        if let Some(l) = fit.line {
+            let (lo, hi) = broke.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| {
+                (lo.min(p.0), hi.max(p.0))
+            });
+            let at = |sigma: f64| (sigma, l.intercept + l.slope * sigma.ln());
+            series.push(Series {
+                label: format!(
+                    "{}, fit: lambda {:.3} a step",
+                    fit.group,
+                    fit.lambda_from_breaking.unwrap_or(f64::NAN)
+                ),
+                points: vec![at(lo), at(hi)],
+                colour: i,
+                ..Series::default()
+            });
+        }
+    }
+    if series.iter().all(|s| s.points.is_empty()) {
+        return None;
+    }
+    let fits_text: Vec<String> = fits.iter().map(GrowthFit::text).collect();
+    Some(figure(
+        ClaimId::K4,
+        "k4-breaking-step-vs-noise",
+        format!(
+            "Breaking step (the first logged step at which ConstNet's largest channel gap passes {:.0e}) against the relative size sigma of the gradient noise, each run a dot, each configuration's least-squares line in ln sigma. Look for the steps falling linearly in ln sigma (exponential growth of the gap at rate lambda) above float32 rounding, and no dot below it: noise that rounds away leaves the channels exactly identical. {}",
+            fits.first().map_or(1e-3, |f| f.macro_gap),
+            fits_text.join(" ")
+        ),
+        Chart {
+            title: "Larger noise breaks the symmetry sooner".into(),
+            x_label: "relative gradient noise sigma (log)".into(),
+            y_label: "breaking step".into(),
+            x_log: true,
+            series,
+            vlines: vec![("float32 rounding 2^-24".into(), 2f64.powi(-24))],
+            ..Chart::default()
+        },
+    ))
+}
+
 /// Every figure: the claims' in order, then the rest.
-pub(super) fn figures_of(exps: &[ExperimentRuns]) -> Vec<Figure> {
+pub(super) fn figures_of(exps: &[ExperimentRuns], growth: &[GrowthFit]) -> Vec<Figure> {
     let mut figs = Vec::new();
     if let Some(e) = find(exps, "e1-toy") {
         figs.extend([k1(e), k2(e), k3(e)].into_iter().flatten());
     }
     if let Some(e) = find(exps, "e2-constnet") {
-        figs.extend([k4(e), k5(e), k6(e), k7(e)].into_iter().flatten());
+        figs.extend(k4(e));
+    }
+    figs.extend(growth_figure(growth));
+    if let Some(e) = find(exps, "e2-constnet") {
+        figs.extend([k5(e), k6(e), k7(e)].into_iter().flatten());
     }
     if let Some(e) = find(exps, "e3-leakynet") {
         figs.extend(k8(e));

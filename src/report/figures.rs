@@ -313,7 +313,8 @@ fn draw_references(
     }
     for (name, v) in &chart.vlines {
         let Some(v) = x.at(*v) else { continue };
-        let style = PALETTE[1].stroke_width(2);
+        // Black, as every reference line: a palette colour would read as one of the series.
+        let style = BLACK.mix(0.8).stroke_width(2);
         c.draw_series(DashedLineSeries::new(
             vec![(v, y.lo), (v, y.hi)],
             6,

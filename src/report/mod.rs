@@ -26,6 +26,8 @@ pub struct Report {
     pub runs_dir: std::path::PathBuf,
     pub experiments: Vec<ExperimentRuns>,
     pub claims: Vec<ClaimRow>,
+    /// How fast breakers part the channels, per group of each experiment with `[growth]`.
+    pub growth: Vec<crate::claims::growth::GrowthFit>,
     pub figures: Vec<Figure>,
 }
 
@@ -33,11 +35,13 @@ pub struct Report {
 pub fn build(runs_dir: &Path) -> Result<Report> {
     let experiments = crate::runs::load(runs_dir)?;
     let claims = claims_table(&experiments);
-    let figures = exhibits::figures_of(&experiments);
+    let growth = crate::claims::growth::growth_fits(&experiments);
+    let figures = exhibits::figures_of(&experiments, &growth);
     Ok(Report {
         runs_dir: runs_dir.to_path_buf(),
         experiments,
         claims,
+        growth,
         figures,
     })
 }

@@ -434,10 +434,12 @@ pub fn write(report: &Report, runs_dir: &Path, out: &Path) -> Result<()> {
         markdown(report, &runs_link).as_bytes(),
     )?;
     let figures: Vec<&String> = report.figures.iter().map(|f| &f.id).collect();
-    write_json(
-        &out.join("claims.json"),
-        &json!({"summary": summary(report), "claims": report.claims, "figures": figures}),
-    )?;
+    let mut doc = json!({"summary": summary(report), "claims": report.claims, "figures": figures});
+    // Only reports with a growth measurement carry the key: earlier reports stay as they were.
+    if !report.growth.is_empty() {
+        doc["growth"] = json!(report.growth);
+    }
+    write_json(&out.join("claims.json"), &doc)?;
     write_atomic(
         &out.join("index.html"),
         html(report, &svgs, &runs_link).as_bytes(),
