@@ -73,7 +73,12 @@ fn a_planted_failing_run_fails_the_check_and_the_others_are_summarized() {
     let said = text(&o);
     assert_eq!(o.status.code(), Some(1), "{said}");
     let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
-    for run in ["he", "constnet-deterministic", "constnet-dropout"] {
+    for run in [
+        "he",
+        "constnet-deterministic",
+        "constnet-dropout",
+        "constnet-bf16-channels-last",
+    ] {
         assert!(
             summary
                 .lines()
@@ -96,6 +101,10 @@ fn a_planted_failing_run_fails_the_check_and_the_others_are_summarized() {
     assert_eq!(results["failed_checks"], 1);
     // Deterministic ConstNet without a breaker: exactly symmetric, as on the GPU.
     assert_eq!(results["runs"]["constnet-deterministic"]["final_gap"], 0.0);
+    assert_eq!(
+        results["runs"]["constnet-bf16-channels-last"]["final_gap"],
+        0.0
+    );
     assert!(
         results["runs"]["constnet-dropout"]["final_gap"]
             .as_f64()
