@@ -5,7 +5,10 @@ THREADS ?= 2
 BENCH_DEPTH ?= 16
 BENCH_WIDEN ?= 2
 
-.PHONY: setup setup-cuda data test-tools build test proptest-deep mutants fuzz reproduce report bench claims gpu-bundle lint fmt clean
+help:                       ## this list of targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
+
+.PHONY: help setup setup-cuda data test-tools build test proptest-deep mutants fuzz reproduce report bench claims gpu-bundle lint fmt clean
 
 # Property tests draw their cases from one seed a run, printed first, so a red run replays:
 # `make test PROPTEST_RNG_SEED=N` (or the same variable for a single `cargo test`).
@@ -47,12 +50,12 @@ proptest-deep: setup test-tools  ## the default suite with every property at 20x
 	@echo "proptest seed: PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED), FEATDIV_PROPTEST_SCALE=20"
 	FEATDIV_PROPTEST_SCALE=20 bash -o pipefail -c '$(CARGO) test --release --no-fail-fast -- --nocapture 2>&1 | tee target/proptest-deep.log'
 
-claims: setup               ## heavier claims (longer budgets)
+claims: setup data          ## heavier claims: the standard profile with every CPU claim decided (runs/standard), property 3
 	$(CARGO) test --release --features full-claims
 
 JOBS ?= 2
 PROFILE ?= quick
-reproduce: build data       ## every experiment (E1-E5) of the quick profile, < 15 min on 2 cores: runs/quick, report/index.html
+reproduce: build data       ## every experiment (E1-E6) at PROFILE (quick < 10 min, standard < 45 min on 2 cores): runs/PROFILE, report/
 	./target/release/featdiv reproduce --profile $(PROFILE) --jobs $(JOBS) --out runs/$(PROFILE) --report report
 
 report: build               ## the report again from runs/$(PROFILE) (e.g. after merging sweep shards)
