@@ -218,9 +218,14 @@ scale = "s"
 )]
 #[case("seeds = [0]", "seeds = []", "no seeds")]
 #[case(
-    "name = \"a\"",
-    "name = \"a\"\nset = [\"breakers.dropout=2\"]",
-    "breakers.dropout"
+    "scale = \"s\"",
+    "scale = \"s\"\nvariant_seeds = { nope = [1, 2] }",
+    "profiles.quick.variant_seeds: no variant is named \"nope\""
+)]
+#[case(
+    "scale = \"s\"",
+    "scale = \"s\"\nvariant_seeds = { a = [] }",
+    "profiles.quick.variant_seeds: no seeds for \"a\""
 )]
 fn bad_experiment_files_name_what_is_wrong(
     #[case] from: &str,
@@ -248,4 +253,30 @@ fn bad_experiment_files_name_what_is_wrong(
             .unwrap()
             .is_some()
     );
+}
+
+#[test]
+fn a_variant_can_have_seeds_of_its_own() {
+    let text = GOOD.replacen(
+        "name = \"a\"",
+        "name = \"a\"\n[[variants]]\nname = \"b\"",
+        1,
+    ) + "variant_seeds = { a = [0, 1, 2] }\n";
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("seeds.toml");
+    std::fs::write(&path, text).unwrap();
+    let plan = Experiment::from_file(&path)
+        .unwrap()
+        .plan(ProfileName::Quick, &cpu())
+        .unwrap()
+        .unwrap();
+    let seeds = |variant: &str| -> Vec<u64> {
+        plan.runs
+            .iter()
+            .filter(|r| r.variant == variant)
+            .map(|r| r.seed)
+            .collect()
+    };
+    assert_eq!(seeds("a"), [0, 1, 2], "the variant's own seeds");
+    assert_eq!(seeds("b"), [0], "every other variant keeps the profile's");
 }

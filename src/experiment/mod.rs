@@ -138,6 +138,11 @@ pub struct Profile {
     #[serde(default)]
     pub set: Vec<String>,
     pub seeds: Option<Vec<u64>>,
+    /// Seeds of named variants, in place of the profile's: a claim whose evidence is spread
+    /// over seeds (a bimodal outcome) gets more of them without multiplying every other
+    /// variant's runs.
+    #[serde(default)]
+    pub variant_seeds: BTreeMap<String, Vec<u64>>,
     /// "cuda": the profile refuses to start without a GPU.
     #[serde(default)]
     pub requires_device: Option<NeedsDevice>,
@@ -227,6 +232,18 @@ impl Experiment {
             self.analysis_of.is_empty() || self.variants.is_empty(),
             "an experiment is either an analysis (analysis_of) or has variants, not both"
         );
+        for (name, p) in &self.profiles {
+            for (variant, seeds) in &p.variant_seeds {
+                ensure!(
+                    self.variants.iter().any(|v| &v.name == variant),
+                    "invalid key profiles.{name}.variant_seeds: no variant is named {variant:?}"
+                );
+                ensure!(
+                    !seeds.is_empty(),
+                    "invalid key profiles.{name}.variant_seeds: no seeds for {variant:?}"
+                );
+            }
+        }
         Ok(())
     }
 
@@ -260,7 +277,7 @@ impl Experiment {
                 skipped.push(format!("{} (needs cuda)", v.name));
                 continue;
             }
-            for &seed in &seeds {
+            for &seed in p.variant_seeds.get(&v.name).unwrap_or(&seeds) {
                 let run = self.planned_run(v, seed, p, &base, host).with_context(|| {
                     format!(
                         "experiment {}, variant {:?}, profile {profile}",
