@@ -29,6 +29,7 @@ fn e1(groups: &[&str], edit: impl Fn(&mut Vec<String>)) -> ExperimentRuns {
             scale: "test: the 2,000 / 1,000-image fixture, 10 epochs, 3 seeds".into(),
             set: vec![fixture, "train.epochs=10".into()],
             seeds: Some(vec![0, 1, 2]),
+            variant_seeds: Default::default(),
             requires_device: None,
             expected_time: None,
         },
