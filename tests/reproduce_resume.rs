@@ -108,9 +108,21 @@ fn only_this_machines_dead_partial_runs_are_cleared() {
     for d in [&ours, &theirs, &namesake, &alive] {
         std::fs::create_dir_all(d).unwrap();
     }
+    // A kill in the middle of writing a partial run's base config leaves its atomic-write temp.
+    let cut_short = out
+        .join("runs")
+        .join(format!("..partial-abc-{dead}@{host}.base.toml.tmp-{dead}"));
+    let theirs_cut_short = out.join("runs").join(format!(
+        "..partial-abc-{dead}@elsewhere-0123456789ab.base.toml.tmp-{dead}"
+    ));
+    for f in [&cut_short, &theirs_cut_short] {
+        std::fs::write(f, "seed = 0").unwrap();
+    }
     // One run of E1 (shard 0 of 100): the sweep starts by clearing stale partial runs.
     ok(sweep_e1(&out, &["--shard", "0/100"]).output().unwrap());
     assert!(!ours.exists(), "a dead process of this machine: cleared");
+    assert!(!cut_short.exists(), "its cut-short write: cleared");
+    assert!(theirs_cut_short.exists(), "another machine's write: kept");
     assert!(theirs.exists(), "another machine's run in progress: kept");
     assert!(
         namesake.exists(),

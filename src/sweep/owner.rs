@@ -115,10 +115,15 @@ impl Owner {
         Ok(())
     }
 
-    /// `.partial-<hash>-<pid>@<host>[.log|.base.toml]` or a `.claim-<hash>` whose owner died here.
+    /// `.partial-<hash>-<pid>@<host>[.log|.base.toml]`, an atomic write of one of them that a
+    /// kill cut short (`.` + its name + `.tmp-<pid>`), or a `.claim-<hash>`, whose owner died here.
     fn stale(&self, path: &Path) -> bool {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let name = name.as_deref().unwrap_or_default();
+        let name = name
+            .strip_prefix('.')
+            .filter(|n| n.starts_with(".partial-"))
+            .unwrap_or(name);
         if let Some(rest) = name.strip_prefix(".partial-") {
             // <hash>-<pid>@<host>: the owner is what follows the last '-' before the '@'.
             let owner = rest.split_once('@').and_then(|(left, at)| {
