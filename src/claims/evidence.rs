@@ -125,9 +125,9 @@ pub fn chance(f: &Finished) -> Evidence<f64> {
     }
 }
 
-/// How much a run's accuracy (as `which` reads it: the running best, or as it was) rose over the
-/// last quarter of its evaluations; None with fewer than two evaluations.
-pub fn late_rise(f: &Finished, which: Accuracy) -> Evidence<Option<f64>> {
+/// A run's accuracy after each evaluation as `which` reads it (the running best, or as it was);
+/// a NaN is a flaw naming the records.
+fn curve(f: &Finished, which: Accuracy) -> Evidence<Vec<f64>> {
     let mut curve = Vec::with_capacity(f.evals.len());
     let mut best = f64::NEG_INFINITY;
     for e in &f.evals {
@@ -146,11 +146,70 @@ pub fn late_rise(f: &Finished, which: Accuracy) -> Evidence<Option<f64>> {
             Accuracy::Final => e.test_acc,
         });
     }
+    Ok(curve)
+}
+
+/// How much a run's accuracy (as `which` reads it: the running best, or as it was) rose over the
+/// last quarter of its evaluations; None with fewer than two evaluations.
+pub fn late_rise(f: &Finished, which: Accuracy) -> Evidence<Option<f64>> {
+    let curve = curve(f, which)?;
     if curve.len() < 2 {
         return Ok(None);
     }
     let earlier = curve[(3 * (curve.len() - 1)) / 4];
     Ok(Some(curve[curve.len() - 1] - earlier))
+}
+
+/// The mean curve of `runs` over the evaluations taken while the learning rate was still at
+/// least half its first value: the stretch in which a net that is still learning shows it, since
+/// a decayed rate flattens every curve whether or not learning had finished.
+fn high_lr_curve(runs: &[(&PlannedRun, &Finished)], which: Accuracy) -> Evidence<Vec<f64>> {
+    let mut sum: Vec<f64> = Vec::new();
+    for (_, f) in runs {
+        let first = f.evals.first().map_or(0.0, |e| e.lr);
+        let high = f.evals.iter().take_while(|e| e.lr >= first / 2.0).count();
+        let mut c = curve(f, which)?;
+        c.truncate(high);
+        if sum.is_empty() {
+            sum = c;
+        } else {
+            sum.truncate(c.len());
+            sum.iter_mut().zip(&c).for_each(|(s, v)| *s += v);
+        }
+    }
+    Ok(sum.iter().map(|s| s / runs.len() as f64).collect())
+}
+
+/// A group's gap to a baseline over the last quarter of the high-learning-rate stretch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CatchUp {
+    /// How much of the gap the group closed: positive while it is still catching up.
+    pub closed: f64,
+    /// Over this many evaluations.
+    pub evals: usize,
+    /// The gap left when the stretch ended.
+    pub left: f64,
+}
+
+/// How a group's gap to a baseline (mean curves over seeds) moved over the last quarter of the
+/// high-learning-rate stretch. None with fewer than two evaluations in that stretch.
+pub fn catching_up(
+    baseline: &[(&PlannedRun, &Finished)],
+    runs: &[(&PlannedRun, &Finished)],
+    which: Accuracy,
+) -> Evidence<Option<CatchUp>> {
+    let base = high_lr_curve(baseline, which)?;
+    let own = high_lr_curve(runs, which)?;
+    let n = base.len().min(own.len());
+    if n < 2 {
+        return Ok(None);
+    }
+    let (a, b) = ((3 * (n - 1)) / 4, n - 1);
+    Ok(Some(CatchUp {
+        closed: (own[b] - own[a]) - (base[b] - base[a]),
+        evals: b - a,
+        left: base[b] - own[b],
+    }))
 }
 
 /// The runs of a group, with its planned-run records.

@@ -875,3 +875,63 @@ fn an_analysis_without_its_experiment_is_not_run() {
     let row = verdict_of(&[e1(), e4()], ClaimId::K9);
     assert_verdict(&row, Verdict::NotRun, "analyses e2-constnet");
 }
+
+/// `runs` evaluated along `curve`, the learning rate decayed fivefold after the first `high`.
+fn set_schedule(runs: Vec<&mut Finished>, curve: &[f64], high: usize) {
+    for f in runs {
+        let template = f.evals[0].clone();
+        f.evals = curve
+            .iter()
+            .enumerate()
+            .map(|(i, &acc)| crate::records::EvalLine {
+                step: (i + 1) * 10,
+                epoch: (i + 1) as f64,
+                test_acc: acc,
+                lr: if i < high { 0.03 } else { 0.006 },
+                ..template.clone()
+            })
+            .collect();
+        f.summary.best_test_acc = curve.iter().copied().fold(f64::NAN, f64::max);
+        f.summary.final_test_acc = curve[curve.len() - 1];
+    }
+}
+
+const HE_DECAYED: [f64; 8] = [0.6, 0.75, 0.79, 0.8, 0.8, 0.8, 0.8, 0.8];
+
+#[test]
+fn k5_undecided_while_a_breaker_still_catches_up_when_the_rate_decays() {
+    // Flat after the decay, so "levelled off" passes: only the high-rate stretch shows that the
+    // breaker closed 0.14 of its gap in its last quarter and was cut short.
+    let chasing = [0.2, 0.3, 0.45, 0.6, 0.795, 0.795, 0.795, 0.795];
+    let row = planted(ClaimId::K5, |e| {
+        set_schedule(group(e, ClaimId::K5, "he"), &HE_DECAYED, 4);
+        set_schedule(group(e, ClaimId::K5, "dropout"), &chasing, 4);
+    });
+    assert_verdict(&row, Verdict::Undecided, "dropout caught up");
+    let check = row
+        .preconditions
+        .iter()
+        .find(|c| c.what.starts_with("dropout caught up"))
+        .expect("the catch-up precondition is listed");
+    assert!(check.value.contains("closed +0.140"), "{}", check.value);
+    assert!(
+        check.remedy.contains("at least 2 more evaluations"),
+        "{}",
+        check.remedy
+    );
+}
+
+#[test]
+fn k5_holds_for_a_breaker_that_caught_up_before_the_rate_decayed() {
+    // Controls for the test above: the same late rise at a constant rate, whose last quarter is
+    // flat; and a breaker level with He before the decay.
+    let late_at_constant_rate = [0.2, 0.3, 0.45, 0.6, 0.795, 0.795, 0.795, 0.795];
+    let caught_up = [0.2, 0.5, 0.79, 0.795, 0.795, 0.795, 0.795, 0.795];
+    for (curve, high) in [(late_at_constant_rate, 8), (caught_up, 4)] {
+        let row = planted(ClaimId::K5, |e| {
+            set_schedule(group(e, ClaimId::K5, "he"), &HE_DECAYED, high);
+            set_schedule(group(e, ClaimId::K5, "dropout"), &curve, high);
+        });
+        assert_eq!(row.verdict, Verdict::Holds, "{curve:?}: {:?}", row.reason);
+    }
+}

@@ -124,6 +124,10 @@ criterion!(
         margin: f64,
         /// A breaker has broken the symmetry once its gap passed this.
         macro_gap: f64,
+        /// The most a breaker may still close of its gap to He over the last quarter of the
+        /// evaluations at a high learning rate (at least half the first); more, and it was still
+        /// catching up when the rate decayed, so the budget, not the breaker, set its accuracy.
+        catch_up: f64,
     }
 );
 
@@ -271,6 +275,7 @@ impl Criteria {
                 "K5.macro_gap",
                 "must be a number > 0",
             )?;
+            key(fraction(c.catch_up), "K5.catch_up", "must be in (0, 1)")?;
         }
         if let Some(c) = &self.k6 {
             key(positive(c.loss_tol), "K6.loss_tol", "must be a number > 0")?;
