@@ -211,15 +211,37 @@ fn corrupt_records_are_errors_that_name_the_file() {
         "{err}"
     );
     std::fs::write(&steps, good).unwrap();
+    let summary = std::fs::read_to_string(run.join("summary.json")).unwrap();
     std::fs::write(run.join("summary.json"), "{").unwrap();
     let o = report("summary");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("summary.json"), "{err}");
+    std::fs::write(run.join("summary.json"), summary).unwrap();
     let plan = out.join("plan").join("e1-toy.json");
     std::fs::write(&plan, "[]").unwrap();
     let o = report("plan");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("e1-toy.json"), "{err}");
+    // A plan made before a criterion key existed: the error says how to re-plan, and re-planning
+    // into the same folder trains nothing and mends it.
+    ok(sweep_e1(&out, &["--shard", "0/100"]).output().unwrap());
+    let mut old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    old["criteria"]["K1"]
+        .as_object_mut()
+        .unwrap()
+        .remove("margin");
+    std::fs::write(&plan, old.to_string()).unwrap();
+    let o = report("older");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("e1-toy.json") && err.contains("re-plan"),
+        "{err}"
+    );
+    let again = ok(sweep_e1(&out, &["--shard", "0/100"]).output().unwrap());
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("trained 0,"), "{said}");
+    ok(report("re-planned"));
     // Nothing already written is lost: the first report is still whole.
     assert!(dir.path().join("before/index.html").exists());
     let o = featdiv(&[
