@@ -160,16 +160,20 @@ pub fn late_rise(f: &Finished, which: Accuracy) -> Evidence<Option<f64>> {
     Ok(Some(curve[curve.len() - 1] - earlier))
 }
 
-/// The mean curve of `runs` over the evaluations taken while the learning rate was still at
-/// least half its first value: the stretch in which a net that is still learning shows it, since
-/// a decayed rate flattens every curve whether or not learning had finished.
+/// How many of a run's first evaluations were taken while the learning rate was still at least
+/// half its first value: the stretch in which a measure that is still moving shows it, since a
+/// decayed rate freezes every measure whether or not it had settled.
+pub fn high_lr_evals(f: &Finished) -> usize {
+    let first = f.evals.first().map_or(0.0, |e| e.lr);
+    f.evals.iter().take_while(|e| e.lr >= first / 2.0).count()
+}
+
+/// The mean curve of `runs` over their high-learning-rate evaluations (`high_lr_evals`).
 fn high_lr_curve(runs: &[(&PlannedRun, &Finished)], which: Accuracy) -> Evidence<Vec<f64>> {
     let mut sum: Vec<f64> = Vec::new();
     for (_, f) in runs {
-        let first = f.evals.first().map_or(0.0, |e| e.lr);
-        let high = f.evals.iter().take_while(|e| e.lr >= first / 2.0).count();
         let mut c = curve(f, which)?;
-        c.truncate(high);
+        c.truncate(high_lr_evals(f));
         if sum.is_empty() {
             sum = c;
         } else {
@@ -295,6 +299,53 @@ pub fn require_levelled(
         rise <= w.plateau,
         format!("rose {rise:+.3}"),
         "a longer budget (more epochs)",
+    );
+    Ok(())
+}
+
+/// Requires a group (name, runs) to have stopped closing its gap to a baseline (name, runs)
+/// before the learning rate decayed: more than `catch_up` over the last quarter of the
+/// high-rate evaluations, and the budget, not the group, set the shortfall that remains.
+pub fn require_caught_up(
+    j: &mut super::judge::Judgement,
+    (name, runs): (&str, &Runs),
+    (base, baseline): (&str, &Runs),
+    catch_up: f64,
+    which: Accuracy,
+) -> Evidence<()> {
+    let what = format!(
+        "{name} caught up: closed at most {catch_up} of its gap to {base} over the last quarter of the high learning rate"
+    );
+    let Some(u) = catching_up(baseline, runs, which)? else {
+        j.require(
+            &what,
+            false,
+            "under two evaluations at a high learning rate".into(),
+            "train two or more epochs before the first decay",
+        );
+        return Ok(());
+    };
+    // The pace of the last quarter, kept up, would close what is left in this many evaluations:
+    // a lower bound on the extra high-rate budget, since catching up slows as it nears.
+    let more = if u.closed > 0.0 {
+        format!(
+            "a longer budget: at least {:.0} more evaluation(s) at the high rate, at its last pace",
+            (u.left.max(0.0) / u.closed * u.evals as f64).ceil()
+        )
+    } else {
+        "a longer budget".into()
+    };
+    j.require(
+        &what,
+        u.closed <= catch_up,
+        format!(
+            "closed {:+.3} in {} evaluation{}, {:.3} still behind when the rate decayed",
+            u.closed,
+            u.evals,
+            if u.evals == 1 { "" } else { "s" },
+            u.left
+        ),
+        &more,
     );
     Ok(())
 }

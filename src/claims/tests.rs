@@ -898,14 +898,16 @@ fn set_schedule(runs: Vec<&mut Finished>, curve: &[f64], high: usize) {
 
 const HE_DECAYED: [f64; 8] = [0.6, 0.75, 0.79, 0.8, 0.8, 0.8, 0.8, 0.8];
 
+/// A breaker that rose steeply until the rate decayed, then froze 0.1 below He's 0.8.
+const CHASING: [f64; 8] = [0.2, 0.3, 0.45, 0.6, 0.7, 0.7, 0.7, 0.7];
+
 #[test]
 fn k5_undecided_while_a_breaker_still_catches_up_when_the_rate_decays() {
     // Flat after the decay, so "levelled off" passes: only the high-rate stretch shows that the
     // breaker closed 0.14 of its gap in its last quarter and was cut short.
-    let chasing = [0.2, 0.3, 0.45, 0.6, 0.795, 0.795, 0.795, 0.795];
     let row = planted(ClaimId::K5, |e| {
         set_schedule(group(e, ClaimId::K5, "he"), &HE_DECAYED, 4);
-        set_schedule(group(e, ClaimId::K5, "dropout"), &chasing, 4);
+        set_schedule(group(e, ClaimId::K5, "dropout"), &CHASING, 4);
     });
     assert_verdict(&row, Verdict::Undecided, "dropout caught up");
     let check = row
@@ -915,23 +917,99 @@ fn k5_undecided_while_a_breaker_still_catches_up_when_the_rate_decays() {
         .expect("the catch-up precondition is listed");
     assert!(check.value.contains("closed +0.140"), "{}", check.value);
     assert!(
-        check.remedy.contains("at least 2 more evaluations"),
+        check.remedy.contains("at least 2 more evaluation(s)"),
         "{}",
         check.remedy
     );
 }
 
 #[test]
-fn k5_holds_for_a_breaker_that_caught_up_before_the_rate_decayed() {
-    // Controls for the test above: the same late rise at a constant rate, whose last quarter is
-    // flat; and a breaker level with He before the decay.
-    let late_at_constant_rate = [0.2, 0.3, 0.45, 0.6, 0.795, 0.795, 0.795, 0.795];
-    let caught_up = [0.2, 0.5, 0.79, 0.795, 0.795, 0.795, 0.795, 0.795];
-    for (curve, high) in [(late_at_constant_rate, 8), (caught_up, 4)] {
-        let row = planted(ClaimId::K5, |e| {
-            set_schedule(group(e, ClaimId::K5, "he"), &HE_DECAYED, high);
-            set_schedule(group(e, ClaimId::K5, "dropout"), &curve, high);
-        });
-        assert_eq!(row.verdict, Verdict::Holds, "{curve:?}: {:?}", row.reason);
+fn k5_catching_up_only_holds_back_a_shortfall() {
+    // Controls for the test above. The same shortfall reached at a constant rate (last quarter
+    // flat) is a refutation; a breaker still gaining but already within the margin holds.
+    let row = planted(ClaimId::K5, |e| {
+        set_schedule(group(e, ClaimId::K5, "he"), &HE_DECAYED, 8);
+        set_schedule(group(e, ClaimId::K5, "dropout"), &CHASING, 8);
+    });
+    assert_verdict(&row, Verdict::Refuted, "+dropout");
+    let close = [0.2, 0.3, 0.45, 0.6, 0.795, 0.795, 0.795, 0.795];
+    let row = planted(ClaimId::K5, |e| {
+        set_schedule(group(e, ClaimId::K5, "he"), &HE_DECAYED, 4);
+        set_schedule(group(e, ClaimId::K5, "dropout"), &close, 4);
+    });
+    assert_eq!(row.verdict, Verdict::Holds, "{:?}", row.reason);
+}
+
+#[test]
+fn k3_refutation_waits_for_the_small_eps_to_stop_catching_up() {
+    let refuted = |e: &mut Vec<ExperimentRuns>| {
+        for f in Lab::runs_mut(&mut e[0], "eps-curve") {
+            if f.summary.final_test_acc > 0.5 {
+                f.summary.final_test_acc = 0.7;
+            }
+        }
+    };
+    let row = planted(ClaimId::K3, |e| refuted(e));
+    assert_verdict(&row, Verdict::Refuted, "every eps");
+    let row = planted(ClaimId::K3, |e| {
+        refuted(e);
+        set_schedule(Lab::runs_mut(&mut e[0], "he"), &HE_DECAYED, 4);
+        let small: Vec<&mut Finished> = Lab::runs_mut(&mut e[0], "eps-curve")
+            .into_iter()
+            .filter(|f| f.summary.final_test_acc == 0.7)
+            .collect();
+        set_schedule(small, &CHASING, 4);
+    });
+    assert_verdict(&row, Verdict::Undecided, "eps = 0.1 caught up");
+}
+
+/// `runs` with one evaluation per entry of `widths` (every layer's width), the learning rate
+/// decayed fivefold after the first `high`; the last width is the final one.
+fn set_widths(runs: Vec<&mut Finished>, widths: &[f64], high: usize) {
+    for f in runs {
+        let template = f.evals[0].clone();
+        f.evals = widths
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| {
+                let mut e = template.clone();
+                e.step = (i + 1) * 10;
+                e.epoch = (i + 1) as f64;
+                e.lr = if i < high { 0.03 } else { 0.006 };
+                e.layers.iter_mut().for_each(|l| l.width_participation = w);
+                e
+            })
+            .collect();
+        let last = widths[widths.len() - 1];
+        f.summary
+            .diversity_final
+            .iter_mut()
+            .for_each(|l| l.width_participation = last);
     }
+}
+
+const WIDTH_FROZEN: [f64; 8] = [4.0, 8.0, 12.0, 14.0, 16.0, 16.0, 16.0, 16.0];
+
+#[test]
+fn k9_undecided_while_a_breaker_width_still_grows_when_the_rate_decays() {
+    // Flat after the decay; over the last quarter of the high rate the width grew 12 -> 14.
+    let row = planted(ClaimId::K9, |e| {
+        set_widths(group(e, ClaimId::K9, "dropout"), &WIDTH_FROZEN, 4)
+    });
+    assert_verdict(&row, Verdict::Undecided, "dropout's width settled");
+    let check = row
+        .preconditions
+        .iter()
+        .find(|c| c.what.starts_with("dropout's width settled"))
+        .expect("the settling precondition is listed");
+    assert!(check.value.contains("moved 0.143"), "{}", check.value);
+}
+
+#[test]
+fn k9_holds_when_the_same_widths_grew_at_a_constant_rate() {
+    // Control for the test above: at a constant rate the last quarter (16, 16, 16) is settled.
+    let row = planted(ClaimId::K9, |e| {
+        set_widths(group(e, ClaimId::K9, "dropout"), &WIDTH_FROZEN, 8)
+    });
+    assert_eq!(row.verdict, Verdict::Holds, "{:?}", row.reason);
 }

@@ -1,6 +1,8 @@
 //! K9 on the E2 runs (analysed by E4): given a breaker, ConstNet ends near He's effective width.
 use super::constnet::BREAKERS;
-use super::evidence::{Evidence, Runs, first_above, gap_trajectory, hashes, require_seeds};
+use super::evidence::{
+    Evidence, Runs, first_above, gap_trajectory, hashes, high_lr_evals, require_seeds,
+};
 use super::judge::{Decision, Flaw, Judgement};
 use super::stats::{mean_interval, mean_std, median};
 use super::{ClaimRow, judged};
@@ -53,14 +55,16 @@ fn he_widths(he: &Runs) -> Evidence<Vec<f64>> {
         .collect())
 }
 
-/// How much a group's median width moved over the last quarter of its evaluations (fraction of
-/// the last), mean over seeds; None with fewer than two evaluations.
+/// How much a group's median width moved over the last quarter of its evaluations at a high
+/// learning rate (fraction of the last; `high_lr_evals`: a decayed rate freezes a width that was
+/// still moving), mean over seeds; None with fewer than two such evaluations.
 fn settling(runs: &Runs) -> Evidence<Option<f64>> {
     let mut moves = Vec::new();
     for (_, f) in runs {
         let curve = f
             .evals
             .iter()
+            .take(high_lr_evals(f))
             .map(|e| {
                 widths(f, &e.layers, &format!("the evaluation at step {}", e.step)).map(median)
             })
@@ -97,11 +101,11 @@ fn require_settled(j: &mut Judgement, name: &str, runs: &Runs, c: &K9) -> Eviden
     let moved = settling(runs)?;
     j.require(
         &format!(
-            "{name}'s width settled: moved at most {} over the last quarter",
+            "{name}'s width settled: moved at most {} over the last quarter of the high learning rate",
             c.width_plateau
         ),
         moved.is_some_and(|m| m <= c.width_plateau),
-        moved.map_or("fewer than two evaluations".into(), |m| {
+        moved.map_or("fewer than two evaluations at a high rate".into(), |m| {
             format!("moved {m:.3}")
         }),
         "a longer budget",
@@ -111,7 +115,7 @@ fn require_settled(j: &mut Judgement, name: &str, runs: &Runs, c: &K9) -> Eviden
 
 pub fn k9(e: &ExperimentRuns, c: &K9) -> ClaimRow {
     let criterion = format!(
-        "for every breaker, the final effective width (participation ratio, median over layers of the factor to He's) within {} of He's (one-sided {:.0}% upper bound over at least {} seeds), once the breaker has parted the channels (gap past {:.0e}) and its median width and He's have settled (moved under {} over the last quarter)",
+        "for every breaker, the final effective width (participation ratio, median over layers of the factor to He's) within {} of He's (one-sided {:.0}% upper bound over at least {} seeds), once the breaker has parted the channels (gap past {:.0e}) and its median width and He's have settled before the learning rate decayed (moved under {} over the last quarter of the evaluations at a high rate, at least half the first)",
         c.width_factor,
         100.0 * c.confidence,
         c.min_seeds,

@@ -103,6 +103,9 @@ criterion!(
         margin: f64,
         /// The largest eps (relative to the He std) that counts as small.
         small_eps: f64,
+        /// As K5's: the most an eps may still close of its gap to He over the last quarter of
+        /// the high learning rate for its shortfall to count against the claim.
+        catch_up: f64,
     }
 );
 
@@ -163,7 +166,8 @@ criterion!(
         confidence: f64,
         min_seeds: usize,
         width_factor: f64,
-        /// He's median width moved by at most this fraction over the last quarter of the epochs.
+        /// Each group's median width moved by at most this fraction over the last quarter of the
+        /// evaluations at a high learning rate (at least half the first).
         width_plateau: f64,
         macro_gap: f64,
     }
@@ -256,6 +260,7 @@ impl Criteria {
                 "K3.small_eps",
                 "must be a number > 0",
             )?;
+            key(fraction(c.catch_up), "K3.catch_up", "must be in (0, 1)")?;
         }
         if let Some(c) = &self.k4 {
             key(c.min_seeds >= 1, "K4.min_seeds", "must be >= 1")?;
