@@ -1,6 +1,8 @@
 //! K8 on LeakyNet (E3): channel-averaging layers erase a perturbation at init, and accuracy falls
 //! with their number.
-use super::evidence::{Evidence, accuracy, hashes, require_seeds, require_trained};
+use super::evidence::{
+    Evidence, accuracy, hashes, require_caught_up, require_seeds, require_trained,
+};
 use super::judge::{Decision, Flaw, Judgement};
 use super::stats::{Point, spearman, spearman_critical_at};
 use super::{ClaimRow, acc_text, judged};
@@ -104,13 +106,14 @@ fn erasure(codes: &[Code], c: &K8) -> Result<(), String> {
 pub fn k8(e: &ExperimentRuns, c: &K8) -> ClaimRow {
     let w = &c.weighing;
     let criterion = format!(
-        "at init a perturbation at the stem's output reaches the last layer below {:.0e} through any averaging layer and above {} through identities only; over the structured codes' runs, Spearman rho(averaging layers, {} accuracy) below the one-sided {:.0}% critical value; the identity codes beat chance by {} and rise at most {} at the end (at least {} seeds a code)",
+        "at init a perturbation at the stem's output reaches the last layer below {:.0e} through any averaging layer and above {} through identities only; over the structured codes' runs, Spearman rho(averaging layers, {} accuracy) below the one-sided {:.0}% critical value; the identity codes beat chance by {} and rise at most {} at the end, and each averaging code has stopped catching up with them at the high learning rate (closed at most {} of the gap over its last quarter) (at least {} seeds a code)",
         c.erase_below,
         c.pass_above,
         format!("{:?}", w.accuracy).to_lowercase(),
         100.0 * w.confidence,
         w.learned,
         w.plateau,
+        c.catch_up,
         w.min_seeds
     );
     let j = Judgement::new(ClaimId::K8, &e.plan.scale, criterion, &c.rationale);
@@ -159,6 +162,18 @@ fn judge_k8(j: &mut Judgement, e: &ExperimentRuns, c: &K8) -> Evidence<Decision>
         structured.len()
     ));
     Ok(if rho <= -critical {
+        // A shortfall counts for the claim only once the averaging codes stopped catching up.
+        for k in structured.iter().filter(|k| k.code.averaging_layers() > 0) {
+            let name = k.code.to_string();
+            let baseline = ("the identity codes", &identity);
+            require_caught_up(
+                j,
+                (&name, &k.runs),
+                baseline,
+                c.catch_up,
+                c.weighing.accuracy,
+            )?;
+        }
         Decision::Holds
     } else if rho >= critical {
         Decision::Refuted(format!(

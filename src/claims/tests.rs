@@ -1013,3 +1013,33 @@ fn k9_holds_when_the_same_widths_grew_at_a_constant_rate() {
     });
     assert_eq!(row.verdict, Verdict::Holds, "{:?}", row.reason);
 }
+
+/// E3's runs of one LeakyNet code.
+fn code_runs<'a>(exps: &'a mut [ExperimentRuns], code: &str) -> Vec<&'a mut Finished> {
+    exps[2]
+        .runs
+        .iter_mut()
+        .filter(|r| r.planned.variant == code)
+        .filter_map(|r| r.result.as_mut())
+        .collect()
+}
+
+#[test]
+fn k8_holds_only_once_the_averaging_codes_stopped_catching_up() {
+    let identity = [0.3, 0.45, 0.49, 0.5, 0.5, 0.5, 0.5, 0.5];
+    let chasing = [0.1, 0.15, 0.25, 0.35, 0.4, 0.4, 0.4, 0.4];
+    let plant = |high: usize| {
+        move |e: &mut Vec<ExperimentRuns>| {
+            for code in ["i_iiii_iiii_iiii", "1_iiii_iiii_iiii"] {
+                set_schedule(code_runs(e, code), &identity, high);
+            }
+            set_schedule(code_runs(e, "1_iiii_11ii_iiii"), &chasing, high);
+        }
+    };
+    // Cut short while gaining 0.09 on the identity codes: undecided.
+    let row = planted(ClaimId::K8, plant(4));
+    assert_verdict(&row, Verdict::Undecided, "1_iiii_11ii_iiii caught up");
+    // Control: the same curves at a constant rate, whose last quarter is flat.
+    let row = planted(ClaimId::K8, plant(8));
+    assert_eq!(row.verdict, Verdict::Holds, "{:?}", row.reason);
+}

@@ -156,6 +156,9 @@ criterion!(
         erase_below: f64,
         /// Reach above which identity layers pass it.
         pass_above: f64,
+        /// As K5's: the most an averaging code may still close of its gap to the identity codes
+        /// over the last quarter of the high learning rate for its shortfall to count.
+        catch_up: f64,
     }
 );
 
@@ -301,6 +304,7 @@ impl Criteria {
             )?;
             let below = positive(c.erase_below) && c.erase_below < c.pass_above;
             key(below, "K8.erase_below", "must be > 0 and below pass_above")?;
+            key(fraction(c.catch_up), "K8.catch_up", "must be in (0, 1)")?;
         }
         if let Some(c) = &self.k9 {
             let confident = (0.5..1.0).contains(&c.confidence);
