@@ -1043,3 +1043,47 @@ fn k8_holds_only_once_the_averaging_codes_stopped_catching_up() {
     let row = planted(ClaimId::K8, plant(8));
     assert_eq!(row.verdict, Verdict::Holds, "{:?}", row.reason);
 }
+
+#[test]
+fn acc_text_is_mean_and_sample_std_to_three_places() {
+    let p = crate::claims::stats::Point::new(0.0, vec![0.8, 0.9]);
+    assert_eq!(super::acc_text(&p), "0.850±0.071");
+}
+
+#[test]
+fn constnet_closed_form_matches_the_network_and_not_he() {
+    // The library's own check of the closed form (the property over random shapes is in
+    // tests/claim_k6_constnet_init.rs): same float32 batch norms in another order, a few ulps.
+    use crate::config::WrnInit;
+    use crate::models::wrn::{Wrn, WrnShape};
+    use tch::{Device, Kind, Tensor};
+    // The second input is small, so that batch norm's 1e-5 shows in its variance.
+    for (widen, size, scale) in [(1, 16, 2.0), (2, 12, 0.01)] {
+        let shape = WrnShape {
+            depth: 10,
+            widen,
+            in_channels: 3,
+            ..WrnShape::default()
+        };
+        let features = |init, x: &Tensor| {
+            tch::manual_seed(0);
+            let mut w = Wrn::new(Device::Cpu, &shape).unwrap();
+            crate::models::init::init_wrn(&mut w, init).unwrap();
+            w.features_t(x, true)
+        };
+        tch::manual_seed(1);
+        let x = Tensor::randn([6, 3, size, size], (Kind::Float, Device::Cpu)) * scale + 0.5;
+        let closed = super::constnet::constnet_features_closed_form(&x, widen).unsqueeze(1);
+        let err = |f: Tensor| (f - &closed).abs().max().double_value(&[]);
+        let own = err(features(WrnInit::ConstNet, &x));
+        assert!(own <= 1e-5, "widen {widen}: closed form off by {own}");
+        assert!(
+            err(features(WrnInit::He, &x)) > 1e-3,
+            "widen {widen}: He fits it"
+        );
+        assert!(
+            closed.abs().max().double_value(&[]) > 0.1,
+            "a feature of size O(1)"
+        );
+    }
+}
