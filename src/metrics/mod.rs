@@ -141,6 +141,38 @@ mod tests {
         }
     }
 
+    fn dense(name: &str, weight: Tensor, groups: Vec<usize>) -> FeatureLayer {
+        FeatureLayer {
+            name: name.into(),
+            weight,
+            bias: None,
+            groups,
+        }
+    }
+
+    #[test]
+    fn layer_diversity_reads_random_rows_as_diverse_and_copies_as_one_feature() {
+        let opts = (tch::Kind::Float, tch::Device::Cpu);
+        tch::manual_seed(0);
+        // Independent 64-dimensional rows: correlations of size 1/8, their mean near 0.
+        let random = layer_diversity(
+            &dense("r", Tensor::randn([32, 64], opts), (0..32).collect()),
+            false,
+        );
+        assert!(random.forward.abs() < 0.1, "{}", random.forward);
+        assert!(
+            random.width_participation > 8.0,
+            "{}",
+            random.width_participation
+        );
+        assert_eq!(random.distinct_exact, 32);
+        let copies = Tensor::randn([1, 64], opts).repeat([32, 1]);
+        let tied = layer_diversity(&dense("t", copies, vec![0; 32]), false);
+        assert!((tied.forward - 1.0).abs() < 1e-6, "{}", tied.forward);
+        assert!((tied.width_participation - 1.0).abs() < 1e-6);
+        assert_eq!((tied.distinct_exact, tied.gap_abs), (1, 0.0));
+    }
+
     #[test]
     fn the_largest_gap_never_drops_a_nan() {
         assert_eq!(
