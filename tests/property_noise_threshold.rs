@@ -11,9 +11,10 @@
 //! steps. The thresholds differ by family, which is the point: the WRN amplifies gradient noise
 //! of 1e-4 to a macroscopic gap within a few hundred steps, while the tied MLP's single unit often
 //! dies within ~30 steps at these rates and then amplifies nothing, so there the property is
-//! stated for breakers that are macroscopic by themselves (init noise 0.05 of the He std, dropout
-//! 0.01); how far a small init noise (1e-4) grows is printed, not asserted (from no growth to
-//! 1e4x, by configuration). Amplification needs a network that learns: ConstNet WRN-7-1 at batch
+//! stated for init noise 0.05 of the He std, macroscopic by itself, and for dropout 0.01 where a
+//! live unit let it act (`Acts::WhereAlive`: a gap exactly 0 for the whole budget is reported);
+//! how far a small init noise (1e-4) grows is printed, not asserted (from no growth to 1e4x, by
+//! configuration). Amplification needs a network that learns: ConstNet WRN-7-1 at batch
 //! 16, lr 0.04, seed 31 stays at accuracy 0.14 for 300 steps and its gap stays at the noise's
 //! size (8.6e-7 for sigma = 1.4e-5, 5e-4 for 1.4e-3), which is why the WRN family's batches start
 //! at 48 (README, the three properties).
@@ -97,10 +98,24 @@ fn never_later(smaller: Option<usize>, larger: Option<usize>) -> Result<(), Stri
     }
 }
 
+/// How a breaker parts the features, which decides where it must break within the budget.
+#[derive(Clone, Copy, PartialEq)]
+enum Acts {
+    /// Macroscopic by itself or amplified by a network that learns: must break in every case.
+    Always,
+    /// Only through the gradients of live units (dropout on the tied MLP): where the single
+    /// tied unit dies early, or is active on a handful of draws that dropout happens to treat
+    /// alike, nothing can part the features and the gap stays exactly 0. The deep run found such
+    /// a case (PROPTEST_RNG_SEED=4012124697 x20: width 16, batch 16, lr 0.02, seed 123, dropout
+    /// 0.01, gap 0 for 300 steps), so there it is reported, not asserted, and the ordering is
+    /// checked where it broke; dropout is asserted on the WRN family, which learns.
+    WhereAlive,
+}
+
 /// The property's three parts for one configuration: `make(breaker)` builds it with a breaker.
 fn check_case(
     make: impl Fn(&str) -> Config,
-    breaker: &str,
+    (breaker, acts): (&str, Acts),
     size: f64,
     factor: f64,
 ) -> Result<(), TestCaseError> {
@@ -114,6 +129,10 @@ fn check_case(
     let large = gaps(&make(&format!("breakers.{breaker}={:e}", size * factor)));
     let (t_small, t_large) = (breaking_step(&small, LEVEL), breaking_step(&large, LEVEL));
     eprintln!("{breaker} {size:.1e}: breaks at {t_small:?}; x{factor}: at {t_large:?}");
+    if acts == Acts::WhereAlive && t_small.is_none() && exact(&small).is_ok() {
+        eprintln!("{breaker} {size:.1e}: gap exactly 0 for {BUDGET} steps: no live unit to act on");
+        return Ok(());
+    }
     prop_assert!(
         t_small.is_some(),
         "{breaker} = {size:e} did not open the gap past {LEVEL} in {BUDGET} steps: {small:?}"
@@ -140,7 +159,7 @@ proptest! {
         seed in 0u64..1000,
         log_sigma in -4.0f64..-3.0,
     ) {
-        check_case(|b| wrn(widen, batch, lr, seed, b), "grad_noise", 10f64.powf(log_sigma), 10.0)?;
+        check_case(|b| wrn(widen, batch, lr, seed, b), ("grad_noise", Acts::Always), 10f64.powf(log_sigma), 10.0)?;
     }
 
     #[test]
@@ -153,7 +172,7 @@ proptest! {
         log_size in -3.0f64..-2.0,
     ) {
         let breaker = if dropout { "dropout" } else { "init_noise" };
-        check_case(|b| wrn(widen, batch, lr, seed, b), breaker, 10f64.powf(log_size), 10.0)?;
+        check_case(|b| wrn(widen, batch, lr, seed, b), (breaker, Acts::Always), 10f64.powf(log_size), 10.0)?;
     }
 }
 
@@ -169,7 +188,11 @@ proptest! {
         seed in 0u64..1000,
         dropout in any::<bool>(),
     ) {
-        let (breaker, size) = if dropout { ("dropout", 0.01) } else { ("init_noise", 0.05) };
+        let (breaker, size) = if dropout {
+            (("dropout", Acts::WhereAlive), 0.01)
+        } else {
+            (("init_noise", Acts::Always), 0.05)
+        };
         check_case(|b| mlp(width, batch, lr, seed, b), breaker, size, 10.0)?;
         // A measurement, not part of the property: how far a small init noise grows here.
         let weak = gaps(&mlp(width, batch, lr, seed, "breakers.init_noise=1e-4"));
