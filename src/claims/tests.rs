@@ -1087,3 +1087,40 @@ fn constnet_closed_form_matches_the_network_and_not_he() {
         );
     }
 }
+
+#[test]
+fn train_gap_trajectory_logs_every_logged_step_and_sees_a_breaker() {
+    // The tied toy MLP on the committed fixture for 20 steps, logged every 5 (and at powers of two): without a breaker
+    // the gap is exactly 0 at every logged step, with init noise 0.05 it is open from step 0.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = format!(
+        "data.path={:?}",
+        root.join("fixtures/fashion-mnist-small")
+            .display()
+            .to_string()
+    );
+    let trajectory = |breaker: &str| {
+        let mut sets = vec![
+            data.clone(),
+            "model.init=\"k-unique:1\"".into(),
+            "model.hidden=[16]".into(),
+            "threads=1".into(),
+            "train.epochs=0".into(),
+            "train.steps=20".into(),
+            "train.log_every=5".into(),
+            "data.test_subset=64".into(),
+        ];
+        sets.extend(breaker.split_terminator(';').map(String::from));
+        let cfg = crate::config::Config::from_file(&root.join("configs/toy.toml"), &sets).unwrap();
+        let ds = crate::data::load(&cfg.data, cfg.seed).unwrap();
+        super::constnet::train_gap_trajectory(&cfg, &ds, tch::Device::Cpu).unwrap()
+    };
+    let tied = trajectory("");
+    let steps: Vec<usize> = tied.iter().map(|(s, _)| *s).collect();
+    // Logged: the powers of two, every log_every, and the last step.
+    assert_eq!(steps, [0, 1, 2, 4, 5, 8, 10, 15, 16, 19]);
+    assert!(tied.iter().all(|(_, g)| *g == 0.0), "{tied:?}");
+    let broken = trajectory("breakers.init_noise=0.05");
+    assert_eq!(broken.len(), tied.len());
+    assert!(broken.iter().all(|(_, g)| *g > 1e-3), "{broken:?}");
+}
