@@ -1124,3 +1124,18 @@ fn train_gap_trajectory_logs_every_logged_step_and_sees_a_breaker() {
     assert_eq!(broken.len(), tied.len());
     assert!(broken.iter().all(|(_, g)| *g > 1e-3), "{broken:?}");
 }
+
+#[test]
+fn every_row_links_the_runs_it_rests_on() {
+    let exps = all();
+    let planned: Vec<String> = exps
+        .iter()
+        .flat_map(|e| e.runs.iter().map(|r| r.planned.hash.clone()))
+        .collect();
+    for row in claims_table(&exps) {
+        assert!(!row.runs.is_empty(), "{} links no run", row.id);
+        for h in &row.runs {
+            assert!(planned.contains(h), "{}: {h:?} is not a run", row.id);
+        }
+    }
+}
