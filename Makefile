@@ -55,7 +55,7 @@ claims: setup data          ## heavier claims: the standard profile with every C
 
 JOBS ?= 2
 PROFILE ?= quick
-reproduce: build data       ## every experiment (E1-E6) at PROFILE (quick < 10 min, standard < 45 min on 2 cores): runs/PROFILE, report/
+reproduce: build data       ## every experiment (E1-E6) at PROFILE (quick < 10 min, standard about 46 min on 2 cores): runs/PROFILE, report/
 	./target/release/featdiv reproduce --profile $(PROFILE) --jobs $(JOBS) --out runs/$(PROFILE) --report report
 
 report: build               ## the report again from runs/$(PROFILE) (e.g. after merging sweep shards)
