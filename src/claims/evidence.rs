@@ -149,6 +149,12 @@ fn curve(f: &Finished, which: Accuracy) -> Evidence<Vec<f64>> {
     Ok(curve)
 }
 
+/// The index at which the last quarter of `n >= 1` evaluations starts: every measure of whether a
+/// curve has settled compares its last value with this one.
+pub fn last_quarter_start(n: usize) -> usize {
+    (3 * (n - 1)) / 4
+}
+
 /// How much a run's accuracy (as `which` reads it: the running best, or as it was) rose over the
 /// last quarter of its evaluations; None with fewer than two evaluations.
 pub fn late_rise(f: &Finished, which: Accuracy) -> Evidence<Option<f64>> {
@@ -156,7 +162,7 @@ pub fn late_rise(f: &Finished, which: Accuracy) -> Evidence<Option<f64>> {
     if curve.len() < 2 {
         return Ok(None);
     }
-    let earlier = curve[(3 * (curve.len() - 1)) / 4];
+    let earlier = curve[last_quarter_start(curve.len())];
     Ok(Some(curve[curve.len() - 1] - earlier))
 }
 
@@ -208,7 +214,7 @@ pub fn catching_up(
     if n < 2 {
         return Ok(None);
     }
-    let (a, b) = ((3 * (n - 1)) / 4, n - 1);
+    let (a, b) = (last_quarter_start(n), n - 1);
     Ok(Some(CatchUp {
         closed: (own[b] - own[a]) - (base[b] - base[a]),
         evals: b - a,

@@ -1,7 +1,8 @@
 //! K9 on the E2 runs (analysed by E4): given a breaker, ConstNet ends near He's effective width.
 use super::constnet::BREAKERS;
 use super::evidence::{
-    Evidence, Runs, first_above, gap_trajectory, hashes, high_lr_evals, require_seeds,
+    Evidence, Runs, first_above, gap_trajectory, hashes, high_lr_evals, last_quarter_start,
+    require_seeds,
 };
 use super::judge::{Decision, Flaw, Judgement};
 use super::stats::{mean_interval, mean_std, median};
@@ -72,7 +73,10 @@ fn settling(runs: &Runs) -> Evidence<Option<f64>> {
         if curve.len() < 2 {
             return Ok(None);
         }
-        let (earlier, last) = (curve[(3 * (curve.len() - 1)) / 4], curve[curve.len() - 1]);
+        let (earlier, last) = (
+            curve[last_quarter_start(curve.len())],
+            curve[curve.len() - 1],
+        );
         moves.push((last - earlier).abs() / last);
     }
     Ok((!moves.is_empty()).then(|| mean_std(&moves).0))
