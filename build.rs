@@ -16,9 +16,6 @@ fn main() {
     // loaded at run time where it can be (src/device.rs).
     println!("cargo:rustc-link-arg=-Wl,--allow-shlib-undefined");
 
-    for f in [".git/HEAD", ".git/index"] {
-        println!("cargo:rerun-if-changed={f}");
-    }
     let git = |args: &[&str]| {
         Command::new("git")
             .args(args)
@@ -27,6 +24,13 @@ fn main() {
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
+    // Asked of git, not assumed to be .git/: in a worktree .git is a file, and a path that never
+    // exists makes cargo rerun this script, and rebuild the crate, on every build.
+    for f in ["HEAD", "index"] {
+        if let Some(path) = git(&["rev-parse", "--git-path", f]) {
+            println!("cargo:rerun-if-changed={path}");
+        }
+    }
     let commit = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
     let dirty =
         git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
