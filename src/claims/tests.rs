@@ -877,22 +877,36 @@ fn an_analysis_without_its_experiment_is_not_run() {
 }
 
 /// `runs` evaluated along `curve`, the learning rate decayed fivefold after the first `high`.
-fn set_schedule(runs: Vec<&mut Finished>, curve: &[f64], high: usize) {
+fn set_schedule(mut runs: Vec<&mut Finished>, curve: &[f64], high: usize) {
+    set_evals(&mut runs, curve, high, |e, acc| e.test_acc = acc);
     for f in runs {
-        let template = f.evals[0].clone();
-        f.evals = curve
-            .iter()
-            .enumerate()
-            .map(|(i, &acc)| crate::records::EvalLine {
-                step: (i + 1) * 10,
-                epoch: (i + 1) as f64,
-                test_acc: acc,
-                lr: if i < high { 0.03 } else { 0.006 },
-                ..template.clone()
-            })
-            .collect();
         f.summary.best_test_acc = curve.iter().copied().fold(f64::NAN, f64::max);
         f.summary.final_test_acc = curve[curve.len() - 1];
+    }
+}
+
+/// Rebuilds each run's evaluations from its first, one per value, with the learning rate cut
+/// after the first `high`; `set` writes a value into its evaluation.
+fn set_evals(
+    runs: &mut [&mut Finished],
+    values: &[f64],
+    high: usize,
+    set: impl Fn(&mut crate::records::EvalLine, f64),
+) {
+    for f in runs {
+        let template = f.evals[0].clone();
+        f.evals = values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let mut e = template.clone();
+                e.step = (i + 1) * 10;
+                e.epoch = (i + 1) as f64;
+                e.lr = if i < high { 0.03 } else { 0.006 };
+                set(&mut e, v);
+                e
+            })
+            .collect();
     }
 }
 
@@ -965,21 +979,11 @@ fn k3_refutation_waits_for_the_small_eps_to_stop_catching_up() {
 
 /// `runs` with one evaluation per entry of `widths` (every layer's width), the learning rate
 /// decayed fivefold after the first `high`; the last width is the final one.
-fn set_widths(runs: Vec<&mut Finished>, widths: &[f64], high: usize) {
+fn set_widths(mut runs: Vec<&mut Finished>, widths: &[f64], high: usize) {
+    set_evals(&mut runs, widths, high, |e, w| {
+        e.layers.iter_mut().for_each(|l| l.width_participation = w)
+    });
     for f in runs {
-        let template = f.evals[0].clone();
-        f.evals = widths
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| {
-                let mut e = template.clone();
-                e.step = (i + 1) * 10;
-                e.epoch = (i + 1) as f64;
-                e.lr = if i < high { 0.03 } else { 0.006 };
-                e.layers.iter_mut().for_each(|l| l.width_participation = w);
-                e
-            })
-            .collect();
         let last = widths[widths.len() - 1];
         f.summary
             .diversity_final
