@@ -42,9 +42,10 @@ test: setup test-tools      ## the default claims checker: unit tests + claims a
 fuzz: setup                 ## the loaders fuzzed for 10 minutes (mutated IDX, CIFAR-10, npz, safetensors, TOML)
 	FEATDIV_FUZZ_SECONDS=600 $(CARGO) test --release --test fuzz_loaders -- --nocapture
 
-mutants: setup              ## cargo-mutants over src/claims and src/metrics (.cargo/mutants.toml): mutants.out/
+MUTANTS_SHARDS ?= 2
+mutants: setup              ## cargo-mutants over src/claims and src/metrics at HEAD, 2 shards at once: target/mutants-run/score.txt
 	@command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked --version 27.1.0
-	$(CARGO) mutants --jobs 2 --output target
+	MUTANTS_SHARDS=$(MUTANTS_SHARDS) ci/mutants
 
 proptest-deep: setup test-tools  ## the default suite with every property at 20x its cases (71 min on 2 cores, measured)
 	@echo "proptest seed: PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED), FEATDIV_PROPTEST_SCALE=20"

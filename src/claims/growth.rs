@@ -211,6 +211,38 @@ mod tests {
     }
 
     #[test]
+    fn the_residual_is_the_rms_distance_from_the_line() {
+        // Least squares: slope 2.4, intercept 1.4; residuals -0.4, -0.8, 2.8, -1.6.
+        let l = fit_line(&[(0.0, 1.0), (1.0, 3.0), (2.0, 9.0), (3.0, 7.0)]).unwrap();
+        assert_relative_eq!(l.slope, 2.4, epsilon = 1e-12);
+        assert_relative_eq!(l.intercept, 1.4, epsilon = 1e-12);
+        assert_relative_eq!(l.residual_rms, (11.2f64 / 4.0).sqrt(), epsilon = 1e-12);
+    }
+
+    #[test]
+    fn a_gap_exactly_at_the_level_has_not_passed_it() {
+        let t = [(0, 0.0), (1, 1e-3), (2, 2e-3)];
+        assert_eq!(breaking_step(&t, 1e-3), Some(2));
+    }
+
+    #[test]
+    fn the_rate_is_read_between_the_first_gap_and_the_level() {
+        // Exactly 0 for two steps, e^(0.1 t) growth below the level, then saturated far above
+        // it: neither the zeros nor the saturation may enter the slope.
+        let t: Vec<(usize, f64)> = (0..40)
+            .map(|i| {
+                let g = match i {
+                    0 | 1 => 0.0,
+                    2..=20 => 1e-9 * (0.1 * i as f64).exp(),
+                    _ => 0.5,
+                };
+                (i, g)
+            })
+            .collect();
+        assert_relative_eq!(trajectory_rate(&t, 1e-3).unwrap(), 0.1, epsilon = 1e-9);
+    }
+
+    #[test]
     fn too_few_points_or_no_spread_give_no_line() {
         assert!(fit_line(&[(0.0, 1.0), (1.0, 2.0)]).is_none());
         assert!(fit_line(&[(1.0, 1.0), (1.0, 2.0), (1.0, 3.0)]).is_none());
@@ -246,6 +278,10 @@ mod tests {
     /// Runs whose gap is sigma e^(lambda t) at the logged steps 0, 1, 2, 4, ..., 1024 (all 0
     /// for the smallest sigma), through the experiment's records as the report reads them.
     fn lab(lambda: f64) -> ExperimentRuns {
+        growth_lab(lambda).e
+    }
+
+    fn growth_lab(lambda: f64) -> crate::claims::lab::Lab {
         use crate::claims::lab::{Lab, Story, WRN};
         let steps: Vec<f64> = std::iter::once(0.0)
             .chain((0..11).map(|i| f64::from(1u32 << i)))
@@ -265,7 +301,7 @@ mod tests {
             let name = format!("sigma {sigma:e}");
             lab = lab.group("wrn", &name, Some(sigma), &[], &[story.clone(), story]);
         }
-        lab.e
+        lab
     }
 
     #[test]
@@ -289,6 +325,45 @@ mod tests {
             "{}",
             f.text()
         );
+    }
+
+    #[test]
+    fn unbroken_runs_stay_off_the_line_and_a_flat_line_has_no_rate() {
+        use crate::claims::lab::{Lab, Story};
+        // Runs without a breaker (sigma 0) that rounding parted anyway have no ln sigma: they
+        // are points of the fit, not of its line.
+        let parted = Story::learned(0.8, &[0.0, 1e-7, 1e-5, 2e-3]);
+        let e = growth_lab(0.02)
+            .group(
+                "wrn",
+                "sigma 0",
+                Some(0.0),
+                &[],
+                std::slice::from_ref(&parted),
+            )
+            .e;
+        let f = &growth_fits(&[e])[0];
+        assert_eq!(f.points.len(), 9);
+        assert!(
+            f.line.is_some() && f.lambda_from_breaking.is_some(),
+            "{}",
+            f.text()
+        );
+        // Every size breaking at the same step: slope exactly 0, which implies no growth rate.
+        let mut same = Lab::new("growth-lab", Default::default(), crate::claims::lab::WRN);
+        same.e.plan.growth = lab(0.02).plan.growth;
+        for sigma in [1e-7, 1e-5, 1e-3] {
+            same = same.group(
+                "wrn",
+                &format!("{sigma}"),
+                Some(sigma),
+                &[],
+                std::slice::from_ref(&parted),
+            );
+        }
+        let f = &growth_fits(&[same.e])[0];
+        assert_eq!(f.line.map(|l| l.slope), Some(0.0));
+        assert_eq!(f.lambda_from_breaking, None);
     }
 
     #[test]

@@ -353,6 +353,32 @@ mod tests {
         );
         assert!(spearman_critical_at(12, 0.99) > spearman_critical_at(12, 0.95));
         assert!(spearman_critical_at(8, 0.99) > spearman_critical(8));
+        // Zar's table, entry by entry, then the normal approximation.
+        let table = [0.900, 0.829, 0.714, 0.643, 0.600, 0.564];
+        for (n, want) in (5..=10).zip(table) {
+            assert_eq!(spearman_critical(n), want, "n = {n}");
+        }
+        close(spearman_critical(11), 1.645 / 10f64.sqrt(), 1e-15);
+        assert!(spearman_critical(4).is_infinite());
+    }
+
+    #[test]
+    fn seed_noise_combines_standard_errors_and_a_drop_of_exactly_it_is_allowed() {
+        // Standard errors 0.1 and 0.2: 3 sqrt(0.01 + 0.04).
+        let a = Point::new(1.0, vec![0.2, 0.4]);
+        let b = Point::new(2.0, vec![0.5, 0.9]);
+        close(noise(&a, &b, 0.0), 3.0 * 0.05f64.sqrt(), 1e-12);
+        assert_eq!(noise(&a, &b, 1.0), 1.0);
+        // No spread: the floor alone, and a fall of exactly the floor is still within noise.
+        let (hi, lo) = (
+            Point::new(1.0, vec![0.5, 0.5]),
+            Point::new(2.0, vec![0.25, 0.25]),
+        );
+        assert_eq!(
+            monotone_within_noise(&[hi.clone(), lo.clone()], 0.25),
+            Ok(())
+        );
+        assert!(monotone_within_noise(&[hi, lo], 0.125).is_err());
     }
 
     #[test]

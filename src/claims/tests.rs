@@ -823,6 +823,53 @@ mod evidence_checks {
         let mut nan = run(&[0.2, 0.3]);
         nan.evals[1].test_acc = f64::NAN;
         assert!(late_rise(&nan, Accuracy::Final).is_err());
+        // Two evaluations are the fewest with a rise: from the first to the second.
+        let two = late_rise(&run(&[0.25, 0.5]), Accuracy::Final).unwrap();
+        assert_eq!(two, Some(0.25));
+    }
+
+    /// A run evaluated at `accs` with learning rates `lrs`.
+    fn scheduled(accs: &[f64], lrs: &[f64]) -> crate::runs::Finished {
+        let mut f = run(accs);
+        f.evals.iter_mut().zip(lrs).for_each(|(e, lr)| e.lr = *lr);
+        f
+    }
+
+    #[test]
+    fn the_high_rate_lasts_while_the_rate_is_at_least_half_its_first() {
+        let f = scheduled(&[0.1; 5], &[0.1, 0.1, 0.06, 0.05, 0.04]);
+        assert_eq!(high_lr_evals(&f), 4);
+        let cut = scheduled(&[0.1; 3], &[0.1, 0.02, 0.1]);
+        assert_eq!(high_lr_evals(&cut), 1, "the stretch ends at the first cut");
+        let mut none = run(&[0.1]);
+        none.evals.clear();
+        assert_eq!(high_lr_evals(&none), 0);
+    }
+
+    #[test]
+    fn catching_up_needs_two_high_rate_evaluations() {
+        let e = super::e2();
+        let plan = e.plan.runs[0].clone();
+        let he = scheduled(&[0.5, 0.7, 0.8], &[0.1, 0.1, 0.01]);
+        let pair = |f| vec![(&plan, f)];
+        let two = scheduled(&[0.2, 0.4, 0.45], &[0.1, 0.1, 0.01]);
+        // Over evaluations 0 -> 1: the group gained 0.2, He 0.2: nothing closed, 0.3 left.
+        let c = catching_up(&pair(&he), &pair(&two), Accuracy::Final)
+            .unwrap()
+            .unwrap();
+        assert_eq!((c.evals, c.left), (1, 0.7 - 0.4));
+        assert!(c.closed.abs() < 1e-12, "{c:?}");
+        let one = scheduled(&[0.2, 0.4], &[0.1, 0.01]);
+        assert_eq!(
+            catching_up(&pair(&he), &pair(&one), Accuracy::Final),
+            Ok(None)
+        );
+        let mut empty = one.clone();
+        empty.evals.clear();
+        assert_eq!(
+            catching_up(&pair(&he), &pair(&empty), Accuracy::Final),
+            Ok(None)
+        );
     }
 
     #[test]
@@ -1142,4 +1189,111 @@ fn every_row_links_the_runs_it_rests_on() {
             assert!(planned.contains(h), "{}: {h:?} is not a run", row.id);
         }
     }
+}
+
+/// The holding E2 with K5's margin set to 2^-4, so that accuracies in sixteenths sit exactly on
+/// it (0.05 is not a sum of powers of two: no pair of accuracies differs by exactly 0.05).
+fn e2_with_margin_on_the_grid() -> Vec<ExperimentRuns> {
+    let mut e = all();
+    if let Some(c) = e[1].plan.criteria.k5.as_mut() {
+        c.margin = 0.0625;
+    }
+    e
+}
+
+#[test]
+fn k5_a_control_exactly_the_margin_below_he_does_not_stay_more_than_it_below() {
+    let mut e = e2_with_margin_on_the_grid();
+    set_curve(group(&mut e, ClaimId::K5, "he"), 0.8125);
+    set_curve(group(&mut e, ClaimId::K5, "none"), 0.75);
+    assert_verdict(
+        &verdict_of(&e, ClaimId::K5),
+        Verdict::Undecided,
+        "without a breaker",
+    );
+    // A sixteenth further down it does.
+    set_curve(group(&mut e, ClaimId::K5, "none"), 0.6875);
+    assert_eq!(verdict_of(&e, ClaimId::K5).verdict, Verdict::Holds);
+}
+
+#[test]
+fn k5_a_breaker_exactly_the_margin_below_he_holds_without_a_catch_up_check() {
+    // "Within the margin" includes the margin; and a breaker within it needs no catch-up check,
+    // so this one, still rising steeply when the rate decayed, holds.
+    let chasing = [0.2, 0.4, 0.55, 0.75, 0.75, 0.75, 0.75, 0.75];
+    let he = [0.6, 0.75, 0.8, 0.8125, 0.8125, 0.8125, 0.8125, 0.8125];
+    let mut e = e2_with_margin_on_the_grid();
+    set_schedule(group(&mut e, ClaimId::K5, "he"), &he, 4);
+    set_schedule(group(&mut e, ClaimId::K5, "dropout"), &chasing, 4);
+    let row = verdict_of(&e, ClaimId::K5);
+    assert_eq!(row.verdict, Verdict::Holds, "{:?}", row.reason);
+    // Below the margin, the same rise is a budget cut short.
+    let lower = chasing.map(|a| a - 0.0625);
+    set_schedule(group(&mut e, ClaimId::K5, "dropout"), &lower, 4);
+    assert_verdict(
+        &verdict_of(&e, ClaimId::K5),
+        Verdict::Undecided,
+        "caught up",
+    );
+}
+
+#[test]
+fn k4_a_first_gap_at_the_rounding_bound_is_not_rounding_level() {
+    // The criterion: the gap starts *below* 1e-6.
+    let at_bound = |gap: f64| {
+        planted(ClaimId::K4, |e| {
+            for f in group(e, ClaimId::K4, "grad-noise") {
+                f.steps[1].layers.iter_mut().for_each(|l| l.gap_abs = gap);
+            }
+        })
+    };
+    assert_verdict(&at_bound(1e-6), Verdict::Undecided, "rounding level");
+    assert_eq!(at_bound(0.99e-6).verdict, Verdict::Holds);
+}
+
+#[test]
+fn k6_a_first_loss_exactly_the_tolerance_from_ln_classes_passes() {
+    // ln 10 lies in [2, 4), where 2^-7 is a whole number of ulps: the difference is exact.
+    let first_loss = |loss: f64| {
+        let mut e = all();
+        if let Some(c) = e[1].plan.criteria.k6.as_mut() {
+            c.loss_tol = 2f64.powi(-7);
+        }
+        for f in group(&mut e, ClaimId::K6, "none") {
+            f.steps[0].loss = loss;
+        }
+        verdict_of(&e, ClaimId::K6)
+    };
+    // As the judge computes it: -ln(1 / classes), which is not 10f64.ln() to the last bit.
+    let ln10 = -(1.0f64 / 10.0).ln();
+    assert_eq!(first_loss(ln10 + 2f64.powi(-7)).verdict, Verdict::Holds);
+    assert_eq!(first_loss(ln10 - 2f64.powi(-7)).verdict, Verdict::Holds);
+    assert_eq!(first_loss(ln10 + 2f64.powi(-6)).verdict, Verdict::Refuted);
+}
+
+#[test]
+fn k4_lists_the_toy_runs_that_rounding_alone_parted() {
+    let row = verdict_of(&all(), ClaimId::K4);
+    assert!(
+        row.measured.contains("no tied run's gap passed"),
+        "{}",
+        row.measured
+    );
+    let row = planted(ClaimId::K4, |e| {
+        let symmetry = Lab::runs_mut(&mut e[0], "symmetry");
+        for (s, gap) in symmetry
+            .into_iter()
+            .next()
+            .into_iter()
+            .flat_map(|f| f.steps.iter_mut().zip(PARTED))
+        {
+            s.layers.iter_mut().for_each(|l| l.gap_abs = gap);
+        }
+    });
+    assert!(
+        row.measured
+            .contains("parted by float32 rounding alone (gap > 1e-3): width 7 seed 0 at step 8"),
+        "{}",
+        row.measured
+    );
 }
