@@ -360,6 +360,10 @@ mod tests {
         }
         close(spearman_critical(11), 1.645 / 10f64.sqrt(), 1e-15);
         assert!(spearman_critical(4).is_infinite());
+        // Five pairs are the fewest at any confidence, by the table or by the t approximation.
+        assert_eq!(spearman_critical_at(5, 0.95), 0.900);
+        assert!(spearman_critical_at(5, 0.99).is_finite());
+        assert!(spearman_critical_at(4, 0.99).is_infinite());
     }
 
     #[test]

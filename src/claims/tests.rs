@@ -231,6 +231,22 @@ fn k1_leaves_out_parted_runs_and_needs_enough_that_stayed() {
         "{}",
         row.measured
     );
+    // Each parted run named by its width: the symmetry runs' own, the K curve's 256.
+    for run in [
+        "width 7 seed 0 (10000 ulps)",
+        "width 256 seed 0 (10000 ulps)",
+    ] {
+        assert!(row.measured.contains(run), "{run}: {}", row.measured);
+    }
+}
+
+#[test]
+fn the_toy_claims_state_how_they_weigh_their_runs() {
+    let weighing = "final accuracy, one-sided 95% intervals over at least 3 seeds; He must beat chance by 0.3 and rise at most 0.02 over its last quarter";
+    for id in [ClaimId::K1, ClaimId::K2, ClaimId::K3] {
+        let row = verdict_of(&all(), id);
+        assert!(row.criterion.contains(weighing), "{id}: {}", row.criterion);
+    }
 }
 
 #[test]
