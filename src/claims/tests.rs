@@ -1313,3 +1313,90 @@ fn k4_lists_the_toy_runs_that_rounding_alone_parted() {
         row.measured
     );
 }
+
+#[test]
+fn k9_a_breaker_exactly_the_declared_factor_from_he_holds() {
+    let ending_at = |w: f64| {
+        planted(ClaimId::K9, |e| {
+            for f in group(e, ClaimId::K9, "dropout") {
+                f.summary
+                    .diversity_final
+                    .iter_mut()
+                    .for_each(|l| l.width_participation = w);
+            }
+        })
+    };
+    // He ends at width 20: 10 is a factor of exactly 2, the declared bound ("within 2").
+    assert_eq!(ending_at(10.0).verdict, Verdict::Holds);
+    assert_verdict(&ending_at(5.0), Verdict::Refuted, "dropout ends a factor");
+}
+
+#[test]
+fn k9_two_high_rate_evaluations_are_enough_to_see_a_width_settle() {
+    let row = planted(ClaimId::K9, |e| {
+        set_widths(group(e, ClaimId::K9, "dropout"), &[16.0, 16.0], 2)
+    });
+    assert_eq!(row.verdict, Verdict::Holds, "{:?}", row.reason);
+    let row = planted(ClaimId::K9, |e| {
+        set_widths(group(e, ClaimId::K9, "dropout"), &[16.0], 1)
+    });
+    assert_verdict(&row, Verdict::Undecided, "dropout's width settled");
+}
+
+#[test]
+fn k9_a_zero_or_infinite_width_is_a_flaw_not_a_width() {
+    for bad in [0.0, f64::INFINITY] {
+        let row = planted(ClaimId::K9, |e| {
+            group(e, ClaimId::K9, "dropout")[0].summary.diversity_final[0].width_participation = bad
+        });
+        assert_verdict(&row, Verdict::Undecided, "the width of");
+    }
+}
+
+fn eps_group(e: &mut [ExperimentRuns], eps: f64) -> Vec<&mut Finished> {
+    e[0].runs
+        .iter_mut()
+        .filter(|r| r.planned.group == "eps-curve" && r.planned.x == Some(eps))
+        .filter_map(|r| r.result.as_mut())
+        .collect()
+}
+
+#[test]
+fn k3_judges_only_the_eps_in_the_small_range() {
+    // eps = 0 is the control, not a small noise: one small eps (0.1) in the holding records.
+    let row = verdict_of(&all(), ClaimId::K3);
+    let check = row
+        .preconditions
+        .iter()
+        .find(|c| c.what.starts_with("eps values in"))
+        .expect("the check is listed");
+    assert_eq!(check.value, "1");
+}
+
+#[test]
+fn k3_a_control_exactly_the_margin_below_he_does_not_stay_more_than_it_below() {
+    let control_at = |acc: f64| {
+        let mut e = all();
+        if let Some(c) = e[0].plan.criteria.k3.as_mut() {
+            c.margin = 0.0625; // a binary fraction, so that the difference is exact
+        }
+        set_curve(Lab::runs_mut(&mut e[0], "he"), 0.8125);
+        set_curve(eps_group(&mut e, 0.0), acc);
+        verdict_of(&e, ClaimId::K3)
+    };
+    assert_verdict(&control_at(0.75), Verdict::Undecided, "without noise");
+    assert_eq!(control_at(0.6875).verdict, Verdict::Holds);
+}
+
+#[test]
+fn k3_a_small_eps_whose_interval_straddles_the_margin_is_undecided() {
+    // Mean 0.04 below He, interval about [-0.057, -0.023]: neither within 0.05 nor beyond it.
+    let row = planted(ClaimId::K3, |e| {
+        for (f, acc) in eps_group(e, 0.1).into_iter().zip([0.775, 0.775, 0.80]) {
+            set_curve(vec![f], acc);
+        }
+    });
+    assert_eq!(row.verdict, Verdict::Undecided, "{:?}", row.reason);
+    let reason = row.reason.unwrap_or_default();
+    assert!(reason.contains("more seeds would decide"), "{reason}");
+}

@@ -102,5 +102,50 @@ mod tests {
             activations: vec![("c".into(), 1.0)],
         };
         assert_eq!(sym.max(), 2.0);
+        // Two channels are the fewest with a spread; no entries, no spread.
+        let two = Tensor::from_slice(&[1.0f32, 3.0]).view([2, 1]);
+        assert_eq!(spread_along(&two, 0), 2.0);
+        let empty = Tensor::zeros([3, 0], (Kind::Float, tch::Device::Cpu));
+        assert_eq!(spread_along(&empty, 0), 0.0);
+    }
+
+    #[test]
+    fn constnet_is_channel_symmetric_in_every_part_and_he_is_not() {
+        use crate::config::WrnInit;
+        use crate::models::wrn::{Wrn, WrnShape};
+        let shape = WrnShape {
+            depth: 10,
+            widen: 1,
+            in_channels: 3,
+            ..WrnShape::default()
+        };
+        tch::manual_seed(2);
+        let x = Tensor::randn([4, 3, 8, 8], (Kind::Float, tch::Device::Cpu));
+        let measure = |init| {
+            tch::manual_seed(0);
+            let mut w = Wrn::new(tch::Device::Cpu, &shape).unwrap();
+            crate::models::init::init_wrn(&mut w, init).unwrap();
+            channel_symmetry(&w, &x, true)
+        };
+        let c = measure(WrnInit::ConstNet);
+        assert!(!c.weights.is_empty() && !c.activations.is_empty());
+        // Batch-norm scales and shifts, not the head's bias nor the running statistics.
+        assert!(
+            c.parameters.iter().any(|(n, _)| n.contains("bn")),
+            "{:?}",
+            c.parameters
+        );
+        assert!(
+            c.parameters
+                .iter()
+                .all(|(n, _)| !n.starts_with("head.") && !n.contains("running_")),
+            "{:?}",
+            c.parameters
+        );
+        assert_eq!(c.max(), 0.0, "{c:?}");
+        let he = measure(WrnInit::He);
+        assert!(he.weights.iter().all(|(_, s)| *s > 0.0), "{he:?}");
+        assert!(he.activations.iter().all(|(_, s)| *s > 0.0), "{he:?}");
+        assert_eq!(he.parameters.len(), c.parameters.len());
     }
 }

@@ -91,6 +91,18 @@ mod tests {
     }
 
     #[test]
+    fn subsampling_keeps_small_layers_whole_and_spans_large_ones() {
+        let small = Tensor::arange(6, (Kind::Double, Device::Cpu)).view([3, 2]);
+        assert_eq!(subsample(&small), small);
+        let n = MAX_ROWS + 1000;
+        let large = Tensor::arange(n, (Kind::Double, Device::Cpu)).view([n, 1]);
+        let s = subsample(&large);
+        assert_eq!(s.size(), [MAX_ROWS, 1]);
+        assert_eq!(s.double_value(&[0, 0]), 0.0);
+        assert_eq!(s.double_value(&[MAX_ROWS - 1, 0]), (n - 1) as f64);
+    }
+
+    #[test]
     fn correlations_of_known_rows() {
         let same = t(&[1.0, 2.0, 3.0, 2.0, 4.0, 6.0], &[2, 3]);
         assert!((rows_rho(&same) - 1.0).abs() < 1e-12);
