@@ -1109,6 +1109,21 @@ fn k8_holds_only_once_the_averaging_codes_stopped_catching_up() {
     // Control: the same curves at a constant rate, whose last quarter is flat.
     let row = planted(ClaimId::K8, plant(8));
     assert_eq!(row.verdict, Verdict::Holds, "{:?}", row.reason);
+    // Only the averaging codes are held to catching up: the identity codes are the baseline.
+    let checked: Vec<&str> = row
+        .preconditions
+        .iter()
+        .filter_map(|c| c.what.split_once(" caught up").map(|(code, _)| code))
+        .collect();
+    assert_eq!(
+        checked,
+        [
+            "1_iiii_11ii_iiii",
+            "1_iiii_1111_iiii",
+            "1_ii11_ii11_ii11",
+            "1_1111_1111_1111"
+        ]
+    );
 }
 
 #[test]
