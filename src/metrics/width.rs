@@ -48,5 +48,7 @@ mod tests {
         assert_eq!(width_from_correlation(4, 0.0), 4.0);
         assert_eq!(width_from_correlation(4, 1.0), 1.0);
         assert_eq!(width_from_correlation(5, 0.25), 2.5);
+        // Two features are the fewest with a correlation.
+        assert_eq!(width_from_correlation(2, 1.0), 1.0);
     }
 }
