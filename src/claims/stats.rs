@@ -367,6 +367,12 @@ mod tests {
     }
 
     #[test]
+    fn ranks_count_from_zero_and_ties_share_their_average() {
+        assert_eq!(ranks(&[3.0, 1.0, 2.0, 1.0]), [3.0, 0.5, 2.0, 0.5]);
+        assert_eq!(ranks(&[5.0, 5.0, 5.0]), [1.0, 1.0, 1.0]);
+    }
+
+    #[test]
     fn seed_noise_combines_standard_errors_and_a_drop_of_exactly_it_is_allowed() {
         // Standard errors 0.1 and 0.2: 3 sqrt(0.01 + 0.04).
         let a = Point::new(1.0, vec![0.2, 0.4]);
