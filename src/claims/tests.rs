@@ -279,6 +279,35 @@ fn k2_refuted_when_accuracy_does_not_rise_with_k() {
 }
 
 #[test]
+fn k2_a_rise_of_exactly_the_declared_growth_settles_nothing() {
+    // "More than" the growth holds, "less than" it refutes; exactly it (0.5, on a binary grid so
+    // that the difference is exact) is neither.
+    let rising_by = |top: f64| {
+        let mut e = all();
+        if let Some(c) = e[0].plan.criteria.k2.as_mut() {
+            c.growth = 0.5;
+        }
+        for r in e[0]
+            .runs
+            .iter_mut()
+            .filter(|r| r.planned.group == "k-curve")
+        {
+            let acc = match r.planned.x {
+                Some(1.0) => 0.25,
+                Some(256.0) => top,
+                _ => continue,
+            };
+            if let Some(f) = r.result.as_mut() {
+                set_curve(vec![f], acc);
+            }
+        }
+        verdict_of(&e, ClaimId::K2)
+    };
+    assert_verdict(&rising_by(0.75), Verdict::Undecided, "do not settle it");
+    assert_eq!(rising_by(0.8125).verdict, Verdict::Holds);
+}
+
+#[test]
 fn k2_needs_three_values_of_k() {
     let row = planted(ClaimId::K2, |e| {
         e[0].runs
