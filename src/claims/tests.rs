@@ -304,7 +304,15 @@ fn k2_a_rise_of_exactly_the_declared_growth_settles_nothing() {
         verdict_of(&e, ClaimId::K2)
     };
     assert_verdict(&rising_by(0.75), Verdict::Undecided, "do not settle it");
-    assert_eq!(rising_by(0.8125).verdict, Verdict::Holds);
+    let row = rising_by(0.8125);
+    assert_eq!(row.verdict, Verdict::Holds);
+    // The curve as measured, K by K.
+    assert!(
+        row.measured
+            .contains("accuracy by K: 1: 0.250±0.000, 2: 0.200±"),
+        "{}",
+        row.measured
+    );
 }
 
 #[test]
