@@ -305,17 +305,8 @@ fn k2_with_curve(accs: &[(f64, f64)]) -> ClaimRow {
     if let Some(c) = e[0].plan.criteria.k2.as_mut() {
         c.growth = 0.5;
     }
-    for r in e[0]
-        .runs
-        .iter_mut()
-        .filter(|r| r.planned.group == "k-curve")
-    {
-        let Some(&(_, acc)) = accs.iter().find(|(k, _)| r.planned.x == Some(*k)) else {
-            continue;
-        };
-        if let Some(f) = r.result.as_mut() {
-            set_curve(vec![f], acc);
-        }
+    for &(k, acc) in accs {
+        set_curve(runs_at(&mut e[0], "k-curve", k), acc);
     }
     verdict_of(&e, ClaimId::K2)
 }
@@ -335,13 +326,7 @@ fn k2_needs_three_values_of_k() {
 #[test]
 fn k3_refuted_when_small_noise_stays_at_chance() {
     let row = planted(ClaimId::K3, |e| {
-        let small: Vec<_> = e[0]
-            .runs
-            .iter_mut()
-            .filter(|r| r.planned.group == "eps-curve" && r.planned.x == Some(0.1))
-            .filter_map(|r| r.result.as_mut())
-            .collect();
-        set_curve(small, 0.1);
+        set_curve(runs_at(&mut e[0], "eps-curve", 0.1), 0.1);
     });
     assert_verdict(&row, Verdict::Refuted, "every eps");
 }
@@ -349,11 +334,9 @@ fn k3_refuted_when_small_noise_stays_at_chance() {
 #[test]
 fn k3_undecided_while_the_noisy_runs_still_rise() {
     let row = planted(ClaimId::K3, |e| {
-        for r in e[0].runs.iter_mut().filter(|r| r.planned.x == Some(0.1)) {
-            if let Some(f) = r.result.as_mut() {
-                let n = f.evals.len();
-                f.evals[n - 1].test_acc = f.evals[n - 2].test_acc + 0.2;
-            }
+        for f in runs_at(&mut e[0], "eps-curve", 0.1) {
+            let n = f.evals.len();
+            f.evals[n - 1].test_acc = f.evals[n - 2].test_acc + 0.2;
         }
     });
     assert_verdict(&row, Verdict::Undecided, "levelled off");
@@ -362,13 +345,7 @@ fn k3_undecided_while_the_noisy_runs_still_rise() {
 #[test]
 fn k3_undecided_when_there_is_nothing_to_counteract() {
     let row = planted(ClaimId::K3, |e| {
-        for r in e[0]
-            .runs
-            .iter_mut()
-            .filter(|r| r.planned.group == "eps-curve" && r.planned.x == Some(0.0))
-        {
-            set_curve(r.result.iter_mut().collect(), 0.83);
-        }
+        set_curve(runs_at(&mut e[0], "eps-curve", 0.0), 0.83);
     });
     assert_verdict(&row, Verdict::Undecided, "without noise");
 }
@@ -683,23 +660,11 @@ fn toy_contradictions() -> Vec<(ClaimId, &'static str, Plant)> {
             nth(e, 0, "width-1", i).summary.final_test_acc = f64::NAN
         }),
         (ClaimId::K2, "a run of the largest K at chance", |e, i| {
-            let f = e[0]
-                .runs
-                .iter_mut()
-                .filter(|r| r.planned.x == Some(256.0))
-                .nth(i % 3)
-                .and_then(|r| r.result.as_mut())
-                .unwrap();
+            let f = runs_at(&mut e[0], "k-curve", 256.0).swap_remove(i % 3);
             f.summary.final_test_acc = 0.1;
         }),
         (ClaimId::K3, "a small-noise run halfway to He", |e, i| {
-            let f = e[0]
-                .runs
-                .iter_mut()
-                .filter(|r| r.planned.x == Some(0.1))
-                .nth(i % 3)
-                .and_then(|r| r.result.as_mut())
-                .unwrap();
+            let f = runs_at(&mut e[0], "eps-curve", 0.1).swap_remove(i % 3);
             f.summary.final_test_acc = 0.5;
         }),
         (ClaimId::K3, "a NaN accuracy of He", |e, i| {
@@ -1410,10 +1375,11 @@ fn k9_a_zero_or_infinite_width_is_a_flaw_not_a_width() {
     }
 }
 
-fn eps_group(e: &mut [ExperimentRuns], eps: f64) -> Vec<&mut Finished> {
-    e[0].runs
+/// The finished runs of `group` at `x` (a K, an eps): `Lab::runs_mut` for one point of a curve.
+fn runs_at<'a>(e: &'a mut ExperimentRuns, group: &str, x: f64) -> Vec<&'a mut Finished> {
+    e.runs
         .iter_mut()
-        .filter(|r| r.planned.group == "eps-curve" && r.planned.x == Some(eps))
+        .filter(|r| r.planned.group == group && r.planned.x == Some(x))
         .filter_map(|r| r.result.as_mut())
         .collect()
 }
@@ -1438,7 +1404,7 @@ fn k3_a_control_exactly_the_margin_below_he_does_not_stay_more_than_it_below() {
             c.margin = 0.0625; // a binary fraction, so that the difference is exact
         }
         set_curve(Lab::runs_mut(&mut e[0], "he"), 0.8125);
-        set_curve(eps_group(&mut e, 0.0), acc);
+        set_curve(runs_at(&mut e[0], "eps-curve", 0.0), acc);
         verdict_of(&e, ClaimId::K3)
     };
     assert_verdict(&control_at(0.75), Verdict::Undecided, "without noise");
@@ -1449,7 +1415,10 @@ fn k3_a_control_exactly_the_margin_below_he_does_not_stay_more_than_it_below() {
 fn k3_a_small_eps_whose_interval_straddles_the_margin_is_undecided() {
     // Mean 0.04 below He, interval about [-0.057, -0.023]: neither within 0.05 nor beyond it.
     let row = planted(ClaimId::K3, |e| {
-        for (f, acc) in eps_group(e, 0.1).into_iter().zip([0.775, 0.775, 0.80]) {
+        for (f, acc) in runs_at(&mut e[0], "eps-curve", 0.1)
+            .into_iter()
+            .zip([0.775, 0.775, 0.80])
+        {
             set_curve(vec![f], acc);
         }
     });
