@@ -71,23 +71,22 @@ pub fn distinct_features(rows: &Tensor, rel_tol: f64) -> usize {
         let (unique, _, _) = bits.unique_dim(0, false, false, false);
         return unique.size()[0] as usize;
     }
-    if rows.numel() == 0 {
+    let numel = rows.numel();
+    if numel == 0 {
         return 1; // rows without entries are all the same row
     }
     // Compared in float32, as a float tensor compares with a scalar.
     let tol = (rel_tol * rows.abs().max().double_value(&[])) as f32;
-    let numel = rows.numel();
     let mut flat = vec![0f32; numel];
     rows.copy_data(&mut flat, numel);
-    greedy_representatives(&flat, n as usize, tol)
+    greedy_representatives(&flat, numel / n as usize, tol)
 }
 
-/// The greedy count of `distinct_features` on `flat`, `n` rows of equal length. A pair of rows is
+/// The greedy count of `distinct_features` on `flat`, rows of `d >= 1` entries. A pair of rows is
 /// dismissed at its first entry apart by more than `tol`, which for distinct features is
 /// almost always the first: a few comparisons a pair instead of a pass over every entry
 /// (features of 785 entries: 54 ms a layer with a tensor pass per representative).
-fn greedy_representatives(flat: &[f32], n: usize, tol: f32) -> usize {
-    let d = (flat.len() / n.max(1)).max(1);
+fn greedy_representatives(flat: &[f32], d: usize, tol: f32) -> usize {
     let rows: Vec<&[f32]> = flat.chunks_exact(d).collect();
     let mut claimed = vec![false; rows.len()];
     let mut reps = 0;
