@@ -27,6 +27,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train the runs a sweep sends on stdin, one after another (started by sweep and reproduce).
+    #[command(hide = true)]
+    Worker,
     /// Train one configuration and write config.toml, steps.jsonl and summary.json to --out.
     Train {
         #[arg(long)]
@@ -217,6 +220,7 @@ pub fn run() -> Result<()> {
             device,
             quiet,
         } => train(&config, overrides, &out, device, quiet),
+        Command::Worker => featdiv::sweep::worker::serve(),
         Command::Diversity { file, json } => diversity(&file, json),
         Command::Reproduce {
             profile,
@@ -267,7 +271,8 @@ fn train(
         .with_context(|| format!("cannot read config {}", config.display()))?;
     let cfg = Config::from_file(config, &overrides)?;
     featdiv::device::prepare(cfg.device);
-    let outcome = featdiv::runner::run_to_dir(&cfg, &text, &overrides, out, quiet)?;
+    let mut data = featdiv::data::DataCache::default();
+    let outcome = featdiv::runner::run_to_dir(&cfg, &text, &overrides, out, quiet, &mut data)?;
     out!(
         "final test acc {:.4}  best {:.4} (step {})  {} steps in {:.1} s  -> {}",
         outcome.final_test_acc,

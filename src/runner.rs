@@ -1,7 +1,7 @@
 //! One training run written to a folder (`records::RunFiles`): the config as given and resolved,
 //! steps.jsonl, the weights, and summary.json last.
 use crate::config::Config;
-use crate::data::Dataset;
+use crate::data::{DataCache, Dataset};
 use crate::environment::Environment;
 use crate::files::{Jsonl, and_then_keep, write_atomic, write_json};
 use crate::records::{ACCURACY_NOTE, DataInfo, Done, Line, RunFiles, RunResult, SCHEMA, Summary};
@@ -13,13 +13,15 @@ use std::path::Path;
 
 /// Trains `cfg` and writes its records under `out`. `config_text` is the file as the user wrote
 /// it; the resolved config (overrides applied) is written beside it. If the run fails and its
-/// records cannot be written either, the error says both, the run's first.
+/// records cannot be written either, the error says both, the run's first. The data come from
+/// `data` (loaded there if it holds another set).
 pub fn run_to_dir(
     cfg: &Config,
     config_text: &str,
     overrides: &[String],
     out: &Path,
     quiet: bool,
+    data: &mut DataCache,
 ) -> Result<Outcome> {
     crate::device::prepare(cfg.device);
     let files = RunFiles(out);
@@ -35,7 +37,7 @@ pub fn run_to_dir(
     write_atomic(&files.resolved_config(), cfg.to_toml()?.as_bytes())?;
 
     let device = crate::device::resolve(cfg.device)?;
-    let ds = crate::data::load(&cfg.data, cfg.seed)?.to_device(device);
+    let ds = data.load(&cfg.data, cfg.seed)?.to_device(device);
     let (total, _) = crate::train::budget(cfg, ds.train.len());
     let mut steps = Jsonl::create(&files.steps())?;
     let bar = progress(total as u64, quiet);

@@ -64,7 +64,7 @@ fn two_sweeps_into_one_folder_train_each_run_once() {
     );
 }
 
-/// The pids of this process's grandchildren `featdiv train`.
+/// The pids of this process's children: a sweep's `featdiv worker` processes.
 fn workers_of(parent: u32) -> Vec<i32> {
     let mut pids = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {

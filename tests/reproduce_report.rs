@@ -177,6 +177,103 @@ fn child_processes_give_the_records_of_in_process_runs() {
     }
 }
 
+/// Runs that share a worker process differ in precision, memory format, threads, architecture
+/// and breaker, so that state one leaves behind would show in the next one's records.
+const MIXED: &str = r#"
+name = "mixed"
+title = "runs of every kind through two workers"
+seeds = [0, 1]
+
+[base]
+threads = 1
+[base.data]
+source = "fashion-mnist"
+path = "fixtures/fashion-mnist-small"
+train_subset = 256
+test_subset = 128
+[base.model]
+arch = "wrn"
+depth = 7
+widen = 1
+init = "constnet"
+[base.train]
+epochs = 1
+batch_size = 64
+lr = 0.03
+momentum = 0.9
+weight_decay = 5e-4
+log_every = 2
+[base.determinism]
+mode = "deterministic"
+[base.record]
+perturbation = true
+
+[[variants]]
+name = "he bf16 channels-last"
+set = ['model.init="he"', 'train.precision="bf16"', 'train.memory_format="channels-last"']
+[[variants]]
+name = "constnet fp32"
+[[variants]]
+name = "constnet bf16 grad noise"
+set = ['train.precision="bf16"', 'train.memory_format="channels-last"', "breakers.grad_noise=1e-6"]
+[[variants]]
+name = "he 2 threads"
+set = ['model.init="he"', "threads=2"]
+[[variants]]
+name = "constnet dropout"
+set = ["breakers.dropout=0.1"]
+[[variants]]
+name = "leakynet"
+set = ['model.arch="leakynet"', 'model.init="1_i_1_i"']
+[[variants]]
+name = "mlp on another subset"
+set = ['model.arch="mlp"', "model.hidden=[32]", 'model.init="k-unique:2"', "data.train_subset=512"]
+
+[profiles.smoke]
+scale = "test"
+"#;
+
+#[test]
+fn a_worker_gives_each_run_the_records_of_a_fresh_process() {
+    let dir = TempDir::new().unwrap();
+    let config = dir.path().join("mixed.toml");
+    std::fs::write(&config, MIXED).unwrap();
+    let out = dir.path().join("runs");
+    ok(featdiv(&[
+        "sweep",
+        "--config",
+        s(&config),
+        "--profile",
+        "smoke",
+        "--jobs",
+        "2",
+        "--out",
+        s(&out),
+    ]));
+    let swept = records(&out);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("plan/mixed.json")).unwrap())
+            .unwrap();
+    let runs = plan["runs"].as_array().unwrap();
+    assert_eq!((runs.len(), swept.len()), (14, 14));
+    let fresh = dir.path().join("fresh");
+    for run in runs {
+        let hash = run["hash"].as_str().unwrap();
+        let base = dir.path().join(format!("{hash}.toml"));
+        std::fs::write(&base, run["base"].as_str().unwrap()).unwrap();
+        let into = fresh.join("runs").join(hash);
+        let mut args = vec!["train", "--config", s(&base), "--out", s(&into), "--quiet"];
+        for o in run["overrides"].as_array().unwrap() {
+            args.extend(["--set", o.as_str().unwrap()]);
+        }
+        ok(featdiv(&args));
+    }
+    let alone = records(&fresh);
+    for (hash, rec) in &swept {
+        assert_eq!(alone.get(hash), Some(rec), "run {hash}");
+    }
+}
+
 #[test]
 fn corrupt_records_are_errors_that_name_the_file() {
     let dir = TempDir::new().unwrap();

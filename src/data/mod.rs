@@ -76,6 +76,15 @@ impl Dataset {
     pub fn input_dim(&self) -> i64 {
         self.example_shape().iter().product()
     }
+    fn shallow_clone(&self) -> Dataset {
+        Dataset {
+            name: self.name.clone(),
+            train: self.train.shallow_clone(),
+            test: self.test.shallow_clone(),
+            classes: self.classes,
+            test_note: self.test_note.clone(),
+        }
+    }
     pub fn to_device(&self, device: Device) -> Dataset {
         Dataset {
             name: self.name.clone(),
@@ -134,6 +143,32 @@ pub fn load(cfg: &DataConfig, seed: u64) -> Result<Dataset> {
         ds.test.images = normalize(&ds.test.images, &mean, &std);
     }
     Ok(ds)
+}
+
+/// The last data set loaded, for a process that trains many runs in turn (a sweep's worker):
+/// decoding and normalizing all of Fashion-MNIST takes about a second, as long as a toy run
+/// trains. Runs share the tensors, which training only reads.
+#[derive(Default)]
+pub struct DataCache {
+    last: Option<(DataConfig, Option<u64>, Dataset)>,
+}
+
+impl DataCache {
+    /// `load(cfg, seed)`, or the data set it returned last time for the same arguments.
+    pub fn load(&mut self, cfg: &DataConfig, seed: u64) -> Result<Dataset> {
+        // Only the synthetic set depends on the seed.
+        let key = (cfg.source == Source::Synthetic).then_some(seed);
+        match &self.last {
+            Some((c, k, ds)) if c == cfg && *k == key => Ok(ds.shallow_clone()),
+            _ => {
+                self.last = None;
+                let ds = load(cfg, seed)?;
+                let copy = ds.shallow_clone();
+                self.last = Some((cfg.clone(), key, ds));
+                Ok(copy)
+            }
+        }
+    }
 }
 
 fn normalize(images: &Tensor, mean: &[f64], std: &[f64]) -> Tensor {
@@ -216,4 +251,55 @@ pub(crate) fn check_split(split: &Split, classes: usize, what: &str) -> Result<(
         "{what}: labels span [{lo}, {hi}], outside [0, {classes})"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synthetic_cfg() -> DataConfig {
+        DataConfig {
+            source: Source::Synthetic,
+            ..DataConfig::fashion_mnist(None)
+        }
+    }
+
+    #[test]
+    fn the_cache_shares_a_data_set_only_between_equal_configs() {
+        let mut cache = DataCache::default();
+        let cfg = synthetic_cfg();
+        let ptr = |ds: &Dataset| ds.train.images.data_ptr();
+        let a = cache.load(&cfg, 1).unwrap();
+        assert_eq!(ptr(&cache.load(&cfg, 1).unwrap()), ptr(&a), "loaded again");
+        // The synthetic set depends on the seed: another seed is another set.
+        let b = cache.load(&cfg, 2).unwrap();
+        assert_ne!(ptr(&b), ptr(&a));
+        assert!(!b.train.images.equal(&a.train.images));
+        let smaller = DataConfig {
+            train_subset: 100,
+            ..cfg.clone()
+        };
+        let c = cache.load(&smaller, 2).unwrap();
+        assert_eq!(c.train.len(), 100);
+        // Only the last set is kept, and it is what a fresh load gives.
+        let again = cache.load(&cfg, 1).unwrap();
+        assert_ne!(ptr(&again), ptr(&a));
+        assert!(again.train.images.equal(&a.train.images));
+        assert!(again.test.labels.equal(&a.test.labels));
+    }
+
+    #[test]
+    fn the_cache_keeps_nothing_of_a_failed_load() {
+        let mut cache = DataCache::default();
+        let cfg = synthetic_cfg();
+        let a = cache.load(&cfg, 1).unwrap();
+        let missing = DataConfig::fashion_mnist(Some(PathBuf::from("/nonexistent/fmnist")));
+        let err = cache.load(&missing, 1).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("/nonexistent/fmnist"),
+            "{err:#}"
+        );
+        let b = cache.load(&cfg, 1).unwrap();
+        assert_ne!(b.train.images.data_ptr(), a.train.images.data_ptr());
+    }
 }

@@ -1,10 +1,11 @@
 //! Runs planned runs into `OUT/runs/<hash>/`, skipping finished ones, one at a time in this
-//! process or several as child processes (`--jobs`). A run trains in
+//! process or several at a time in child worker processes (`--jobs`). A run trains in
 //! `OUT/runs/.partial-<hash>-<pid>@<host>` and is renamed into place only when it has finished:
 //! a folder named by a hash is always a finished run, so a killed sweep resumes by training what
 //! has no folder yet.
 mod owner;
 mod pool;
+pub mod worker;
 
 use crate::experiment::{Experiment, Host, Plan, PlannedRun, ProfileName};
 use crate::files::write_json;
@@ -15,6 +16,7 @@ use pool::{Ended, Pool, side_file};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use worker::Report;
 
 /// "I/N": this shard runs every N-th unique run, starting at the I-th (0-based).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,7 +50,7 @@ impl Shard {
 pub enum Executor {
     /// In this process, one after another.
     InProcess,
-    /// `jobs` child processes of this featdiv binary (`featdiv train`) at a time.
+    /// `jobs` child processes of this featdiv binary (`featdiv worker`), each training runs in turn.
     Spawn { featdiv: PathBuf, jobs: usize },
 }
 
@@ -209,9 +211,11 @@ fn run_round<'a>(
     };
     match executor {
         Executor::InProcess => {
+            let mut data = crate::data::DataCache::default();
             for &r in todo {
                 if claim(r)? {
-                    ended(r, run_in_process(r, out, &me.partial_dir(out, &r.hash)))?;
+                    let partial = me.partial_dir(out, &r.hash);
+                    ended(r, run_in_process(r, out, &partial, &mut data))?;
                 }
             }
         }
@@ -241,18 +245,24 @@ fn run_round<'a>(
     Ok(held.into_iter().map(|(r, _)| r).collect())
 }
 
-/// Moves a child's run into place, or its records to `<hash>.failed` with what the child said as
-/// the error. A child that stopped on a full disk is an out-of-space error here too.
+/// Moves a worker's run into place, or its records to `<hash>.failed` with the run's error (or,
+/// if the worker died in it, its exit status and what it said). A run that stopped on a full disk
+/// is an out-of-space error here too.
 fn child_ended(e: Ended, partial: &Path, out: &Path, hash: &str) -> Result<()> {
-    if e.status.success() {
-        return finish(partial, out, hash);
-    }
-    let said = e.stderr.trim();
-    let said = said.strip_prefix("error: ").unwrap_or(said);
-    let error = anyhow::anyhow!("featdiv train exited with {}: {said}", e.status);
-    let full = e.status.code() == Some(crate::files::EXIT_NO_SPACE)
-        || crate::files::out_of_space(&error)
-        || crate::files::disk_full(out);
+    let (error, no_space) = match e {
+        Ended::Reported(Report { error: None, .. }) => return finish(partial, out, hash),
+        Ended::Reported(Report {
+            error: Some(error),
+            no_space,
+        }) => (anyhow::anyhow!(error), no_space),
+        Ended::Died { status, stderr } => {
+            let said = stderr.trim();
+            let said = said.strip_prefix("error: ").unwrap_or(said);
+            let error = anyhow::anyhow!("featdiv worker exited with {status}: {said}");
+            (error, status.code() == Some(crate::files::EXIT_NO_SPACE))
+        }
+    };
+    let full = no_space || crate::files::out_of_space(&error) || crate::files::disk_full(out);
     let error = if full {
         anyhow::Error::new(std::io::Error::from_raw_os_error(libc::ENOSPC))
             .context(error.to_string())
@@ -263,15 +273,20 @@ fn child_ended(e: Ended, partial: &Path, out: &Path, hash: &str) -> Result<()> {
 }
 
 /// With a progress bar on a terminal, per-epoch lines in a log (long runs of the paper profile).
-fn run_in_process(r: &PlannedRun, out: &Path, partial: &Path) -> Result<()> {
+fn run_in_process(
+    r: &PlannedRun,
+    out: &Path,
+    partial: &Path,
+    data: &mut crate::data::DataCache,
+) -> Result<()> {
     let cfg = r.config()?;
-    match crate::runner::run_to_dir(&cfg, &r.base, &r.overrides, partial, false) {
+    match crate::runner::run_to_dir(&cfg, &r.base, &r.overrides, partial, false, data) {
         Ok(_) => finish(partial, out, &r.hash),
         Err(e) => crate::files::and_then_keep(Err(e), fail(partial, out, &r.hash)),
     }
 }
 
-/// The spawned run's config beside its partial folder: not part of the run's records.
+/// A worker's run config beside its partial folder: not part of the run's records.
 fn remove_side_files(partial: &Path) -> Result<()> {
     let path = side_file(partial, "base.toml");
     match std::fs::remove_file(&path) {
