@@ -153,7 +153,7 @@ struct HostArgs {
     /// auto | cpu | cuda | cuda:N
     #[arg(long, default_value = "auto")]
     device: DeviceSpec,
-    /// Runs at a time, each its own process; bounded by the cores (CPU) or GPUs (CUDA).
+    /// Runs at a time, in as many worker processes (each trains runs in turn); bounded by the cores (CPU) or GPUs (CUDA).
     #[arg(long, default_value_t = 1)]
     jobs: usize,
 }

@@ -3,7 +3,7 @@
 //! the worker's report, or with its exit status and what it said on stderr if it died in the run.
 //! A worker's stderr comes to this process through a pipe, not a file in OUT, so its last words
 //! survive a full disk. If the pool itself fails, it stops its workers before it returns.
-use super::worker::{Job, Report};
+use super::worker::{Job, REPORT_TAG, Report};
 use crate::config::DeviceSpec;
 use crate::experiment::PlannedRun;
 use anyhow::{Context, Result, anyhow, bail};
@@ -289,22 +289,28 @@ fn spawn<'a>(
                 return Err(anyhow!("a featdiv worker started without its pipes"));
             }
         };
+    let said = Arc::new(Mutex::new(String::new()));
     let reports = events.clone();
+    let sink = Arc::clone(&said);
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            match line {
-                Ok(l) => {
-                    if reports.send(Event::Line(id, l)).is_err() {
+        // An unreadable pipe ends like a closed one: the exit status tells why.
+        for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+            match line.strip_prefix(REPORT_TAG) {
+                Some(report) => {
+                    if reports.send(Event::Line(id, report.to_string())).is_err() {
                         return;
                     }
                 }
-                // An unreadable pipe ends like a closed one: the exit status tells why.
-                Err(_) => break,
+                None => {
+                    if let Ok(mut text) = sink.lock() {
+                        text.push_str(&line);
+                        text.push('\n');
+                    }
+                }
             }
         }
         let _ = reports.send(Event::Closed(id));
     });
-    let said = Arc::new(Mutex::new(String::new()));
     let sink = Arc::clone(&said);
     let stderr = std::thread::spawn(move || {
         let mut pipe = stderr;
@@ -329,4 +335,123 @@ fn spawn<'a>(
         slot,
         run: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A stand-in for `featdiv worker`: a shell script.
+    fn script(dir: &Path, body: &str) -> PathBuf {
+        let path = dir.join("worker.sh");
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\n[ \"$1\" = worker ] || exit 9\n{body}"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn run(n: u64) -> PlannedRun {
+        PlannedRun {
+            experiment: "e".into(),
+            variant: "v".into(),
+            group: "g".into(),
+            x: None,
+            seed: n,
+            hash: format!("run{n}"),
+            base: "[data]\nsource = \"synthetic\"\n[model]\narch = \"mlp\"\n".into(),
+            overrides: Vec::new(),
+        }
+    }
+
+    /// What the pool said about each run, in order: Ok(report's error) or Err(exit status, stderr).
+    fn outcomes(worker: &Path, jobs: usize, runs: &[PlannedRun]) -> Result<Vec<String>> {
+        let dir = worker.parent().unwrap().to_path_buf();
+        let pool = Pool {
+            featdiv: worker.to_path_buf(),
+            jobs,
+        };
+        let queue: Vec<&PlannedRun> = runs.iter().collect();
+        let mut said = Vec::new();
+        pool.run(
+            &queue,
+            |r| dir.join(&r.hash),
+            &mut |_| Ok(true),
+            |r, _, ended| {
+                said.push(match ended? {
+                    Ended::Reported(rep) => format!("{} reported {:?}", r.hash, rep.error),
+                    Ended::Died { status, stderr } => {
+                        format!("{} died {:?}: {}", r.hash, status.code(), stderr.trim())
+                    }
+                });
+                Ok(())
+            },
+        )?;
+        Ok(said)
+    }
+
+    #[test]
+    fn a_worker_trains_runs_in_turn_and_other_output_is_not_a_report() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let ok = r#"featdiv-report {"error":null,"no_space":false}"#;
+        let worker = script(
+            dir.path(),
+            &format!(
+                "while read job; do echo \"a library's line\"; echo '{ok}'; done\n\
+                 echo started >> {}/starts\n",
+                dir.path().display()
+            ),
+        );
+        let said = outcomes(&worker, 1, &[run(0), run(1), run(2)]).unwrap();
+        assert_eq!(said.len(), 3);
+        assert!(
+            said.iter().all(|s| s.ends_with("reported None")),
+            "{said:?}"
+        );
+        // One worker took all three runs.
+        let starts = std::fs::read_to_string(dir.path().join("starts")).unwrap();
+        assert_eq!(starts.lines().count(), 1);
+    }
+
+    #[test]
+    fn a_worker_that_dies_fails_its_run_with_its_last_words_and_a_new_one_goes_on() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let count = dir.path().join("count");
+        // The first worker prints a line that is not a report and dies in its first run.
+        let worker = script(
+            dir.path(),
+            &format!(
+                "if [ ! -e {c} ]; then touch {c}; read job; echo 'not a report'; echo 'boom' >&2; exit 3; fi\n\
+                 while read job; do echo 'featdiv-report {{\"error\":\"bad\",\"no_space\":false}}'; done\n",
+                c = count.display()
+            ),
+        );
+        let said = outcomes(&worker, 1, &[run(0), run(1)]).unwrap();
+        assert_eq!(
+            said,
+            [
+                "run0 died Some(3): not a report\nboom",
+                "run1 reported Some(\"bad\")"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_worker_failing_between_runs_is_an_error() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let worker = script(
+            dir.path(),
+            "read job; echo 'featdiv-report {\"error\":null,\"no_space\":false}'\n\
+             read job; echo 'lost my stdin' >&2; exit 4\n",
+        );
+        let err = outcomes(&worker, 1, &[run(0)]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("exit status: 4")
+                && format!("{err:#}").contains("lost my stdin"),
+            "{err:#}"
+        );
+    }
 }

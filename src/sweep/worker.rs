@@ -4,14 +4,18 @@
 //! a fresh `featdiv train` (tests/reproduce_report.rs checks it): every run sets its seed, thread
 //! count, determinism switches and precision itself, and the cached data set is only read.
 //!
-//! The protocol is one JSON line each way per run: a `Job` on stdin, a `Report` on stdout when
-//! the run has ended. The worker exits when its stdin closes.
+//! The protocol is one JSON line each way per run: a `Job` on stdin, a `Report` on stdout (after
+//! `REPORT_TAG`) when the run has ended. The worker exits when its stdin closes.
 use crate::config::Config;
 use crate::data::DataCache;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+
+/// Marks a report line on the worker's stdout; any other line there (a library that prints) is
+/// passed on as what the worker said.
+pub const REPORT_TAG: &str = "featdiv-report ";
 
 /// A run to train: its config file (the planned run's base), overrides, and the folder to write.
 #[derive(Debug, Serialize, Deserialize)]
@@ -49,7 +53,7 @@ pub fn serve() -> Result<()> {
                 no_space: crate::files::out_of_space(&e),
             },
         };
-        writeln!(stdout, "{}", serde_json::to_string(&report)?)
+        writeln!(stdout, "{REPORT_TAG}{}", serde_json::to_string(&report)?)
             .and_then(|()| stdout.flush())
             .context("cannot report to the sweep")?;
     }
