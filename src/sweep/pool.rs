@@ -9,7 +9,7 @@ use crate::experiment::PlannedRun;
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -66,7 +66,17 @@ impl Pool {
         let mut workers: Vec<Worker<'a>> = Vec::new();
         let result = self.drive(queue, &partial, claim, &mut done, &mut workers);
         match result {
-            Ok(()) => workers.into_iter().try_for_each(retire),
+            Ok(()) => {
+                // Every worker is waited for; the first that failed is the error.
+                let mut first = Ok(());
+                for w in workers {
+                    let retired = retire(w);
+                    if first.is_ok() {
+                        first = retired;
+                    }
+                }
+                first
+            }
             Err(e) => {
                 for w in &mut workers {
                     // The worker may have ended meanwhile: nothing to stop then.
@@ -292,39 +302,9 @@ fn spawn<'a>(
     let said = Arc::new(Mutex::new(String::new()));
     let reports = events.clone();
     let sink = Arc::clone(&said);
-    std::thread::spawn(move || {
-        // An unreadable pipe ends like a closed one: the exit status tells why.
-        for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
-            match line.strip_prefix(REPORT_TAG) {
-                Some(report) => {
-                    if reports.send(Event::Line(id, report.to_string())).is_err() {
-                        return;
-                    }
-                }
-                None => {
-                    if let Ok(mut text) = sink.lock() {
-                        text.push_str(&line);
-                        text.push('\n');
-                    }
-                }
-            }
-        }
-        let _ = reports.send(Event::Closed(id));
-    });
+    std::thread::spawn(move || pass_reports(stdout, id, &reports, &sink));
     let sink = Arc::clone(&said);
-    let stderr = std::thread::spawn(move || {
-        let mut pipe = stderr;
-        let mut buf = [0u8; 4096];
-        // A worker that dies mid-line leaves a partial read: keep it.
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if let Ok(mut text) = sink.lock() {
-                text.push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        }
-    });
+    let stderr = std::thread::spawn(move || keep_stderr(stderr, &sink));
     Ok(Worker {
         id,
         child,
@@ -335,6 +315,42 @@ fn spawn<'a>(
         slot,
         run: None,
     })
+}
+
+/// Passes a worker's report lines on as events, and keeps any other line as what it said; says
+/// when its stdout closes.
+fn pass_reports(stdout: ChildStdout, id: usize, reports: &Sender<Event>, said: &Mutex<String>) {
+    // An unreadable pipe ends like a closed one: the exit status tells why.
+    for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+        match line.strip_prefix(REPORT_TAG) {
+            Some(report) => {
+                if reports.send(Event::Line(id, report.to_string())).is_err() {
+                    return;
+                }
+            }
+            None => {
+                if let Ok(mut text) = said.lock() {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
+        }
+    }
+    let _ = reports.send(Event::Closed(id));
+}
+
+/// Keeps what a worker writes to stderr, until it closes.
+fn keep_stderr(mut pipe: ChildStderr, said: &Mutex<String>) {
+    let mut buf = [0u8; 4096];
+    // A worker that dies mid-line leaves a partial read: keep it.
+    while let Ok(n) = pipe.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        if let Ok(mut text) = said.lock() {
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -430,13 +446,13 @@ mod tests {
             ),
         );
         let said = outcomes(&worker, 1, &[run(0), run(1)]).unwrap();
-        assert_eq!(
-            said,
-            [
-                "run0 died Some(3): not a report\nboom",
-                "run1 reported Some(\"bad\")"
-            ]
-        );
+        assert_eq!(said.len(), 2, "{said:?}");
+        // Its stdout and stderr are read by two threads: either may come first.
+        let died = said[0].strip_prefix("run0 died Some(3): ").unwrap_or("");
+        let mut lines: Vec<&str> = died.lines().collect();
+        lines.sort();
+        assert_eq!(lines, ["boom", "not a report"], "{said:?}");
+        assert_eq!(said[1], "run1 reported Some(\"bad\")");
     }
 
     #[test]
