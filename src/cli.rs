@@ -1,7 +1,7 @@
 //! Subcommands: train, diversity, reproduce, sweep, report, bench.
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use featdiv::config::{Config, DeviceSpec, MemoryFormat, Precision};
+use featdiv::config::{DeviceSpec, MemoryFormat, Precision};
 use featdiv::experiment::{Experiment, Host, ProfileName};
 use featdiv::sweep::{Executor, Shard};
 use std::path::{Path, PathBuf};
@@ -267,12 +267,8 @@ fn train(
     if let Some(d) = device {
         overrides.push(format!("device={:?}", d.to_string()));
     }
-    let text = std::fs::read_to_string(config)
-        .with_context(|| format!("cannot read config {}", config.display()))?;
-    let cfg = Config::from_file(config, &overrides)?;
-    featdiv::device::prepare(cfg.device);
     let mut data = featdiv::data::DataCache::default();
-    let outcome = featdiv::runner::run_to_dir(&cfg, &text, &overrides, out, quiet, &mut data)?;
+    let outcome = featdiv::runner::run_config_file(config, &overrides, out, quiet, &mut data)?;
     out!(
         "final test acc {:.4}  best {:.4} (step {})  {} steps in {:.1} s  -> {}",
         outcome.final_test_acc,

@@ -68,6 +68,22 @@ pub fn run_to_dir(
     and_then_keep(outcome, write_json(&files.summary(), &summary))
 }
 
+/// Trains the config file `config` with `overrides` into `out`: what `featdiv train` does, and a
+/// sweep's worker for each run it is sent.
+pub fn run_config_file(
+    config: &Path,
+    overrides: &[String],
+    out: &Path,
+    quiet: bool,
+    data: &mut DataCache,
+) -> Result<Outcome> {
+    let text = std::fs::read_to_string(config)
+        .with_context(|| format!("cannot read config {}", config.display()))?;
+    let cfg = Config::from_file(config, overrides)?;
+    crate::device::prepare(cfg.device);
+    run_to_dir(&cfg, &text, overrides, out, quiet, data)
+}
+
 fn failed(e: &anyhow::Error) -> RunResult {
     RunResult::Failed {
         error: format!("{e:#}"),

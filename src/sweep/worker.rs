@@ -6,12 +6,11 @@
 //!
 //! The protocol is one JSON line each way per run: a `Job` on stdin, a `Report` on stdout (after
 //! `REPORT_TAG`) when the run has ended. The worker exits when its stdin closes.
-use crate::config::Config;
 use crate::data::DataCache;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Marks a report line on the worker's stdout; any other line there (a library that prints) is
 /// passed on as what the worker said.
@@ -62,12 +61,5 @@ pub fn serve() -> Result<()> {
 
 /// What `featdiv train --config C --set ... --out O --quiet` does, with the data cached.
 fn train(job: &Job, data: &mut DataCache) -> Result<()> {
-    let text = read_config(&job.config)?;
-    let cfg = Config::from_file(&job.config, &job.overrides)?;
-    crate::device::prepare(cfg.device);
-    crate::runner::run_to_dir(&cfg, &text, &job.overrides, &job.out, true, data).map(|_| ())
-}
-
-fn read_config(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))
+    crate::runner::run_config_file(&job.config, &job.overrides, &job.out, true, data).map(|_| ())
 }
