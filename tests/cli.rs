@@ -2,6 +2,7 @@
 //! bad input fails with a clear message without damaging what was written.
 mod common;
 
+use common::read_json;
 use std::path::Path;
 use std::process::{Command, Output};
 use tempfile::TempDir;
@@ -40,10 +41,6 @@ fn train(extra: &[&str], out: &Path) -> Output {
     }
     args.extend(extra);
     featdiv(&args)
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]

@@ -88,8 +88,7 @@ fn records_carry_the_switches_in_force() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = common::read_json(&out.join("summary.json"));
     let d = &summary["environment"]["determinism"];
     assert_eq!(d["in_force"]["cudnn_deterministic"], true);
     assert_eq!(d["in_force"]["deterministic_algorithms"], true);

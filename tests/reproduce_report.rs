@@ -35,9 +35,7 @@ fn smoke() -> &'static (TempDir, PathBuf, PathBuf) {
 #[test]
 fn reproduce_writes_every_claim_and_figure() {
     let (_, out, report) = smoke();
-    let claims: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(report.join("claims.json")).unwrap())
-            .unwrap();
+    let claims: serde_json::Value = common::read_json(&report.join("claims.json"));
     let ids: Vec<&str> = claims["claims"]
         .as_array()
         .unwrap()
@@ -251,9 +249,7 @@ fn a_worker_gives_each_run_the_records_of_a_fresh_process() {
         s(&out),
     ]));
     let swept = records(&out);
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("plan/mixed.json")).unwrap())
-            .unwrap();
+    let plan: serde_json::Value = common::read_json(&out.join("plan/mixed.json"));
     let runs = plan["runs"].as_array().unwrap();
     assert_eq!((runs.len(), swept.len()), (14, 14));
     let fresh = dir.path().join("fresh");
@@ -322,8 +318,7 @@ fn corrupt_records_are_errors_that_name_the_file() {
     // A plan made before a criterion key existed: the error says how to re-plan, and re-planning
     // into the same folder trains nothing and mends it.
     ok(sweep_e1(&out, &["--shard", "0/100"]).output().unwrap());
-    let mut old: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let mut old: serde_json::Value = common::read_json(&plan);
     old["criteria"]["K1"]
         .as_object_mut()
         .unwrap()
@@ -403,9 +398,7 @@ fn a_missing_data_set_or_device_stops_before_any_run() {
 #[test]
 fn snapshot_of_the_claims_table_and_metrics() {
     let (_, out, report) = smoke();
-    let claims: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(report.join("claims.json")).unwrap())
-            .unwrap();
+    let claims: serde_json::Value = common::read_json(&report.join("claims.json"));
     let table: Vec<serde_json::Value> = claims["claims"]
         .as_array()
         .unwrap()
@@ -490,9 +483,7 @@ fn verdict_after(group: &str, claim: &str, edit: impl Fn(&mut serde_json::Value)
     let dir = TempDir::new().unwrap();
     let copy = dir.path().join("runs");
     copy_dir(out, &copy);
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(copy.join("plan/e2-constnet.json")).unwrap())
-            .unwrap();
+    let plan: serde_json::Value = common::read_json(&copy.join("plan/e2-constnet.json"));
     let hash = plan["runs"]
         .as_array()
         .unwrap()
@@ -520,9 +511,7 @@ fn verdict_after(group: &str, claim: &str, edit: impl Fn(&mut serde_json::Value)
         "--out",
         s(&report),
     ]));
-    let claims: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(report.join("claims.json")).unwrap())
-            .unwrap();
+    let claims: serde_json::Value = common::read_json(&report.join("claims.json"));
     let row = claims["claims"]
         .as_array()
         .unwrap()
