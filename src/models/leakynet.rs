@@ -3,6 +3,7 @@
 //! y = act(conv3x3(x + b_i)) with a learnable scalar b_i (0 at init), dropout if p > 0, then
 //! BN(C_out) on odd i only, after the activation. act = LeakyReLU(alpha). Head: act, global
 //! average pool, Linear (zero at init).
+use super::dropout::dropout;
 use super::parts::{
     STEM_CHANNELS, after_stem, batch_norm, conv, conv_feature_layers, distinct_groups, slots,
     zero_head,
@@ -115,7 +116,7 @@ impl LeakyNet {
         for (i, l) in self.layers.iter().enumerate() {
             h = self.act(&(&h + &l.bias).apply(&l.conv));
             if self.dropout > 0.0 {
-                h = h.dropout(self.dropout, train);
+                h = dropout(&h, self.dropout, train);
             }
             if let Some(bn) = &l.bn {
                 h = h.apply_t(bn, train);

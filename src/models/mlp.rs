@@ -1,4 +1,5 @@
 //! The toy model: a fully connected ReLU network, `hidden{l}` layers then `head`.
+use super::dropout::dropout;
 use super::{Activations, FeatureLayer, Injection, Model, inject};
 use tch::nn::VarStore;
 use tch::{Device, Tensor};
@@ -54,7 +55,7 @@ impl Mlp {
             if l < last {
                 h = h.relu();
                 if self.dropout > 0.0 {
-                    h = h.dropout(self.dropout, train);
+                    h = dropout(&h, self.dropout, train);
                 }
                 h = inject(h, l, injection);
                 hidden.push((format!("hidden{l}"), h.shallow_clone()));

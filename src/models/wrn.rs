@@ -7,6 +7,7 @@
 //!
 //! Without normalization (the `fixup` init, Zhang et al. 2019) each BN becomes Fixup's scalars:
 //! a = ReLU(x + bias_in); out = scale * conv3x3(a) + bias_out.
+use super::dropout::dropout;
 use super::parts::{
     STEM_CHANNELS, Slot, after_stem, batch_norm, conv, conv_feature_layers, distinct_groups, slots,
     zero_head,
@@ -153,7 +154,7 @@ impl Wrn {
                 }
             };
             if self.dropout > 0.0 {
-                out = out.dropout(self.dropout, train);
+                out = dropout(&out, self.dropout, train);
             }
             h = match &b.shortcut {
                 Some(s) => a.apply(s) + out,
