@@ -3,12 +3,14 @@
 use std::env;
 use std::process::Command;
 
+const SHIM: [&str; 3] = ["csrc/determinism.cpp", "csrc/precision.cpp", "csrc/ops.cpp"];
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     // torch-sys (links = "tch") exports the lib dir it linked against.
     if let Ok(lib) = env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
-        compile_determinism_shim(std::path::Path::new(&lib));
+        compile_shim(std::path::Path::new(&lib));
     }
     // libtorch_cuda.so is in the PyPI wheel and torch-sys names it on the link line, but the CPU
     // set-up installs none of its CUDA libraries (cuBLAS, cuDNN, ...). Nothing of ours references
@@ -40,10 +42,12 @@ fn main() {
     );
 }
 
-/// csrc/determinism.cpp: setters and getters of libtorch's global determinism switches.
-fn compile_determinism_shim(lib: &std::path::Path) {
-    println!("cargo:rerun-if-changed=csrc/determinism.cpp");
-    println!("cargo:rerun-if-changed=csrc/precision.cpp");
+/// The C++ shim, for what tch does not expose: libtorch's determinism switches
+/// (csrc/determinism.cpp), autocast and memory format (csrc/precision.cpp), and ops (csrc/ops.cpp).
+fn compile_shim(lib: &std::path::Path) {
+    for file in SHIM {
+        println!("cargo:rerun-if-changed={file}");
+    }
     let root = lib.parent().unwrap_or(lib);
     cc::Build::new()
         .cpp(true)
@@ -53,7 +57,6 @@ fn compile_determinism_shim(lib: &std::path::Path) {
         .include(root.join("include/torch/csrc/api/include"))
         .flag("-std=c++17")
         .flag("-D_GLIBCXX_USE_CXX11_ABI=1")
-        .file("csrc/determinism.cpp")
-        .file("csrc/precision.cpp")
+        .files(SHIM)
         .compile("featdiv_determinism");
 }

@@ -18,6 +18,7 @@ pub mod files;
 pub mod host;
 pub mod metrics;
 pub mod models;
+pub mod ops;
 pub mod precision;
 pub mod records;
 pub mod report;

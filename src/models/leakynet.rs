@@ -91,7 +91,7 @@ impl LeakyNet {
     }
 
     fn act(&self, x: &Tensor) -> Tensor {
-        x.maximum(&(x * self.slope))
+        crate::ops::leaky_relu(x, self.slope)
     }
 
     /// (name, weight) of every conv, stem first.
