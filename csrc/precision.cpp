@@ -31,12 +31,17 @@ int featdiv_autocast_dtype(bool cuda) {
   return t == at::kBFloat16 ? 0 : (t == at::kHalf ? 1 : -1);
 }
 
-// A new tensor handle (owned by the caller, as tch's are) in the channels_last layout.
+// A new tensor handle (owned by the caller, as tch's are) in the channels_last layout. As torch's
+// .to(memory_format=...), it restrides a tensor whose shape makes both layouts "contiguous" (one
+// input channel, 1x1 kernels): Tensor::contiguous returns such a tensor as it is, and a stem
+// weight left with NCHW strides made every layer of a net on one-channel images run NCHW.
 at::Tensor* featdiv_channels_last(at::Tensor* t) {
-  return new at::Tensor(t->contiguous(at::MemoryFormat::ChannelsLast));
+  return new at::Tensor(t->to(t->options(), false, false, at::MemoryFormat::ChannelsLast));
 }
 
+// Whether libtorch's kernels will treat `t` as channels_last (is_contiguous(ChannelsLast) is
+// also true of the ambiguous NCHW tensors above).
 bool featdiv_is_channels_last(at::Tensor* t) {
-  return t->is_contiguous(at::MemoryFormat::ChannelsLast);
+  return t->suggest_memory_format() == at::MemoryFormat::ChannelsLast;
 }
 }

@@ -97,13 +97,16 @@ pub fn contiguous_params(vs: &tch::nn::VarStore) {
     }
 }
 
-/// Whether the model's conv weights (the first with more than one input channel and a kernel
-/// wider than 1x1, where the two layouts differ) are laid out channels_last.
+/// Whether the model has conv weights and libtorch reads every one of them as channels_last,
+/// the stem on one-channel images and the 1x1 shortcuts included: one left NCHW puts the layers
+/// after it back in NCHW.
 pub fn params_channels_last(vs: &tch::nn::VarStore) -> bool {
-    vs.variables()
+    let convs: Vec<Tensor> = vs
+        .variables()
         .into_values()
-        .find(|v| v.dim() == 4 && v.size()[1] > 1 && v.size()[2] * v.size()[3] > 1)
-        .is_some_and(|v| is_channels_last(&v))
+        .filter(|v| v.dim() == 4)
+        .collect();
+    !convs.is_empty() && convs.iter().all(is_channels_last)
 }
 
 /// A batch in `format`.
@@ -111,5 +114,63 @@ pub fn batch(format: MemoryFormat, x: Tensor) -> Tensor {
     match format {
         MemoryFormat::ChannelsLast => channels_last(&x),
         MemoryFormat::Contiguous => x,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{LeakyNet, LeakyShape, Model, Wrn, WrnShape};
+    use tch::{Device, Kind};
+
+    fn one_channel_batch() -> Tensor {
+        Tensor::randn([4, 1, 28, 28], (Kind::Float, Device::Cpu))
+    }
+
+    /// The stem weight [16, 1, 3, 3] and the 1x1 shortcuts are "contiguous" in both layouts: left
+    /// with NCHW strides, the stem put every layer after it back in NCHW on Fashion-MNIST.
+    #[test]
+    fn nets_on_one_channel_images_run_channels_last_throughout() {
+        let x = batch(MemoryFormat::ChannelsLast, one_channel_batch());
+        let wrn_shape = WrnShape {
+            depth: 10,
+            widen: 1,
+            in_channels: 1,
+            ..WrnShape::default()
+        };
+        let wrn = Wrn::new(Device::Cpu, &wrn_shape).unwrap();
+        let leaky_shape = LeakyShape {
+            in_channels: 1,
+            ..LeakyShape::default()
+        };
+        let leaky = LeakyNet::new(Device::Cpu, &leaky_shape).unwrap();
+        let nets: [(&str, &dyn Model); 2] = [("wrn", &wrn), ("leakynet", &leaky)];
+        for (name, net) in nets {
+            apply_format(MemoryFormat::ChannelsLast, net.var_store());
+            assert!(params_channels_last(net.var_store()), "{name}");
+        }
+        for (i, a) in wrn.trace_t(&x, true).iter().enumerate() {
+            assert!(
+                is_channels_last(a),
+                "wrn activation {i}: strides {:?}",
+                a.stride()
+            );
+        }
+        for (i, a) in leaky.trace_t(&x, true).iter().enumerate() {
+            assert!(
+                is_channels_last(a),
+                "leakynet activation {i}: strides {:?}",
+                a.stride()
+            );
+        }
+    }
+
+    #[test]
+    fn contiguous_nets_and_batches_are_not_read_as_channels_last() {
+        let wrn = Wrn::new(Device::Cpu, &WrnShape::default()).unwrap();
+        assert!(!params_channels_last(wrn.var_store()));
+        let x = batch(MemoryFormat::Contiguous, one_channel_batch());
+        assert!(!is_channels_last(&x));
+        assert!(is_channels_last(&channels_last(&x)));
     }
 }
