@@ -233,12 +233,7 @@ fn judge_k5(j: &mut Judgement, e: &ExperimentRuns, c: &K5) -> Evidence<Decision>
             intervals.push((g, i));
         }
     }
-    j.require(
-        "at least one breaker",
-        !intervals.is_empty(),
-        "none".into(),
-        "add breaker variants",
-    );
+    j.require_breakers(&intervals.iter().map(|(g, _)| *g).collect::<Vec<_>>());
     Ok(
         if let Some((g, i)) = intervals.iter().find(|(_, i)| i.hi < -c.margin) {
             Decision::Refuted(format!(

@@ -77,6 +77,21 @@ impl Judgement {
         met
     }
 
+    /// Records that at least one breaker was judged, naming the ones that were.
+    pub fn require_breakers(&mut self, judged: &[&str]) -> bool {
+        let value = if judged.is_empty() {
+            "none".to_string()
+        } else {
+            judged.join(", ")
+        };
+        self.require(
+            "at least one breaker",
+            !judged.is_empty(),
+            value,
+            "add breaker variants",
+        )
+    }
+
     /// Adds a measurement to the row's text.
     pub fn measure(&mut self, text: impl Into<String>) {
         self.measured.push(text.into());
@@ -149,5 +164,20 @@ pub fn not_run(id: ClaimId, why: &str, scale: &str) -> ClaimRow {
         preconditions: Vec::new(),
         scale: scale.to_string(),
         runs: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_breaker_precondition_names_the_breakers_judged() {
+        let mut j = Judgement::new(ClaimId::K5, "scale", "criterion".into(), "rationale");
+        assert!(j.require_breakers(&["dropout", "grad-noise"]));
+        assert!(!j.require_breakers(&[]));
+        let values: Vec<(&str, bool)> =
+            j.checks.iter().map(|c| (c.value.as_str(), c.met)).collect();
+        assert_eq!(values, [("dropout, grad-noise", true), ("none", false)]);
     }
 }

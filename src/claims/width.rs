@@ -176,12 +176,7 @@ fn judge_k9(j: &mut Judgement, e: &ExperimentRuns, c: &K9) -> Evidence<Decision>
         "He's final width {:.1} (median over layers)",
         median(he.clone())
     ));
-    j.require(
-        "at least one breaker",
-        !judged.is_empty(),
-        "none".into(),
-        "add breaker variants",
-    );
+    j.require_breakers(&judged.iter().map(|(g, _)| *g).collect::<Vec<_>>());
     Ok(
         if let Some((g, i)) = judged.iter().find(|(_, i)| i.lo > c.width_factor) {
             Decision::Refuted(format!(
