@@ -97,3 +97,64 @@ pub fn inject(h: Tensor, index: usize, injection: Injection) -> Tensor {
         _ => h,
     }
 }
+
+#[cfg(test)]
+mod layout_tests {
+    use super::{LeakyNet, LeakyShape, Model, Wrn, WrnShape};
+    use crate::config::MemoryFormat;
+    use crate::precision::{
+        apply_format, batch, channels_last, is_channels_last, params_channels_last,
+    };
+    use tch::{Device, Kind, Tensor};
+
+    fn one_channel_batch() -> Tensor {
+        Tensor::randn([4, 1, 28, 28], (Kind::Float, Device::Cpu))
+    }
+
+    /// The stem weight [16, 1, 3, 3] and the 1x1 shortcuts are "contiguous" in both layouts: left
+    /// with NCHW strides, the stem put every layer after it back in NCHW on Fashion-MNIST.
+    #[test]
+    fn nets_on_one_channel_images_run_channels_last_throughout() {
+        let x = batch(MemoryFormat::ChannelsLast, one_channel_batch());
+        let wrn_shape = WrnShape {
+            depth: 10,
+            widen: 1,
+            in_channels: 1,
+            ..WrnShape::default()
+        };
+        let wrn = Wrn::new(Device::Cpu, &wrn_shape).unwrap();
+        let leaky_shape = LeakyShape {
+            in_channels: 1,
+            ..LeakyShape::default()
+        };
+        let leaky = LeakyNet::new(Device::Cpu, &leaky_shape).unwrap();
+        let nets: [(&str, &dyn Model); 2] = [("wrn", &wrn), ("leakynet", &leaky)];
+        for (name, net) in nets {
+            apply_format(MemoryFormat::ChannelsLast, net.var_store());
+            assert!(params_channels_last(net.var_store()), "{name}");
+        }
+        for (i, a) in wrn.trace_t(&x, true).iter().enumerate() {
+            assert!(
+                is_channels_last(a),
+                "wrn activation {i}: strides {:?}",
+                a.stride()
+            );
+        }
+        for (i, a) in leaky.trace_t(&x, true).iter().enumerate() {
+            assert!(
+                is_channels_last(a),
+                "leakynet activation {i}: strides {:?}",
+                a.stride()
+            );
+        }
+    }
+
+    #[test]
+    fn contiguous_nets_and_batches_are_not_read_as_channels_last() {
+        let wrn = Wrn::new(Device::Cpu, &WrnShape::default()).unwrap();
+        assert!(!params_channels_last(wrn.var_store()));
+        let x = batch(MemoryFormat::Contiguous, one_channel_batch());
+        assert!(!is_channels_last(&x));
+        assert!(is_channels_last(&channels_last(&x)));
+    }
+}
