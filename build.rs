@@ -58,5 +58,5 @@ fn compile_shim(lib: &std::path::Path) {
         .flag("-std=c++17")
         .flag("-D_GLIBCXX_USE_CXX11_ABI=1")
         .files(SHIM)
-        .compile("featdiv_determinism");
+        .compile("featdiv_shim");
 }

@@ -133,19 +133,18 @@ mod layout_tests {
             apply_format(MemoryFormat::ChannelsLast, net.var_store());
             assert!(params_channels_last(net.var_store()), "{name}");
         }
-        for (i, a) in wrn.trace_t(&x, true).iter().enumerate() {
-            assert!(
-                is_channels_last(a),
-                "wrn activation {i}: strides {:?}",
-                a.stride()
-            );
-        }
-        for (i, a) in leaky.trace_t(&x, true).iter().enumerate() {
-            assert!(
-                is_channels_last(a),
-                "leakynet activation {i}: strides {:?}",
-                a.stride()
-            );
+        let traces = [
+            ("wrn", wrn.trace_t(&x, true)),
+            ("leakynet", leaky.trace_t(&x, true)),
+        ];
+        for (name, trace) in traces {
+            for (i, a) in trace.iter().enumerate() {
+                assert!(
+                    is_channels_last(a),
+                    "{name} activation {i}: strides {:?}",
+                    a.stride()
+                );
+            }
         }
     }
 
