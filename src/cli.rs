@@ -2,7 +2,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use featdiv::config::{DeviceSpec, MemoryFormat, Precision};
-use featdiv::experiment::{Experiment, Host, ProfileName};
+use featdiv::experiment::{Budget, Experiment, Host, ProfileName};
 use featdiv::sweep::{Executor, Shard};
 use std::path::{Path, PathBuf};
 
@@ -67,7 +67,11 @@ enum Command {
         only: Vec<String>,
         #[command(flatten)]
         host: HostArgs,
-        /// Run records; default runs/<profile>.
+        /// Every run's training budget (epochs, or steps) times this, e.g. 1.5: does a verdict
+        /// hinge on the budget? Pair with --only; the runs go to runs/<profile>-x<F>.
+        #[arg(long, default_value = "1")]
+        budget: Budget,
+        /// Run records; default runs/<profile> (runs/<profile>-x<F> with --budget F).
         #[arg(long)]
         out: Option<PathBuf>,
         #[arg(long, default_value = "report")]
@@ -84,6 +88,9 @@ enum Command {
         /// I/N: run the I-th (0-based) of N shards.
         #[arg(long, default_value = "0/1")]
         shard: Shard,
+        /// Every run's training budget (epochs, or steps) times this, e.g. 1.5.
+        #[arg(long, default_value = "1")]
+        budget: Budget,
         #[command(flatten)]
         host: HostArgs,
         #[arg(long)]
@@ -226,23 +233,28 @@ pub fn run() -> Result<()> {
             profile,
             experiments,
             only,
+            budget,
             host,
             out,
             report,
         } => {
-            let out = out.unwrap_or_else(|| PathBuf::from("runs").join(profile.name()));
-            reproduce(profile, &experiments, &only, &host, &out)?;
+            let out = out.unwrap_or_else(|| default_out(profile, budget));
+            reproduce(profile, &experiments, &only, budget, &host, &out)?;
             write_report(&out, &report)
         }
         Command::Sweep {
             config,
             profile,
             shard,
+            budget,
             host,
             out,
         } => {
             let h = host.host()?;
-            let e = Experiment::from_file(&config)?;
+            let e = Experiment {
+                budget,
+                ..Experiment::from_file(&config)?
+            };
             let plans = featdiv::sweep::plan_all(std::slice::from_ref(&e), profile, &h)?;
             featdiv::sweep::run_plans(&plans, shard, &out, &host.executor(h.device)?)
         }
@@ -295,17 +307,32 @@ fn diversity(file: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// runs/<profile>, or runs/<profile>-x<F> for a budget F other than the declared one: the
+/// stretched runs and their plans never land in the declared profile's folder.
+fn default_out(profile: ProfileName, budget: Budget) -> PathBuf {
+    let name = if budget.is_as_declared() {
+        profile.name().to_string()
+    } else {
+        format!("{}-{budget}", profile.name())
+    };
+    PathBuf::from("runs").join(name)
+}
+
 /// Plans the experiments of `dir` (those of `only` and the analyses of them, if given) and
 /// trains their unfinished runs into `out`.
 fn reproduce(
     profile: ProfileName,
     dir: &Path,
     only: &[String],
+    budget: Budget,
     host: &HostArgs,
     out: &Path,
 ) -> Result<()> {
     let h = host.host()?;
     let mut all = featdiv::experiment::load_dir(dir)?;
+    for e in &mut all {
+        e.budget = budget;
+    }
     if !only.is_empty() {
         for name in only {
             anyhow::ensure!(

@@ -4,7 +4,7 @@
 mod common;
 
 use featdiv::config::DeviceSpec;
-use featdiv::experiment::{Experiment, Host, ProfileName, config_hash, load_dir};
+use featdiv::experiment::{Budget, Experiment, Host, ProfileName, config_hash, load_dir};
 use featdiv::sweep::{Shard, shard_runs};
 use rstest::rstest;
 use std::collections::BTreeSet;
@@ -18,6 +18,56 @@ fn cpu() -> Host {
 
 fn shipped() -> Vec<Experiment> {
     load_dir(&common::root().join("configs/experiments")).unwrap()
+}
+
+#[test]
+fn a_budget_factor_stretches_every_run_and_says_so_in_the_scale() {
+    let e2 = shipped().remove(1);
+    let declared = e2.plan(ProfileName::Standard, &cpu()).unwrap().unwrap();
+    let stretched = Experiment {
+        budget: "1.5".parse::<Budget>().unwrap(),
+        ..e2.clone()
+    }
+    .plan(ProfileName::Standard, &cpu())
+    .unwrap()
+    .unwrap();
+    assert_eq!(stretched.runs.len(), declared.runs.len());
+    for (d, s) in declared.runs.iter().zip(&stretched.runs) {
+        assert_eq!(d.config().unwrap().train.epochs, 60);
+        assert_eq!(s.config().unwrap().train.epochs, 90, "{}", s.variant);
+        assert_ne!(
+            d.hash, s.hash,
+            "{}: a stretched run is another run",
+            s.variant
+        );
+    }
+    assert!(
+        stretched
+            .scale
+            .ends_with("at x1.5 the budget (--budget: every run's epochs, or steps, times that)")
+    );
+    // Factor 1 is the declared plan, run for run.
+    let same = Experiment {
+        budget: Budget::AS_DECLARED,
+        ..e2
+    }
+    .plan(ProfileName::Standard, &cpu())
+    .unwrap()
+    .unwrap();
+    let hashes =
+        |p: &featdiv::experiment::Plan| p.runs.iter().map(|r| r.hash.clone()).collect::<Vec<_>>();
+    assert_eq!(hashes(&same), hashes(&declared));
+    assert_eq!(same.scale, declared.scale);
+    // E1's 5 epochs have no whole 1.5x: refused, naming the experiment and the key.
+    let e1 = Experiment {
+        budget: "1.5".parse::<Budget>().unwrap(),
+        ..shipped().remove(0)
+    };
+    let err = format!("{:#}", e1.plan(ProfileName::Standard, &cpu()).unwrap_err());
+    assert!(
+        err.contains("experiment e1-toy") && err.contains("train.epochs = 5 would become 7.5"),
+        "{err}"
+    );
 }
 
 #[test]

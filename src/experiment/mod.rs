@@ -2,8 +2,10 @@
 //! `configs/experiments/`), a base run config with named variants, seeds and profiles, expanded
 //! into planned runs. A run is named by a hash of its resolved config, so the same run planned
 //! twice (by two experiments, or two shards) is one folder and is trained once.
+mod budget;
 mod criteria;
 
+pub use budget::Budget;
 pub use criteria::{
     Accuracy, ClaimId, Criteria, Growth, K1, K2, K3, K4, K5, K6, K7, K8, K9, Weighing,
 };
@@ -111,6 +113,9 @@ pub struct Experiment {
     pub variants: Vec<Variant>,
     #[serde(default)]
     pub profiles: BTreeMap<ProfileName, Profile>,
+    /// Set by `--budget`, not by the file: every run's training budget times this.
+    #[serde(skip)]
+    pub budget: Budget,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -295,7 +300,7 @@ impl Experiment {
             growth: self.growth.clone(),
             analysis_of: self.analysis_of.clone(),
             profile,
-            scale: p.scale.clone(),
+            scale: self.scale_text(p),
             device: host.device,
             runs,
             skipped,
@@ -304,8 +309,21 @@ impl Experiment {
 }
 
 impl Experiment {
+    /// The profile's scale in words, and the budget factor where it is not as declared.
+    fn scale_text(&self, p: &Profile) -> String {
+        if self.budget.is_as_declared() {
+            p.scale.clone()
+        } else {
+            format!(
+                "{}; at {} the budget (--budget: every run's epochs, or steps, times that)",
+                p.scale, self.budget
+            )
+        }
+    }
+
     /// Variant `v` with `seed` under profile `p`: the profile's overrides, then the variant's,
-    /// then seed, device and (for a named data set without a path) the host's data folder.
+    /// the budget factor, then seed, device and (for a named data set without a path) the host's
+    /// data folder.
     fn planned_run(
         &self,
         v: &Variant,
@@ -316,6 +334,8 @@ impl Experiment {
     ) -> Result<PlannedRun> {
         let mut overrides = p.set.clone();
         overrides.extend(v.set.iter().cloned());
+        let declared = Config::from_toml_str(base, &overrides)?;
+        overrides.extend(self.budget.override_for(&declared.train)?);
         overrides.push(format!("seed={seed}"));
         overrides.push(format!("device={:?}", host.device.to_string()));
         let mut cfg = Config::from_toml_str(base, &overrides)?;
