@@ -1424,5 +1424,36 @@ fn k3_a_small_eps_whose_interval_straddles_the_margin_is_undecided() {
     });
     assert_eq!(row.verdict, Verdict::Undecided, "{:?}", row.reason);
     let reason = row.reason.unwrap_or_default();
-    assert!(reason.contains("more seeds would decide"), "{reason}");
+    assert!(reason.contains("more seeds would narrow"), "{reason}");
+}
+
+#[test]
+fn k3_an_undecided_interval_says_how_far_each_small_eps_still_closes_on_he() {
+    // eps = 0.1 straddles the margin (as above); `rise` is how steeply it climbed at the high rate.
+    let straddling = |rise: f64| {
+        planted(ClaimId::K3, move |e| {
+            let he = HE_DECAYED.map(|a| a + 0.03); // the lab's He, 0.83, reached late
+            set_schedule(Lab::runs_mut(&mut e[0], "he"), &he, 4);
+            for (f, acc) in runs_at(&mut e[0], "eps-curve", 0.1)
+                .into_iter()
+                .zip([0.775, 0.775, 0.80])
+            {
+                let curve: Vec<f64> = (0..8).map(|i| acc - rise * (3 - i.min(3)) as f64).collect();
+                set_schedule(vec![f], &curve, 4);
+            }
+        })
+    };
+    let closed = |row: &ClaimRow| -> f64 {
+        assert_eq!(row.verdict, Verdict::Undecided, "{:?}", row.reason);
+        let m = &row.measured;
+        let at = m.find("gap to He closed").unwrap_or_else(|| panic!("{m}"));
+        let v = m[at..]
+            .split("0.1: ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{m}"));
+        v.split(',').next().unwrap().parse().unwrap()
+    };
+    assert!(closed(&straddling(0.1)) > 0.02);
+    // The negative control: the same end, reached early and held, closes nothing.
+    assert!(closed(&straddling(0.0)) <= 0.0);
 }

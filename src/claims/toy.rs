@@ -1,7 +1,7 @@
 //! K1, K2, K3 on the toy model (E1): identical features behave as one, accuracy rises with the
 //! number of unique features, and a small init noise restores He's accuracy.
 use super::evidence::{
-    Evidence, Runs, accuracy, final_ulps, group, hashes, points, require_caught_up,
+    Evidence, Runs, accuracy, catching_up, final_ulps, group, hashes, points, require_caught_up,
     require_levelled, require_seeds, require_trained,
 };
 use super::judge::{Decision, Flaw, Judgement};
@@ -290,10 +290,35 @@ fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &K3) -> Evidence<Decision>
                 c.small_eps, c.margin
             ))
         } else {
+            measure_catch_up(j, e, &small, w)?;
             Decision::Inconclusive(format!(
-                "no small eps is within {} of He beyond seed noise, nor all clearly below; more seeds would decide",
+                "no small eps is within {} of He beyond seed noise, nor all clearly below; more seeds would narrow the intervals (refuting would also need every small eps to have stopped catching up with He)",
                 c.margin
             ))
         },
     )
+}
+
+/// How far each small eps closed on He over the last quarter of the high learning rate: what
+/// more seeds alone would not settle, said beside an interval they would narrow.
+fn measure_catch_up(
+    j: &mut Judgement,
+    e: &ExperimentRuns,
+    small: &[&Point],
+    w: &Weighing,
+) -> Evidence<()> {
+    let he = e.finished("he");
+    let mut closing = Vec::new();
+    for p in small {
+        if let Some(u) = catching_up(&he, &eps_runs(e, p.x), w.accuracy)? {
+            closing.push(format!("{}: {:+.3}, {:.3} behind", p.x, u.closed, u.left));
+        }
+    }
+    if !closing.is_empty() {
+        j.measure(format!(
+            "gap to He closed over the last quarter of the high learning rate: {}",
+            closing.join(", ")
+        ));
+    }
+    Ok(())
 }
