@@ -51,12 +51,12 @@ proptest-deep: setup test-tools  ## the default suite with every property at 20x
 	@echo "proptest seed: PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED), FEATDIV_PROPTEST_SCALE=20"
 	FEATDIV_PROPTEST_SCALE=20 bash -o pipefail -c '$(CARGO) test --release --no-fail-fast -- --nocapture 2>&1 | tee target/proptest-deep.log'
 
-claims: setup data          ## heavier claims: the standard profile and its verdicts snapshot (runs/standard, about 50 min), property 3
+claims: setup data          ## heavier claims: the standard profile and its verdicts snapshot (runs/standard, about 45 min), property 3
 	$(CARGO) test --release --features full-claims
 
 JOBS ?= 2
 PROFILE ?= quick
-reproduce: build data       ## every experiment (E1-E6) at PROFILE (quick < 10 min, standard about 50 min on 2 cores): runs/PROFILE, report/
+reproduce: build data       ## every experiment (E1-E6) at PROFILE (quick < 10 min, standard 44 min on 2 cores): runs/PROFILE, report/
 	./target/release/featdiv reproduce --profile $(PROFILE) --jobs $(JOBS) --out runs/$(PROFILE) --report report
 
 report: build               ## the report again from runs/$(PROFILE) (e.g. after merging sweep shards)

@@ -2,7 +2,7 @@
 //! run through `featdiv reproduce`, judged by the report's claim functions and the criteria the
 //! experiment files declare. Every claim a CPU can decide must be decided (holds or refuted, not
 //! undecided); the verdicts are printed and kept in a snapshot, so a change that moves one shows
-//! in review. Needs `make data`; about 50 minutes on 2 cores.
+//! in review. Needs `make data`; about 45 minutes on 2 cores.
 #![cfg(feature = "full-claims")]
 mod common;
 
