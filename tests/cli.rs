@@ -1,5 +1,6 @@
-//! The `featdiv` binary end to end: train writes its records, diversity reads any checkpoint, and
-//! bad input fails with a clear message without damaging what was written.
+//! The `featdiv` binary end to end: train writes its records, diversity reads any checkpoint,
+//! sweep --budget stretches a plan, and bad input fails with a clear message without damaging
+//! what was written.
 mod common;
 
 use common::read_json;
@@ -319,4 +320,62 @@ fn deep_archs_train_through_the_cli() {
         assert!(o.status.success(), "{arch} {init}: {}", stderr(&o));
         assert_eq!(read_json(&out.join("summary.json"))["status"], "done");
     }
+}
+
+#[test]
+fn sweep_budget_stretches_the_plan_and_refuses_a_budget_that_is_not_whole() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("runs");
+    let sweep = |config: &str, budget: &str| {
+        featdiv(&[
+            "sweep",
+            "--config",
+            config,
+            "--profile",
+            "smoke",
+            "--budget",
+            budget,
+            "--shard",
+            "999/1000", // plans every run, trains none of them
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let o = sweep("configs/experiments/e2-constnet.toml", "2");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan = read_json(&out.join("plan/e2-constnet.json"));
+    assert!(plan["scale"].as_str().unwrap().contains("at x2 the budget"));
+    let runs = plan["runs"].as_array().unwrap();
+    assert!(!runs.is_empty());
+    for r in runs {
+        let overrides: Vec<&str> = r["overrides"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o.as_str().unwrap())
+            .collect();
+        // The smoke profile trains 2 epochs; the factor comes after the profile and variant.
+        assert!(overrides.contains(&"train.epochs=4"), "{overrides:?}");
+    }
+    for (config, budget, want) in [
+        (
+            "configs/experiments/e1-toy.toml",
+            "1.5",
+            "train.epochs = 1 would become 1.5",
+        ),
+        ("configs/experiments/e2-constnet.toml", "0", "budget \"0\""),
+        (
+            "configs/experiments/e2-constnet.toml",
+            "fast",
+            "not a number",
+        ),
+    ] {
+        let o = sweep(config, budget);
+        assert!(!o.status.success(), "--budget {budget} must fail");
+        assert!(stderr(&o).contains(want), "{want:?} not in {}", stderr(&o));
+    }
+    assert!(
+        !out.join("plan/e1-toy.json").exists(),
+        "a refused plan is not written"
+    );
 }
