@@ -279,7 +279,6 @@ fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &K3) -> Evidence<Decision>
             Decision::Holds
         } else if judged.iter().all(|(_, i)| i.hi < -c.margin) {
             // A shortfall counts against the claim only once the eps stopped catching up.
-            let he_runs = e.finished("he");
             for p in &small {
                 let runs = eps_runs(e, p.x);
                 let name = format!("eps = {}", p.x);
@@ -290,7 +289,7 @@ fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &K3) -> Evidence<Decision>
                 c.small_eps, c.margin
             ))
         } else {
-            measure_catch_up(j, e, &small, w)?;
+            measure_catch_up(j, e, (&small, &he_runs), w)?;
             Decision::Inconclusive(format!(
                 "no small eps is within {} of He beyond seed noise, nor all clearly below; more seeds would narrow the intervals (refuting would also need every small eps to have stopped catching up with He)",
                 c.margin
@@ -304,13 +303,12 @@ fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &K3) -> Evidence<Decision>
 fn measure_catch_up(
     j: &mut Judgement,
     e: &ExperimentRuns,
-    small: &[&Point],
+    (small, he): (&[&Point], &Runs),
     w: &Weighing,
 ) -> Evidence<()> {
-    let he = e.finished("he");
     let mut closing = Vec::new();
     for p in small {
-        if let Some(u) = catching_up(&he, &eps_runs(e, p.x), w.accuracy)? {
+        if let Some(u) = catching_up(he, &eps_runs(e, p.x), w.accuracy)? {
             closing.push(format!("{}: {:+.3}, {:.3} behind", p.x, u.closed, u.left));
         }
     }

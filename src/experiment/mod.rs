@@ -322,8 +322,8 @@ impl Experiment {
     }
 
     /// Variant `v` with `seed` under profile `p`: the profile's overrides, then the variant's,
-    /// the budget factor, then seed, device and (for a named data set without a path) the host's
-    /// data folder.
+    /// seed, device, the budget factor (of the epochs or steps those made) and (for a named data
+    /// set without a path) the host's data folder.
     fn planned_run(
         &self,
         v: &Variant,
@@ -334,11 +334,13 @@ impl Experiment {
     ) -> Result<PlannedRun> {
         let mut overrides = p.set.clone();
         overrides.extend(v.set.iter().cloned());
-        let declared = Config::from_toml_str(base, &overrides)?;
-        overrides.extend(self.budget.override_for(&declared.train)?);
         overrides.push(format!("seed={seed}"));
         overrides.push(format!("device={:?}", host.device.to_string()));
         let mut cfg = Config::from_toml_str(base, &overrides)?;
+        if let Some(stretch) = self.budget.override_for(&cfg.train)? {
+            overrides.push(stretch);
+            cfg = Config::from_toml_str(base, &overrides)?;
+        }
         if let Some(dir) = &host.data_dir
             && cfg.data.path.is_none()
             && let Some(name) = crate::data::default_path(cfg.data.source)
