@@ -228,6 +228,27 @@ fn runs_of<'a>(e: &'a ExperimentRuns, group: &str) -> Vec<&'a Finished> {
     e.finished(group).into_iter().map(|(_, f)| f).collect()
 }
 
+/// He, ConstNet without a breaker and with each breaker, each seed and the mean, one colour a
+/// group (the same colour for a group in every E2 figure).
+fn he_and_constnets(
+    e: &ExperimentRuns,
+    value: impl Fn(&Finished) -> Vec<(f64, f64)> + Copy,
+) -> Vec<Series> {
+    let mut series = Vec::new();
+    for (i, g) in ["he", "none"].into_iter().chain(BREAKERS).enumerate() {
+        let runs = runs_of(e, g);
+        if !runs.is_empty() {
+            let label = if g == "he" {
+                "He".to_string()
+            } else {
+                format!("ConstNet, {g}")
+            };
+            series.extend(runs_and_mean(&label, &runs, i, value));
+        }
+    }
+    series
+}
+
 fn k4(e: &ExperimentRuns) -> Option<Figure> {
     let gpu = runs_of(e, "nondeterministic");
     let (name, broken) = if gpu.is_empty() {
@@ -254,18 +275,7 @@ fn k4(e: &ExperimentRuns) -> Option<Figure> {
 
 fn k5(e: &ExperimentRuns) -> Option<Figure> {
     let acc_curve = |f: &Finished| f.evals.iter().map(|ev| (ev.epoch, ev.test_acc)).collect();
-    let mut series = Vec::new();
-    for (i, g) in ["he", "none"].into_iter().chain(BREAKERS).enumerate() {
-        let runs = runs_of(e, g);
-        if !runs.is_empty() {
-            let label = if g == "he" {
-                "He".to_string()
-            } else {
-                format!("ConstNet, {g}")
-            };
-            series.extend(runs_and_mean(&label, &runs, i, acc_curve));
-        }
-    }
+    let series = he_and_constnets(e, acc_curve);
     (!series.is_empty()).then(|| {
         figure(
             ClaimId::K5,
@@ -402,18 +412,7 @@ fn width_curve(f: &Finished) -> Vec<(f64, f64)> {
 }
 
 fn k9(e: &ExperimentRuns) -> Option<Figure> {
-    let mut series = Vec::new();
-    for (i, g) in ["he", "none"].into_iter().chain(BREAKERS).enumerate() {
-        let runs = runs_of(e, g);
-        if !runs.is_empty() {
-            let label = if g == "he" {
-                "He".to_string()
-            } else {
-                format!("ConstNet, {g}")
-            };
-            series.extend(runs_and_mean(&label, &runs, i, width_curve));
-        }
-    }
+    let series = he_and_constnets(e, width_curve);
     (!series.is_empty()).then(|| {
         figure(
             ClaimId::K9,
