@@ -8,7 +8,7 @@ BENCH_WIDEN ?= 2
 help:                       ## this list of targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
 
-.PHONY: help setup setup-cuda data test-tools build test proptest-deep mutants fuzz reproduce report bench claims gpu-bundle lint fmt clean
+.PHONY: help setup setup-cuda data test-tools build test proptest-deep mutants fuzz reproduce budget report bench claims gpu-bundle lint fmt clean
 
 # Property tests draw their cases from one seed a run, printed first, so a red run replays:
 # `make test PROPTEST_RNG_SEED=N` (or the same variable for a single `cargo test`).
@@ -58,6 +58,14 @@ JOBS ?= 2
 PROFILE ?= quick
 reproduce: build data       ## every experiment (E1-E6) at PROFILE (quick < 10 min, standard 44 min on 2 cores): runs/PROFILE, report/
 	./target/release/featdiv reproduce --profile $(PROFILE) --jobs $(JOBS) --out runs/$(PROFILE) --report report
+
+# The budget check: experiments ONLY of BUDGET_PROFILE with every run trained BUDGET times as long.
+# The default is what decides K9 on a CPU: E2 at 3x the standard budget (82 min on 2 cores).
+ONLY ?= e2-constnet
+BUDGET ?= 3
+BUDGET_PROFILE ?= standard
+budget: build data          ## ONLY at BUDGET x BUDGET_PROFILE's budget (default E2 at 3x standard, decides K9: 82 min on 2 cores): runs/BUDGET_PROFILE-xBUDGET, report-xBUDGET/
+	./target/release/featdiv reproduce --profile $(BUDGET_PROFILE) --only $(ONLY) --budget $(BUDGET) --jobs $(JOBS) --report report-x$(BUDGET)
 
 report: build               ## the report again from runs/$(PROFILE) (e.g. after merging sweep shards)
 	./target/release/featdiv report --runs runs/$(PROFILE) --out report
