@@ -330,3 +330,52 @@ fn a_variant_can_have_seeds_of_its_own() {
     assert_eq!(seeds("a"), [0, 1, 2], "the variant's own seeds");
     assert_eq!(seeds("b"), [0], "every other variant keeps the profile's");
 }
+
+/// The scouts stay runnable as docs/scouts.md shows them, and the K3 scout plans exactly E1's K3
+/// runs (He and tied K = 1 with eps = 0 ... 0.3: the same configs, hashes and seeds) under E1's
+/// K3 criterion and scale: its verdict is the one E1 would reach, without E1's other runs.
+#[test]
+fn the_scouts_plan_and_the_k3_scout_is_e1s_k3_runs() {
+    let scouts = load_dir(&common::root().join("docs/scouts")).unwrap();
+    for e in &scouts {
+        for profile in e.profiles.keys() {
+            for r in &e.plan(*profile, &cpu()).unwrap().unwrap().runs {
+                r.config().unwrap().validate().unwrap();
+            }
+        }
+    }
+    let scout = scouts.iter().find(|e| e.name == "e1-k3").unwrap();
+    let e1 = shipped().into_iter().find(|e| e.name == "e1-toy").unwrap();
+    let k3_run = |r: &&featdiv::experiment::PlannedRun| {
+        r.group == "he" || (r.group == "eps-curve" && r.x.is_some_and(|x| x <= 0.3))
+    };
+    for profile in [
+        ProfileName::Quick,
+        ProfileName::Standard,
+        ProfileName::Full,
+        ProfileName::Smoke,
+    ] {
+        let (got, want) = (
+            scout.plan(profile, &cpu()).unwrap().unwrap(),
+            e1.plan(profile, &cpu()).unwrap().unwrap(),
+        );
+        let runs = |p: &featdiv::experiment::Plan, all: bool| -> BTreeSet<(String, u64)> {
+            p.runs
+                .iter()
+                .filter(|r| all || k3_run(r))
+                .map(|r| (r.hash.clone(), r.seed))
+                .collect()
+        };
+        assert_eq!(runs(&got, true), runs(&want, false), "{profile}");
+        assert!(
+            runs(&got, true).len() < want.runs.len(),
+            "a subset: {profile}"
+        );
+        assert_eq!(
+            serde_json::to_string(&got.criteria.k3).unwrap(),
+            serde_json::to_string(&want.criteria.k3).unwrap()
+        );
+        assert!(got.criteria.k3.is_some() && got.criteria.k1.is_none());
+        assert_eq!(got.scale, want.scale);
+    }
+}
