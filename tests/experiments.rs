@@ -346,8 +346,10 @@ fn the_scouts_plan_and_the_k3_scout_is_e1s_k3_runs() {
     }
     let scout = scouts.iter().find(|e| e.name == "e1-k3").unwrap();
     let e1 = shipped().into_iter().find(|e| e.name == "e1-toy").unwrap();
+    // K3 reads He and the eps curve up to its declared small eps (eps = 0 included).
+    let small_eps = e1.claims.k3.as_ref().unwrap().small_eps;
     let k3_run = |r: &&featdiv::experiment::PlannedRun| {
-        r.group == "he" || (r.group == "eps-curve" && r.x.is_some_and(|x| x <= 0.3))
+        r.group == "he" || (r.group == "eps-curve" && r.x.is_some_and(|x| x <= small_eps))
     };
     for profile in [
         ProfileName::Quick,
