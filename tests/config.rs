@@ -108,6 +108,8 @@ fn config_round_trips_through_toml() {
 #[case("model.bn_momentum=1.5", "model.bn_momentum")]
 #[case("model.init=\"constnet+residual:-1\"", "model.init")]
 #[case("device=\"tpu\"", "device")]
+#[case("train.milestones=[0.5, 0.2]", "train.milestones")]
+#[case("train.milestones=[0.5, 0.5]", "train.milestones")]
 fn invalid_values_name_their_key(#[case] set: &str, #[case] key: &str) {
     let err = Config::from_toml_str(EXAMPLE, &[set.to_string()]).unwrap_err();
     let msg = format!("{err:#}");

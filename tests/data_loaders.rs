@@ -280,6 +280,29 @@ fn npz_errors_name_file_and_problem() {
 }
 
 #[test]
+fn a_subset_larger_than_its_split_names_the_key_and_the_files() {
+    let fixture = common::fixture("fashion-mnist-small");
+    let cfg = |train_subset, test_subset| DataConfig {
+        train_subset,
+        test_subset,
+        ..DataConfig::fashion_mnist(Some(fixture.clone()))
+    };
+    // The fixture holds 2,000 training and 1,000 test images: exactly all of them is fine.
+    let all = data::load(&cfg(2000, 1000), 0).unwrap();
+    assert_eq!((all.train.len(), all.test.len()), (2000, 1000));
+    for (c, key, split) in [
+        (cfg(2001, 0), "data.train_subset", "training set"),
+        (cfg(0, 1001), "data.test_subset", "test set"),
+    ] {
+        let e = err_of(data::load(&c, 0));
+        assert!(
+            e.contains(key) && e.contains(split) && e.contains("fashion-mnist-small"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn subsets_and_synthetic_source() {
     let cfg = DataConfig {
         source: featdiv::config::Source::FashionMnist,

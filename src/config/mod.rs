@@ -489,6 +489,12 @@ impl Config {
             "train.milestones",
             "fractions must lie in [0, 1]",
         )?;
+        // A repeated or backward milestone is a typo: the schedule would count it anyway.
+        check(
+            t.milestones.windows(2).all(|w| w[0] < w[1]),
+            "train.milestones",
+            "fractions must increase",
+        )?;
         check(
             t.gamma > 0.0 && t.gamma <= 1.0,
             "train.gamma",

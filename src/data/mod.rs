@@ -17,7 +17,7 @@ pub use npz::{load_npz, write_npz};
 pub use synthetic::synthetic;
 
 use crate::config::{DataConfig, Source};
-use anyhow::{Result, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
 
@@ -35,14 +35,21 @@ impl Split {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    fn head(&self, n: usize) -> Split {
-        if n == 0 || n >= self.len() {
-            return self.shallow_clone();
+    /// The first `n` examples (0: all). More than the split holds is an error, not all of it:
+    /// a run's scale would otherwise claim data it never saw.
+    fn head(&self, n: usize, key: &str) -> Result<Split> {
+        ensure!(
+            n <= self.len(),
+            "invalid config key {key}: {n} examples asked for, but the split has only {}",
+            self.len()
+        );
+        if n == 0 || n == self.len() {
+            return Ok(self.shallow_clone());
         }
-        Split {
+        Ok(Split {
             images: self.images.narrow(0, 0, n as i64),
             labels: self.labels.narrow(0, 0, n as i64),
-        }
+        })
     }
     fn shallow_clone(&self) -> Split {
         Split {
@@ -134,8 +141,18 @@ pub fn load(cfg: &DataConfig, seed: u64) -> Result<Dataset> {
         Source::Cifar10 => load_cifar10(&path()?)?,
         Source::Npz => load_npz(&path()?)?,
     };
-    ds.train = ds.train.head(cfg.train_subset);
-    ds.test = ds.test.head(cfg.test_subset);
+    let source = || match cfg.source {
+        Source::Synthetic => "the synthetic data set".to_string(),
+        _ => path().map_or_else(|e| e.to_string(), |p| p.display().to_string()),
+    };
+    ds.train = ds
+        .train
+        .head(cfg.train_subset, "data.train_subset")
+        .with_context(|| format!("training set of {}", source()))?;
+    ds.test = ds
+        .test
+        .head(cfg.test_subset, "data.test_subset")
+        .with_context(|| format!("test set of {}", source()))?;
     if cfg.normalize
         && let Some((mean, std)) = normalization(cfg.source)
     {
