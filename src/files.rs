@@ -29,6 +29,23 @@ pub fn out_of_space(e: &anyhow::Error) -> bool {
     })
 }
 
+/// `err` with its causes, for a person to read: libtorch appends to its errors the C++ stack
+/// trace of the throw ("Exception raised from ...", then a line a frame), which says where in
+/// libtorch, not what is wrong; that part is left out. Records of failed runs keep all of it.
+pub fn error_text(err: &anyhow::Error) -> String {
+    let text = format!("{err:#}");
+    let mut kept = String::with_capacity(text.len());
+    let mut in_trace = false;
+    for line in text.split_inclusive('\n') {
+        in_trace = line.starts_with("Exception raised from ")
+            || (in_trace && (line.starts_with("frame #") || line.trim().is_empty()));
+        if !in_trace {
+            kept.push_str(line);
+        }
+    }
+    kept.trim_end().to_string()
+}
+
 /// Whether the file system holding `path` has no block left for an unprivileged writer.
 pub fn disk_full(path: &Path) -> bool {
     let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
@@ -143,4 +160,27 @@ pub fn files_with_extension(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
     }
     paths.sort();
     Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_text_drops_libtorchs_stack_trace_and_keeps_every_cause() {
+        let torch = "PytorchStreamReader failed: not a ZIP archive.\nException raised from valid at x.cc:242 (most recent call first):\nframe #0: c10::Error::Error() + 0x9d\nframe #1: f() + 0xc3\n";
+        let err = anyhow::anyhow!(torch.to_string()).context("w.ot: cannot read checkpoint");
+        assert_eq!(
+            error_text(&err),
+            "w.ot: cannot read checkpoint: PytorchStreamReader failed: not a ZIP archive."
+        );
+        // Text without a trace, and lines after one that are not frames, stay as they were.
+        let plain = anyhow::anyhow!("a\nframe #0 is what the user called it").context("b");
+        assert_eq!(
+            error_text(&plain),
+            "b: a\nframe #0 is what the user called it"
+        );
+        let after = anyhow::anyhow!("x\nException raised from f\nframe #0: g\nmore words");
+        assert_eq!(error_text(&after), "x\nmore words");
+    }
 }

@@ -268,6 +268,19 @@ fn diversity_reads_safetensors_and_ot_and_rejects_bad_files() {
         "{}",
         stderr(&o)
     );
+    // libtorch's own error for a file that is no checkpoint, without its C++ stack trace.
+    let bad_ot = dir.path().join("bad.ot");
+    std::fs::write(&bad_ot, b"{}").unwrap();
+    let o = featdiv(&["diversity", bad_ot.to_str().unwrap()]);
+    let e = stderr(&o);
+    assert!(
+        !o.status.success() && e.contains("bad.ot") && e.contains("not a ZIP archive"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("frame #") && !e.contains("Exception raised from"),
+        "{e}"
+    );
     let o = featdiv(&["diversity", "w.h5"]);
     assert!(
         !o.status.success() && stderr(&o).contains("w.h5"),

@@ -119,9 +119,10 @@ impl Progress<'_> {
                 summary_line(&OutDir(self.out).run(&r.hash))
             }
             Err(e) => {
-                let what = format!("{} {} seed {}: {e:#}", r.experiment, r.variant, r.seed);
+                let e = crate::files::error_text(e);
+                let what = format!("{} {} seed {}: {e}", r.experiment, r.variant, r.seed);
                 self.tally.failed.push(what);
-                format!("FAILED: {e:#}")
+                format!("FAILED: {e}")
             }
         };
         crate::say!(
