@@ -149,8 +149,13 @@ pub fn load_run(dir: &Path) -> Result<Records> {
     }
     let text = std::fs::read_to_string(&summary_path)
         .with_context(|| format!("cannot read {}", summary_path.display()))?;
-    let summary: Summary = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a run's summary", summary_path.display()))?;
+    let summary: Summary = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a run's summary{}",
+            summary_path.display(),
+            retrain_hint(dir)
+        )
+    })?;
     let done = match summary.result {
         RunResult::Done(d) => d,
         RunResult::Failed { error } => return Ok(Records::Failed(summary_path, error)),
@@ -168,8 +173,14 @@ pub fn load_run(dir: &Path) -> Result<Records> {
     let text = std::fs::read_to_string(&steps_path)
         .with_context(|| format!("cannot read {}", steps_path.display()))?;
     for (i, line) in text.lines().enumerate() {
-        let line: Line = serde_json::from_str(line)
-            .with_context(|| format!("{} line {}", steps_path.display(), i + 1))?;
+        let line: Line = serde_json::from_str(line).with_context(|| {
+            format!(
+                "{} line {}{}",
+                steps_path.display(),
+                i + 1,
+                retrain_hint(dir)
+            )
+        })?;
         match line {
             Line::Step(s) => f.steps.push(s),
             Line::Eval(e) => f.evals.push(e),
@@ -177,4 +188,15 @@ pub fn load_run(dir: &Path) -> Result<Records> {
         }
     }
     Ok(Records::Finished(Box::new(f)))
+}
+
+/// What to do about a corrupt file of a finished run. A sweep renames a run's folder into place
+/// only once every record is written, so the damage came later, and only training it again
+/// repairs it: a folder without a summary is trained by the next reproduce or sweep.
+fn retrain_hint(dir: &Path) -> String {
+    format!(
+        " (written whole when the run finished, so changed since: remove {} and run the same \
+         reproduce or sweep again to train it anew)",
+        dir.display()
+    )
 }

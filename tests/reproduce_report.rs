@@ -299,8 +299,10 @@ fn corrupt_records_are_errors_that_name_the_file() {
     .unwrap();
     let o = report("steps");
     let err = String::from_utf8_lossy(&o.stderr);
+    // It names the folder to remove, so the next reproduce trains the run anew.
+    let remove = format!("remove {} and run", run.display());
     assert!(
-        !o.status.success() && err.contains("steps.jsonl line"),
+        !o.status.success() && err.contains("steps.jsonl line") && err.contains(&remove),
         "{err}"
     );
     std::fs::write(&steps, good).unwrap();
@@ -308,7 +310,10 @@ fn corrupt_records_are_errors_that_name_the_file() {
     std::fs::write(run.join("summary.json"), "{").unwrap();
     let o = report("summary");
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.contains("summary.json"), "{err}");
+    assert!(
+        !o.status.success() && err.contains("summary.json") && err.contains(&remove),
+        "{err}"
+    );
     std::fs::write(run.join("summary.json"), summary).unwrap();
     let plan = out.join("plan").join("e1-toy.json");
     std::fs::write(&plan, "[]").unwrap();
