@@ -68,11 +68,10 @@ enum Command {
         only: Vec<String>,
         #[command(flatten)]
         host: HostArgs,
-        /// Every run's training budget (epochs, or steps) times this, e.g. 1.5: does a verdict
-        /// hinge on the budget? Pair with --only; the runs go to runs/<profile>-x<F>.
-        #[arg(long, default_value = "1")]
-        budget: Budget,
-        /// Run records; default runs/<profile> (runs/<profile>-x<F> with --budget F).
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// Run records; default runs/<profile> (runs/<profile>-x<F> with --budget F,
+        /// runs/<profile>-<P> with --precision P).
         #[arg(long)]
         out: Option<PathBuf>,
         #[arg(long, default_value = "report")]
@@ -89,9 +88,8 @@ enum Command {
         /// I/N: run the I-th (0-based) of N shards.
         #[arg(long, default_value = "0/1")]
         shard: Shard,
-        /// Every run's training budget (epochs, or steps) times this, e.g. 1.5.
-        #[arg(long, default_value = "1")]
-        budget: Budget,
+        #[command(flatten)]
+        plan: PlanArgs,
         #[command(flatten)]
         host: HostArgs,
         #[arg(long)]
@@ -166,6 +164,27 @@ struct HostArgs {
     jobs: usize,
 }
 
+/// What changes every planned run of a reproduce or sweep: each is another run (another hash).
+#[derive(clap::Args)]
+struct PlanArgs {
+    /// Every run's training budget (epochs, or steps) times this, e.g. 1.5: does a verdict
+    /// hinge on the budget? Pair with --only; the runs go to runs/<profile>-x<F>.
+    #[arg(long, default_value = "1")]
+    budget: Budget,
+    /// Every run in this precision (fp32 | bf16 | tf32), in place of the one its profile
+    /// declares: bf16 is the faster on CPUs with AMX, fp32 on those without (reproduce says
+    /// which when it plans bf16 runs). The runs go to runs/<profile>-<P>.
+    #[arg(long)]
+    precision: Option<Precision>,
+}
+
+impl PlanArgs {
+    fn apply(&self, e: &mut Experiment) {
+        e.budget = self.budget;
+        e.precision = self.precision;
+    }
+}
+
 impl HostArgs {
     /// The host with its device resolved (auto becomes cpu or cuda): a run's hash says where it ran.
     fn host(&self) -> Result<Host> {
@@ -234,29 +253,28 @@ pub fn run() -> Result<()> {
             profile,
             experiments,
             only,
-            budget,
+            plan,
             host,
             out,
             report,
         } => {
-            let out = out.unwrap_or_else(|| default_out(profile, budget));
-            reproduce(profile, &experiments, &only, budget, &host, &out)?;
+            let out = out.unwrap_or_else(|| default_out(profile, &plan));
+            reproduce(profile, &experiments, &only, &plan, &host, &out)?;
             write_report(&out, &report)
         }
         Command::Sweep {
             config,
             profile,
             shard,
-            budget,
+            plan,
             host,
             out,
         } => {
             let h = host.host()?;
-            let e = Experiment {
-                budget,
-                ..Experiment::from_file(&config)?
-            };
+            let mut e = Experiment::from_file(&config)?;
+            plan.apply(&mut e);
             let plans = featdiv::sweep::plan_all(std::slice::from_ref(&e), profile, &h)?;
+            note_bf16_speed(&plans)?;
             featdiv::sweep::run_plans(&plans, shard, &out, &host.executor(h.device)?)
         }
         Command::Report { runs, out } => write_report(&runs, &out),
@@ -308,15 +326,46 @@ fn diversity(file: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// runs/<profile>, or runs/<profile>-x<F> for a budget F other than the declared one: the
-/// stretched runs and their plans never land in the declared profile's folder.
-fn default_out(profile: ProfileName, budget: Budget) -> PathBuf {
-    let name = if budget.is_as_declared() {
-        profile.name().to_string()
-    } else {
-        format!("{}-{budget}", profile.name())
-    };
+/// runs/<profile>, with -x<F> for a budget F other than the declared one and -<P> for a
+/// precision P: runs other than the declared ones, and their plans, never land in the declared
+/// profile's folder.
+fn default_out(profile: ProfileName, plan: &PlanArgs) -> PathBuf {
+    let mut name = profile.name().to_string();
+    if !plan.budget.is_as_declared() {
+        name += &format!("-{}", plan.budget);
+    }
+    if let Some(p) = plan.precision {
+        name += &format!("-{}", p.name());
+    }
     PathBuf::from("runs").join(name)
+}
+
+/// Says so when runs planned in bf16 on the CPU would train faster in fp32 here. bf16 autocast
+/// doubled the step rate on a CPU with AMX, and slowed it on one with AVX-512 BF16 alone, so the
+/// declared profile is not the fastest everywhere; a 1024² product in each (a tenth of a second)
+/// tells which this CPU is.
+fn note_bf16_speed(plans: &[featdiv::experiment::Plan]) -> Result<()> {
+    let mut threads = None;
+    for r in plans.iter().flat_map(|p| &p.runs) {
+        let cfg = r.config()?;
+        if cfg.train.precision == Precision::Bf16 && cfg.device == DeviceSpec::Cpu {
+            threads = Some(cfg.threads);
+            break;
+        }
+    }
+    let Some(threads) = threads else {
+        return Ok(());
+    };
+    let before = tch::get_num_threads();
+    let rate = |kind| featdiv::bench::gemm_peak(1024, kind, tch::Device::Cpu, threads, 3) / 1e9;
+    let (fp32, bf16) = (rate(tch::Kind::Float), rate(tch::Kind::BFloat16));
+    tch::set_num_threads(before);
+    if bf16 < fp32 {
+        featdiv::say!(
+            "note: runs planned in bf16 on this CPU, where bf16 is the slower (a 1024² product on {threads} thread(s): bf16 {bf16:.0} GFLOP/s, fp32 {fp32:.0}; no AMX?); --precision fp32 would train them faster, as other runs in another folder"
+        );
+    }
+    Ok(())
 }
 
 /// Plans the experiments of `dir` (those of `only` and the analyses of them, if given) and
@@ -325,14 +374,14 @@ fn reproduce(
     profile: ProfileName,
     dir: &Path,
     only: &[String],
-    budget: Budget,
+    plan: &PlanArgs,
     host: &HostArgs,
     out: &Path,
 ) -> Result<()> {
     let h = host.host()?;
     let mut all = featdiv::experiment::load_dir(dir)?;
     for e in &mut all {
-        e.budget = budget;
+        plan.apply(e);
     }
     if !only.is_empty() {
         for name in only {
@@ -346,6 +395,7 @@ fn reproduce(
         all.retain(|e| only.contains(&e.name) || e.analysis_of.iter().any(|a| only.contains(a)));
     }
     let plans = featdiv::sweep::plan_all(&all, profile, &h)?;
+    note_bf16_speed(&plans)?;
     featdiv::sweep::run_plans(&plans, Shard::ALL, out, &host.executor(h.device)?)
 }
 
@@ -438,4 +488,28 @@ fn diversity_table(layers: &[featdiv::metrics::LayerDiversity]) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_other_than_the_declared_ones_get_their_own_folder() {
+        let plan = |budget: &str, precision: Option<Precision>| PlanArgs {
+            budget: budget.parse().unwrap(),
+            precision,
+        };
+        let out = |p: &PlanArgs| default_out(ProfileName::Standard, p);
+        assert_eq!(out(&plan("1", None)), Path::new("runs/standard"));
+        assert_eq!(out(&plan("3", None)), Path::new("runs/standard-x3"));
+        assert_eq!(
+            out(&plan("1", Some(Precision::Fp32))),
+            Path::new("runs/standard-fp32")
+        );
+        assert_eq!(
+            out(&plan("1.5", Some(Precision::Bf16))),
+            Path::new("runs/standard-x1.5-bf16")
+        );
+    }
 }

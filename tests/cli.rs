@@ -391,4 +391,33 @@ fn sweep_budget_stretches_the_plan_and_refuses_a_budget_that_is_not_whole() {
         !out.join("plan/e1-toy.json").exists(),
         "a refused plan is not written"
     );
+    // --precision reaches every run through the same plan, and says so in the scale.
+    let o = featdiv(&[
+        "sweep",
+        "--config",
+        "configs/experiments/e3-leakynet.toml",
+        "--profile",
+        "smoke",
+        "--precision",
+        "bf16",
+        "--shard",
+        "999/1000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan = read_json(&out.join("plan/e3-leakynet.json"));
+    assert!(
+        plan["scale"]
+            .as_str()
+            .unwrap()
+            .contains("every run in bf16")
+    );
+    for r in plan["runs"].as_array().unwrap() {
+        let last = r["overrides"].as_array().unwrap().iter().rev();
+        let precision = last
+            .map(|o| o.as_str().unwrap())
+            .find(|o| o.starts_with("train.precision="));
+        assert_eq!(precision, Some("train.precision=\"bf16\""), "{r}");
+    }
 }

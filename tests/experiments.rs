@@ -3,7 +3,7 @@
 //! that name the file, the variant and the key.
 mod common;
 
-use featdiv::config::DeviceSpec;
+use featdiv::config::{DeviceSpec, MemoryFormat, Precision};
 use featdiv::experiment::{Budget, Experiment, Host, ProfileName, config_hash, load_dir};
 use featdiv::sweep::{Shard, shard_runs};
 use rstest::rstest;
@@ -66,6 +66,57 @@ fn a_budget_factor_stretches_every_run_and_says_so_in_the_scale() {
     let err = format!("{:#}", e1.plan(ProfileName::Standard, &cpu()).unwrap_err());
     assert!(
         err.contains("experiment e1-toy") && err.contains("train.epochs = 5 would become 7.5"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_precision_override_sets_every_run_that_differs_and_says_so_in_the_scale() {
+    let named = |name: &str| shipped().into_iter().find(|e| e.name == name).unwrap();
+    let plan = |e: &Experiment, precision| {
+        Experiment {
+            precision,
+            ..e.clone()
+        }
+        .plan(ProfileName::Standard, &cpu())
+    };
+    let e3 = named("e3-leakynet");
+    let declared = plan(&e3, None).unwrap().unwrap();
+    let fp32 = plan(&e3, Some(Precision::Fp32)).unwrap().unwrap();
+    assert_eq!(fp32.runs.len(), declared.runs.len());
+    for (d, f) in declared.runs.iter().zip(&fp32.runs) {
+        let (dc, fc) = (d.config().unwrap(), f.config().unwrap());
+        assert_eq!(dc.train.precision, Precision::Bf16, "{}", d.variant);
+        assert_eq!(fc.train.precision, Precision::Fp32, "{}", f.variant);
+        // Nothing else moves: the memory format, the budget, the variant's own keys.
+        assert_eq!(fc.train.memory_format, MemoryFormat::ChannelsLast);
+        assert_eq!(fc.train.epochs, dc.train.epochs);
+        assert_eq!(fc.model, dc.model);
+        assert_ne!(
+            d.hash, f.hash,
+            "{}: another precision is another run",
+            f.variant
+        );
+    }
+    assert!(fp32.scale.starts_with(&declared.scale));
+    assert!(
+        fp32.scale
+            .ends_with("every run in fp32 (--precision, in place of any precision named above)")
+    );
+    // Runs already in that precision are the declared runs (one hash, trained once).
+    let e1 = named("e1-toy");
+    let hashes =
+        |p: featdiv::experiment::Plan| p.runs.into_iter().map(|r| r.hash).collect::<Vec<_>>();
+    assert_eq!(
+        hashes(plan(&e1, Some(Precision::Fp32)).unwrap().unwrap()),
+        hashes(plan(&e1, None).unwrap().unwrap())
+    );
+    // TF32 exists on CUDA only: refused when planning, naming the experiment and the key.
+    let err = format!("{:#}", plan(&e3, Some(Precision::Tf32)).unwrap_err());
+    assert!(
+        err.contains("experiment e3-leakynet")
+            && err.contains("train.precision")
+            && err.contains("tf32 needs a CUDA device"),
         "{err}"
     );
 }

@@ -10,7 +10,7 @@ pub use criteria::{
     Accuracy, ClaimId, Criteria, Growth, K1, K2, K3, K4, K5, K6, K7, K8, K9, Weighing,
 };
 
-use crate::config::{Config, DeviceSpec};
+use crate::config::{Config, DeviceSpec, Precision};
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -116,6 +116,9 @@ pub struct Experiment {
     /// Set by `--budget`, not by the file: every run's training budget times this.
     #[serde(skip)]
     pub budget: Budget,
+    /// Set by `--precision`, not by the file: every run in this precision (`train.precision`).
+    #[serde(skip)]
+    pub precision: Option<Precision>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -309,21 +312,28 @@ impl Experiment {
 }
 
 impl Experiment {
-    /// The profile's scale in words, and the budget factor where it is not as declared.
+    /// The profile's scale in words, with the budget factor and precision where they are not
+    /// as declared.
     fn scale_text(&self, p: &Profile) -> String {
-        if self.budget.is_as_declared() {
-            p.scale.clone()
-        } else {
-            format!(
-                "{}; at {} the budget (--budget: every run's epochs, or steps, times that)",
-                p.scale, self.budget
-            )
+        let mut text = p.scale.clone();
+        if !self.budget.is_as_declared() {
+            text += &format!(
+                "; at {} the budget (--budget: every run's epochs, or steps, times that)",
+                self.budget
+            );
         }
+        if let Some(precision) = self.precision {
+            text += &format!(
+                "; every run in {} (--precision, in place of any precision named above)",
+                precision.name()
+            );
+        }
+        text
     }
 
     /// Variant `v` with `seed` under profile `p`: the profile's overrides, then the variant's,
-    /// seed, device, the budget factor (of the epochs or steps those made) and (for a named data
-    /// set without a path) the host's data folder.
+    /// seed, device, the budget factor (of the epochs or steps those made), the precision and
+    /// (for a named data set without a path) the host's data folder.
     fn planned_run(
         &self,
         v: &Variant,
@@ -340,6 +350,18 @@ impl Experiment {
         if let Some(stretch) = self.budget.override_for(&cfg.train)? {
             overrides.push(stretch);
             cfg = Config::from_toml_str(base, &overrides)?;
+        }
+        // Only where it changes something: a run already in this precision keeps its hash.
+        if let Some(precision) = self.precision
+            && cfg.train.precision != precision
+        {
+            overrides.push(format!("train.precision={:?}", precision.name()));
+            cfg =
+                Config::from_toml_str(base, &overrides).context("--precision cannot apply here")?;
+        }
+        // Refused here, not when the run starts: a plan that cannot train stops before any run.
+        if host.device == DeviceSpec::Cpu {
+            cfg.train.check_precision(false)?;
         }
         if let Some(dir) = &host.data_dir
             && cfg.data.path.is_none()
