@@ -5,7 +5,9 @@
 //! the file.
 mod common;
 
+use common::snapshots::{gap, round_numbers, same_float, settle, settled};
 use common::sweeps::*;
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -398,8 +400,8 @@ fn a_missing_data_set_or_device_stops_before_any_run() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--shard"));
 }
 
-/// The claims table and per-layer metrics of the smoke run, floats rounded to 2 significant
-/// digits: a change that moves a metric shows in review.
+/// The claims table and per-layer metrics of the smoke run, as `common::snapshots` keeps them on
+/// every CPU: a change that moves a metric shows in review.
 #[test]
 fn snapshot_of_the_claims_table_and_metrics() {
     let (_, out, report) = smoke();
@@ -416,6 +418,7 @@ fn snapshot_of_the_claims_table_and_metrics() {
             })
         })
         .collect();
+    let table = settled("reproduce_smoke_claims", json!(table));
     snapshot_json!("reproduce_smoke_claims", table);
 
     let built = featdiv::report::build(out).unwrap();
@@ -436,49 +439,58 @@ fn snapshot_of_the_claims_table_and_metrics() {
                 "layers": f.summary.diversity_final.iter().map(|l| serde_json::json!({
                     "name": l.name,
                     "forward": common::sig(l.forward, 2),
-                    "gap_abs": common::sig(l.gap_abs, 1),
-                    "distinct": l.distinct_exact,
+                    "gap_abs": gap(l.gap_abs),
+                    // Features apart by more than 1e-4 of the largest weight: an exact count
+                    // would count the CPU's rounding.
+                    "distinct_tol": l.distinct_tol,
                     "width": common::sig(l.width_participation, 2),
                 })).collect::<Vec<_>>(),
             })
         })
         .collect();
+    let metrics = settled("reproduce_smoke_e2_metrics", json!(metrics));
     snapshot_json!("reproduce_smoke_e2_metrics", metrics);
 }
 
-/// Every number in a text to 2 significant digits.
-fn round_numbers(text: &str) -> String {
-    let mut out = String::new();
-    let mut num = String::new();
-    let flush = |num: &mut String, out: &mut String| {
-        if !num.is_empty() {
-            match num.parse::<f64>() {
-                Ok(x) if num.contains('.') || num.contains('e') => {
-                    out.push_str(&format!("{}", common::sig(x, 2)))
-                }
-                _ => out.push_str(num),
-            }
-            num.clear();
-        }
-    };
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        let exp = (c == 'e' || c == '-')
-            && !num.is_empty()
-            && chars
-                .get(i + 1)
-                .is_some_and(|n| n.is_ascii_digit() || *n == '-');
-        let point =
-            c == '.' && !num.is_empty() && chars.get(i + 1).is_some_and(char::is_ascii_digit);
-        if c.is_ascii_digit() || point || exp {
-            num.push(c);
-        } else {
-            flush(&mut num, &mut out);
-            out.push(c);
-        }
+#[test]
+fn a_flip_of_the_second_digit_is_the_same_and_more_is_not() {
+    assert!(same_float(4.6, 4.7));
+    assert!(same_float(0.12, 0.11));
+    assert!(same_float(16.0, 17.0));
+    assert!(!same_float(4.6, 4.8));
+    assert!(!same_float(0.12, 0.14));
+    assert!(!same_float(0.0, 1e-9));
+    assert!(!same_float(-4.6, 4.6));
+}
+
+#[test]
+fn settling_keeps_the_stored_text_only_where_nothing_but_a_flip_differs() {
+    let stored = json!({"m": "factor 16 [4.6, 28]; 12 runs", "acc": 0.84, "n": 15});
+    let flipped = json!({"m": "factor 16 [4.7, 28]; 12 runs", "acc": 0.85, "n": 15});
+    assert_eq!(settle(&stored, flipped), stored);
+    // A real move, another integer, other words: the new value shows.
+    for (key, value) in [
+        ("m", json!("factor 16 [4.9, 28]; 12 runs")),
+        ("m", json!("factor 16 [4.6, 28]; 13 runs")),
+        ("m", json!("factor 16 [4.6, 28]; 12 seeds")),
+        ("acc", json!(0.87)),
+        ("n", json!(16)),
+    ] {
+        let mut new = stored.clone();
+        new[key] = value.clone();
+        assert_eq!(settle(&stored, new)[key], value, "{key}");
     }
-    flush(&mut num, &mut out);
-    out
+}
+
+#[test]
+fn rounding_level_values_are_named_not_printed() {
+    assert_eq!(
+        round_numbers("never > 0.001 (final 0.000000000036), -0.0123 and 12 runs"),
+        "never > 0.001 (final <1e-6), -0.012 and 12 runs"
+    );
+    assert_eq!(gap(0.0), json!(0.0));
+    assert_eq!(gap(3e-11), json!("rounding level"));
+    assert_eq!(gap(0.0042), json!(0.004));
 }
 
 /// Copies the smoke profile's run folder, edits one line of a run's steps.jsonl, and returns the

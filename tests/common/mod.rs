@@ -1,6 +1,7 @@
 //! Helpers shared by the claim and unit tests.
 #![allow(dead_code)]
 pub mod k4;
+pub mod snapshots;
 pub mod sweeps;
 use featdiv::config::{Config, DataConfig, WrnInit};
 use featdiv::data::{self, Dataset};
