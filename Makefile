@@ -56,8 +56,12 @@ claims: setup data          ## heavier claims: the standard profile and its verd
 
 JOBS ?= 2
 PROFILE ?= quick
-reproduce: build data       ## every experiment (E1-E6) at PROFILE (quick < 10 min, standard 44 min on 2 cores): runs/PROFILE, report/
-	./target/release/featdiv reproduce --profile $(PROFILE) --jobs $(JOBS) --out runs/$(PROFILE) --report report
+# PRECISION=fp32 trains every run in fp32 (faster than bf16 on a CPU without AMX): runs/PROFILE-fp32.
+PRECISION ?=
+PRECISION_ARGS = $(if $(PRECISION),--precision $(PRECISION))
+PRECISION_SUFFIX = $(if $(PRECISION),-$(PRECISION))
+reproduce: build data       ## every experiment (E1-E6) at PROFILE (quick < 10 min, standard 44 min on 2 cores with AMX), PRECISION: runs/PROFILE, report/
+	./target/release/featdiv reproduce --profile $(PROFILE) $(PRECISION_ARGS) --jobs $(JOBS) --out runs/$(PROFILE)$(PRECISION_SUFFIX) --report report
 
 # The budget check: experiments ONLY of BUDGET_PROFILE with every run trained BUDGET times as long.
 # The default is what decides K9 on a CPU: E2 at 3x the standard budget (82 min on 2 cores).
@@ -65,10 +69,10 @@ ONLY ?= e2-constnet
 BUDGET ?= 3
 BUDGET_PROFILE ?= standard
 budget: build data          ## ONLY at BUDGET x BUDGET_PROFILE's budget (default E2 at 3x standard, decides K9: 82 min on 2 cores): runs/BUDGET_PROFILE-xBUDGET, report-xBUDGET/
-	./target/release/featdiv reproduce --profile $(BUDGET_PROFILE) --only $(ONLY) --budget $(BUDGET) --jobs $(JOBS) --report report-x$(BUDGET)
+	./target/release/featdiv reproduce --profile $(BUDGET_PROFILE) --only $(ONLY) --budget $(BUDGET) $(PRECISION_ARGS) --jobs $(JOBS) --report report-x$(BUDGET)
 
 report: build               ## the report again from runs/$(PROFILE) (e.g. after merging sweep shards)
-	./target/release/featdiv report --runs runs/$(PROFILE) --out report
+	./target/release/featdiv report --runs runs/$(PROFILE)$(PRECISION_SUFFIX) --out report
 
 bench: setup-cuda build data  ## featdiv vs PyTorch eager, interleaved: MLP epoch, WRN step fp32 and bf16 + channels_last, GEMM peak
 	@rm -f target/bench.log

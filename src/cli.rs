@@ -56,9 +56,9 @@ enum Command {
     /// Finished runs are skipped: a killed reproduce resumes where it stopped.
     Reproduce {
         /// quick (Fashion-MNIST subsets, CPU, < 10 min on 2 cores; some claims undecided) |
-        /// standard (44 min on 2 cores; K3, K9 undecided at its budget, K9 holds with
-        /// --only e2-constnet --budget 3) | full (all of Fashion-MNIST, hours) | paper (the
-        /// authors' scale: WRN-16-10, CIFAR-10, GPU) | smoke
+        /// standard (44 min on 2 cores with AMX, hours without; K3, K9 undecided at its
+        /// budget, K9 holds with --only e2-constnet --budget 3) | full (all of Fashion-MNIST,
+        /// hours) | paper (the authors' scale: WRN-16-10, CIFAR-10, GPU) | smoke
         #[arg(long, default_value = "quick")]
         profile: ProfileName,
         #[arg(long, default_value = "configs/experiments")]
