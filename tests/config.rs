@@ -120,6 +120,24 @@ fn invalid_values_name_their_key(#[case] set: &str, #[case] key: &str) {
 }
 
 #[test]
+fn tf32_on_a_config_that_names_the_cpu_is_refused_when_parsed() {
+    let parse = |device: &str| {
+        let sets = [
+            format!("device={device:?}"),
+            "train.precision=\"tf32\"".into(),
+        ];
+        Config::from_toml_str(EXAMPLE, &sets)
+    };
+    let err = format!("{:#}", parse("cpu").unwrap_err());
+    assert!(
+        err.contains("train.precision") && err.contains("tf32 needs a CUDA device"),
+        "{err}"
+    );
+    // On "auto" the device is not known yet: train checks it once resolved.
+    assert!(parse("auto").is_ok());
+}
+
+#[test]
 fn unknown_keys_and_wrong_types_are_errors() {
     let err = Config::from_toml_str(EXAMPLE, &["train.learning_rate=0.1".into()]).unwrap_err();
     assert!(format!("{err:#}").contains("learning_rate"), "{err:#}");

@@ -452,6 +452,11 @@ impl Config {
             "data.path",
             "required when data.source = \"npz\"",
         )?;
+        // A config that names the CPU cannot train in TF32; one on "auto" is checked when the
+        // device is known (train).
+        if self.device == DeviceSpec::Cpu {
+            self.train.check_precision(false)?;
+        }
         self.validate_train()?;
         self.validate_breakers()
     }

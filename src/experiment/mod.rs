@@ -359,10 +359,6 @@ impl Experiment {
             cfg =
                 Config::from_toml_str(base, &overrides).context("--precision cannot apply here")?;
         }
-        // Refused here, not when the run starts: a plan that cannot train stops before any run.
-        if host.device == DeviceSpec::Cpu {
-            cfg.train.check_precision(false)?;
-        }
         if let Some(dir) = &host.data_dir
             && cfg.data.path.is_none()
             && let Some(name) = crate::data::default_path(cfg.data.source)
