@@ -25,27 +25,72 @@ pub fn accuracy(f: &Finished, which: Accuracy) -> Evidence<f64> {
     }
 }
 
-/// One point per x of a group (x = 0 without one): its runs' accuracies over seeds.
+/// One point per x of a group (x = 0 without one): its distinct runs' accuracies over seeds,
+/// floored at the test set's binomial noise.
 pub fn points(e: &ExperimentRuns, group: &str, which: Accuracy) -> Evidence<Vec<Point>> {
-    let mut by_x: BTreeMap<i64, (f64, Vec<f64>)> = BTreeMap::new();
+    let mut by_x: BTreeMap<i64, (f64, Runs)> = BTreeMap::new();
     for (p, f) in e.finished(group) {
         let x = p.x.unwrap_or(0.0);
         // Keyed by x scaled to an integer: floats are not Ord.
         by_x.entry((x * 1e6).round() as i64)
             .or_insert((x, Vec::new()))
             .1
-            .push(accuracy(f, which)?);
+            .push((p, f));
     }
-    Ok(by_x.into_values().map(|(x, a)| Point::new(x, a)).collect())
+    by_x.into_values()
+        .map(|(x, runs)| point(x, &distinct(runs), which))
+        .collect()
 }
 
-/// All of a group's accuracies as one point (x = 0); None if it has no finished runs.
+/// The accuracies of `runs` as one point at `x`, floored at the test set's binomial noise.
+pub fn point(x: f64, runs: &[(&PlannedRun, &Finished)], which: Accuracy) -> Evidence<Point> {
+    let accs = runs
+        .iter()
+        .map(|(_, f)| accuracy(f, which))
+        .collect::<Evidence<Vec<f64>>>()?;
+    let n_test = runs.first().map_or(0, |(_, f)| f.data.test);
+    Ok(Point::accuracies(x, accs, n_test))
+}
+
+/// All of a group's distinct runs as one point (x = 0); None if it has no finished runs.
 pub fn group(e: &ExperimentRuns, name: &str, which: Accuracy) -> Evidence<Option<Point>> {
-    let accs: Vec<f64> = points(e, name, which)?
-        .into_iter()
-        .flat_map(|p| p.accs)
-        .collect();
-    Ok((!accs.is_empty()).then(|| Point::new(0.0, accs)))
+    let runs = distinct(e.finished(name));
+    if runs.is_empty() {
+        return Ok(None);
+    }
+    point(0.0, &runs, which).map(Some)
+}
+
+/// The runs that replicate something: of runs whose records agree bit for bit (one
+/// configuration planned under two names, or seeds that changed nothing a run depends on), the
+/// first. Two such runs are one observation, not two.
+pub fn distinct<'a>(runs: Runs<'a>) -> Runs<'a> {
+    let mut seen = std::collections::BTreeSet::new();
+    runs.into_iter()
+        .filter(|(_, f)| seen.insert(fingerprint(f)))
+        .collect()
+}
+
+/// FNV-1a over the bits of what a run measured: its accuracies, losses and symmetry gaps.
+pub fn fingerprint(f: &Finished) -> u64 {
+    let values = [
+        f.summary.final_test_acc,
+        f.summary.best_test_acc,
+        f.summary.final_loss,
+    ]
+    .into_iter()
+    .chain(f.evals.iter().flat_map(|e| [e.test_acc, e.loss]))
+    .chain(f.steps.iter().map(|s| s.loss))
+    .chain(
+        f.steps
+            .iter()
+            .flat_map(|s| s.layers.iter().map(|l| l.gap_abs)),
+    );
+    values.fold(0xcbf2_9ce4_8422_2325, |h, v| {
+        v.to_bits().to_le_bytes().iter().fold(h, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    })
 }
 
 /// The largest symmetry gap over the layers of every logged step.
@@ -125,103 +170,6 @@ pub fn chance(f: &Finished) -> Evidence<f64> {
     }
 }
 
-/// A run's accuracy after each evaluation as `which` reads it (the running best, or as it was);
-/// a NaN is a flaw naming the records.
-fn curve(f: &Finished, which: Accuracy) -> Evidence<Vec<f64>> {
-    let mut curve = Vec::with_capacity(f.evals.len());
-    let mut best = f64::NEG_INFINITY;
-    for e in &f.evals {
-        if !e.test_acc.is_finite() {
-            return Err(Flaw::new(
-                RunFiles(&f.dir).steps(),
-                format!(
-                    "the evaluation at step {} has test_acc {}",
-                    e.step, e.test_acc
-                ),
-            ));
-        }
-        best = best.max(e.test_acc);
-        curve.push(match which {
-            Accuracy::Best => best,
-            Accuracy::Final => e.test_acc,
-        });
-    }
-    Ok(curve)
-}
-
-/// The index at which the last quarter of `n >= 1` evaluations starts: every measure of whether a
-/// curve has settled compares its last value with this one.
-pub fn last_quarter_start(n: usize) -> usize {
-    (3 * (n - 1)) / 4
-}
-
-/// How much a run's accuracy (as `which` reads it: the running best, or as it was) rose over the
-/// last quarter of its evaluations; None with fewer than two evaluations.
-pub fn late_rise(f: &Finished, which: Accuracy) -> Evidence<Option<f64>> {
-    let curve = curve(f, which)?;
-    if curve.len() < 2 {
-        return Ok(None);
-    }
-    let earlier = curve[last_quarter_start(curve.len())];
-    Ok(Some(curve[curve.len() - 1] - earlier))
-}
-
-/// How many of a run's first evaluations were taken while the learning rate was still at least
-/// half its first value: the stretch in which a measure that is still moving shows it, since a
-/// decayed rate freezes every measure whether or not it had settled.
-pub fn high_lr_evals(f: &Finished) -> usize {
-    let first = f.evals.first().map_or(0.0, |e| e.lr);
-    f.evals.iter().take_while(|e| e.lr >= first / 2.0).count()
-}
-
-/// The mean curve of `runs` over their high-learning-rate evaluations (`high_lr_evals`).
-fn high_lr_curve(runs: &[(&PlannedRun, &Finished)], which: Accuracy) -> Evidence<Vec<f64>> {
-    let mut sum: Vec<f64> = Vec::new();
-    for (_, f) in runs {
-        let mut c = curve(f, which)?;
-        c.truncate(high_lr_evals(f));
-        if sum.is_empty() {
-            sum = c;
-        } else {
-            sum.truncate(c.len());
-            sum.iter_mut().zip(&c).for_each(|(s, v)| *s += v);
-        }
-    }
-    Ok(sum.iter().map(|s| s / runs.len() as f64).collect())
-}
-
-/// A group's gap to a baseline over the last quarter of the high-learning-rate stretch.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CatchUp {
-    /// How much of the gap the group closed: positive while it is still catching up.
-    pub closed: f64,
-    /// Over this many evaluations.
-    pub evals: usize,
-    /// The gap left when the stretch ended.
-    pub left: f64,
-}
-
-/// How a group's gap to a baseline (mean curves over seeds) moved over the last quarter of the
-/// high-learning-rate stretch. None with fewer than two evaluations in that stretch.
-pub fn catching_up(
-    baseline: &[(&PlannedRun, &Finished)],
-    runs: &[(&PlannedRun, &Finished)],
-    which: Accuracy,
-) -> Evidence<Option<CatchUp>> {
-    let base = high_lr_curve(baseline, which)?;
-    let own = high_lr_curve(runs, which)?;
-    let n = base.len().min(own.len());
-    if n < 2 {
-        return Ok(None);
-    }
-    let (a, b) = (last_quarter_start(n), n - 1);
-    Ok(Some(CatchUp {
-        closed: (own[b] - own[a]) - (base[b] - base[a]),
-        evals: b - a,
-        left: base[b] - own[b],
-    }))
-}
-
 /// The runs of a group, with its planned-run records.
 pub type Runs<'a> = Vec<(&'a PlannedRun, &'a Finished)>;
 
@@ -238,120 +186,4 @@ pub fn require_seeds(j: &mut super::judge::Judgement, name: &str, runs: usize, m
         format!("{runs} finished"),
         "run more seeds (the experiment's seeds, or its profile's)",
     )
-}
-
-/// Requires a baseline (`name`, its runs) to have learned: its mean accuracy beats chance by
-/// `w.learned`, and it gained at most `w.plateau` over the last quarter of its evaluations.
-pub fn require_trained(
-    j: &mut super::judge::Judgement,
-    name: &str,
-    runs: &[(&PlannedRun, &Finished)],
-    w: &crate::experiment::Weighing,
-) -> Evidence<()> {
-    require_seeds(j, name, runs.len(), w.min_seeds);
-    let Some((_, first)) = runs.first() else {
-        return Ok(());
-    };
-    let chance = chance(first)?;
-    let accs = runs
-        .iter()
-        .map(|(_, f)| accuracy(f, w.accuracy))
-        .collect::<Evidence<Vec<f64>>>()?;
-    let mean = super::stats::mean_std(&accs).0;
-    j.require(
-        &format!(
-            "{name} learned: mean accuracy above chance ({chance:.2}) by {}",
-            w.learned
-        ),
-        mean - chance >= w.learned,
-        format!("{mean:.3}"),
-        "train longer or on more data",
-    );
-    require_levelled(j, name, runs, w)
-}
-
-/// Requires a group's accuracy to have levelled off: its mean rise over the last quarter of the
-/// evaluations at most `w.plateau`.
-pub fn require_levelled(
-    j: &mut super::judge::Judgement,
-    name: &str,
-    runs: &[(&PlannedRun, &Finished)],
-    w: &crate::experiment::Weighing,
-) -> Evidence<()> {
-    let mut rises = Vec::new();
-    for (_, f) in runs {
-        match late_rise(f, w.accuracy)? {
-            Some(r) => rises.push(r),
-            None => {
-                j.require(
-                    &format!("{name} levelled off"),
-                    false,
-                    "one evaluation: no curve to judge".into(),
-                    "train two or more epochs",
-                );
-                return Ok(());
-            }
-        }
-    }
-    if rises.is_empty() {
-        return Ok(());
-    }
-    let rise = super::stats::mean_std(&rises).0;
-    j.require(
-        &format!(
-            "{name} levelled off: rose at most {} over the last quarter",
-            w.plateau
-        ),
-        rise <= w.plateau,
-        format!("rose {rise:+.3}"),
-        "a longer budget (more epochs)",
-    );
-    Ok(())
-}
-
-/// Requires a group (name, runs) to have stopped closing its gap to a baseline (name, runs)
-/// before the learning rate decayed: more than `catch_up` over the last quarter of the
-/// high-rate evaluations, and the budget, not the group, set the shortfall that remains.
-pub fn require_caught_up(
-    j: &mut super::judge::Judgement,
-    (name, runs): (&str, &Runs),
-    (base, baseline): (&str, &Runs),
-    catch_up: f64,
-    which: Accuracy,
-) -> Evidence<()> {
-    let what = format!(
-        "{name} caught up: closed at most {catch_up} of its gap to {base} over the last quarter of the high learning rate"
-    );
-    let Some(u) = catching_up(baseline, runs, which)? else {
-        j.require(
-            &what,
-            false,
-            "under two evaluations at a high learning rate".into(),
-            "train two or more epochs before the first decay",
-        );
-        return Ok(());
-    };
-    // The pace of the last quarter, kept up, would close what is left in this many evaluations:
-    // a lower bound on the extra high-rate budget, since catching up slows as it nears.
-    let more = if u.closed > 0.0 {
-        format!(
-            "a longer budget: at least {:.0} more evaluation(s) at the high rate, at its last pace",
-            (u.left.max(0.0) / u.closed * u.evals as f64).ceil()
-        )
-    } else {
-        "a longer budget".into()
-    };
-    j.require(
-        &what,
-        u.closed <= catch_up,
-        format!(
-            "closed {:+.3} in {} evaluation{}, {:.3} still behind when the rate decayed",
-            u.closed,
-            u.evals,
-            if u.evals == 1 { "" } else { "s" },
-            u.left
-        ),
-        &more,
-    );
-    Ok(())
 }

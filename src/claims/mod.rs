@@ -1,13 +1,17 @@
-//! The paper's claims K1-K9, each judged by one function from the runs of the experiments that
-//! measure it to a `ClaimRow`, by the criterion the experiment file declared (`[claims.Kn]`),
-//! against a baseline trained in the same experiment. Four verdicts: holds and refuted only with
-//! every precondition met and beyond seed noise; undecided (saying what is missing and what
-//! would decide) otherwise; not run without runs or criterion. The report only renders the rows.
+//! The paper's claims K1-K9 (and K4-cpu, K4's CPU stand-in), each judged by one function from
+//! the runs of the experiments that measure it to a `ClaimRow`, by the criterion the experiment
+//! file declared (`[claims.Kn]`), against a baseline trained in the same experiment. Each
+//! criterion is a stated test (docs/judging.md): its hypotheses, its level, its unit of
+//! replication and its multiplicity control are in the judge's doc comment. Four verdicts:
+//! holds and refuted only with every precondition met and the test rejecting at its level;
+//! undecided (saying what is missing and what would decide) otherwise; not run without runs or
+//! criterion. The report only renders the rows.
 pub mod constnet;
 pub mod evidence;
 pub mod growth;
 pub mod judge;
 pub mod leakynet;
+pub mod pace;
 pub mod stats;
 pub mod toy;
 pub mod width;
@@ -78,6 +82,9 @@ pub fn claim_text(id: ClaimId) -> &'static str {
         ClaimId::K3 => "A relatively small added noise counteracts the lack of diversity.",
         ClaimId::K4 => {
             "Even the noise of standard non-deterministic GPU computation is enough to break the symmetry."
+        }
+        ClaimId::K4Cpu => {
+            "CPU stand-in for K4: an asymmetric rounding-level perturbation (gradient noise of relative std 2^-24) is amplified by training until the channels part."
         }
         ClaimId::K5 => {
             "ConstNet (identical features, almost all weights 0) trains to the accuracy of its randomly initialized counterpart, given a symmetry breaker."
@@ -186,10 +193,12 @@ fn judge_claim(id: ClaimId, s: &Source, all: &[ExperimentRuns]) -> ClaimRow {
         ClaimId::K1 => c.k1.as_ref().map_or_else(missing, |k| toy::k1(e, k)),
         ClaimId::K2 => c.k2.as_ref().map_or_else(missing, |k| toy::k2(e, k)),
         ClaimId::K3 => c.k3.as_ref().map_or_else(missing, |k| toy::k3(e, k)),
-        ClaimId::K4 => {
-            c.k4.as_ref()
-                .map_or_else(missing, |k| constnet::k4(e, k, all))
-        }
+        ClaimId::K4 => c.k4.as_ref().map_or_else(missing, |k| {
+            constnet::k4(e, k, all, constnet::RoundingBreaker::Gpu)
+        }),
+        ClaimId::K4Cpu => c.k4.as_ref().map_or_else(missing, |k| {
+            constnet::k4(e, k, all, constnet::RoundingBreaker::CpuStandIn)
+        }),
         ClaimId::K5 => c.k5.as_ref().map_or_else(missing, |k| constnet::k5(e, k)),
         ClaimId::K6 => c.k6.as_ref().map_or_else(missing, |k| constnet::k6(e, k)),
         ClaimId::K7 => c.k7.as_ref().map_or_else(missing, |k| constnet::k7(e, k)),

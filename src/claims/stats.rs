@@ -1,5 +1,7 @@
-//! The statistics the verdicts use: mean and spread over seeds, seed noise between two settings,
-//! monotone curves, medians, and Spearman's rank correlation with its critical values.
+//! The statistics the verdicts use: mean and spread over seeds with a floor at the test set's
+//! binomial noise, Welch's t with one-sided p-values, Holm's step-down over a family, exact
+//! binomial bounds, medians, and Spearman's rank correlation with its p-value
+//! (docs/judging.md says which claim uses which).
 use serde::Serialize;
 
 /// Mean and sample standard deviation.
@@ -21,17 +23,43 @@ pub struct Point {
     pub accs: Vec<f64>,
     pub mean: f64,
     pub std: f64,
+    /// The least standard deviation one value can have whatever the seeds show: for an accuracy
+    /// on N test images, its binomial noise sqrt(p (1 - p) / N). 0: no floor.
+    #[serde(skip)]
+    pub floor: f64,
 }
 
 impl Point {
     pub fn new(x: f64, accs: Vec<f64>) -> Point {
         let (mean, std) = mean_std(&accs);
-        Point { x, accs, mean, std }
+        Point {
+            x,
+            accs,
+            mean,
+            std,
+            floor: 0.0,
+        }
+    }
+
+    /// Accuracies on `n_test` test images each: the floor is their mean binomial variance, so
+    /// seeds that agree to the last digit still carry the noise of a finite test set.
+    pub fn accuracies(x: f64, accs: Vec<f64>, n_test: usize) -> Point {
+        let binomial = accs.iter().map(|p| p * (1.0 - p)).sum::<f64>()
+            / (accs.len().max(1) * n_test.max(1)) as f64;
+        Point {
+            floor: binomial.sqrt(),
+            ..Point::new(x, accs)
+        }
     }
 
     /// Standard error of the mean.
     pub fn se(&self) -> f64 {
         self.std / (self.accs.len() as f64).sqrt()
+    }
+
+    /// The variance of the mean, the spread floored at `floor`.
+    pub fn mean_var(&self) -> f64 {
+        self.std.max(self.floor).powi(2) / self.accs.len() as f64
     }
 }
 
@@ -241,39 +269,204 @@ impl Interval {
     }
 }
 
-/// mean(a) - mean(b) with Welch's one-sided bounds at `confidence`. Both need two or more values
-/// (one value has no spread: the bounds are infinite); equal values throughout give a point.
-pub fn welch(a: &[f64], b: &[f64], confidence: f64) -> Interval {
-    let ((ma, sa), (mb, sb)) = (mean_std(a), mean_std(b));
-    let diff = ma - mb;
-    if a.len() < 2 || b.len() < 2 {
+/// The mean of `a` with one-sided bounds at `confidence` (Student's t, n - 1 degrees), for
+/// figures: a group without spread is drawn as a point. Verdicts use `Welch`, which never
+/// reads zero spread as certainty.
+pub fn mean_interval(a: &[f64], confidence: f64) -> Interval {
+    let (m, s) = mean_std(a);
+    if a.len() < 2 {
         return Interval {
-            diff,
+            diff: m,
             lo: f64::NEG_INFINITY,
             hi: f64::INFINITY,
         };
     }
-    let (va, vb) = (sa * sa / a.len() as f64, sb * sb / b.len() as f64);
-    let se = (va + vb).sqrt();
-    if se == 0.0 {
-        return Interval {
-            diff,
-            lo: diff,
-            hi: diff,
-        };
-    }
-    let df = (va + vb).powi(2) / (va * va / (a.len() - 1) as f64 + vb * vb / (b.len() - 1) as f64);
-    let half = t_quantile(confidence, df) * se;
+    let half = t_quantile(confidence, (a.len() - 1) as f64) * s / (a.len() as f64).sqrt();
     Interval {
-        diff,
-        lo: diff - half,
-        hi: diff + half,
+        diff: m,
+        lo: m - half,
+        hi: m + half,
     }
 }
 
-/// The mean of `a` with one-sided bounds at `confidence` (Student's t, n - 1 degrees).
-pub fn mean_interval(a: &[f64], confidence: f64) -> Interval {
-    welch(a, &[0.0, 0.0], confidence)
+/// A difference of two group means as Welch's t sees it: the estimate, its standard error and
+/// its degrees of freedom. A standard error of 0 or of infinity (a group of one value, or no
+/// spread and no floor) means no noise was measured: every bound is infinite and every p-value
+/// 1, so zero spread never reads as certainty.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Welch {
+    pub diff: f64,
+    pub se: f64,
+    pub df: f64,
+}
+
+impl Welch {
+    /// mean(a) - mean(b); each group's variance is at least its floor (`Point::floor`).
+    pub fn of(a: &Point, b: &Point) -> Welch {
+        let diff = a.mean - b.mean;
+        if a.accs.len() < 2 || b.accs.len() < 2 {
+            return Welch {
+                diff,
+                se: f64::INFINITY,
+                df: 1.0,
+            };
+        }
+        let (va, vb) = (a.mean_var(), b.mean_var());
+        let df = (va + vb).powi(2)
+            / (va * va / (a.accs.len() - 1) as f64 + vb * vb / (b.accs.len() - 1) as f64);
+        Welch {
+            diff,
+            se: (va + vb).sqrt(),
+            df,
+        }
+    }
+
+    /// The mean of one group against 0 (Student's t on n - 1 degrees).
+    pub fn mean_of(a: &Point) -> Welch {
+        let n = a.accs.len();
+        if n < 2 {
+            return Welch {
+                diff: a.mean,
+                se: f64::INFINITY,
+                df: 1.0,
+            };
+        }
+        Welch {
+            diff: a.mean,
+            se: a.mean_var().sqrt(),
+            df: (n - 1) as f64,
+        }
+    }
+
+    fn measured(&self) -> bool {
+        self.se.is_finite() && self.se > 0.0 && self.diff.is_finite()
+    }
+
+    /// One-sided p-value of H0: true difference <= `t` against H1: above it.
+    pub fn p_above(&self, t: f64) -> f64 {
+        if !self.measured() {
+            return 1.0;
+        }
+        1.0 - t_cdf((self.diff - t) / self.se, self.df)
+    }
+
+    /// One-sided p-value of H0: true difference >= `t` against H1: below it.
+    pub fn p_below(&self, t: f64) -> f64 {
+        if !self.measured() {
+            return 1.0;
+        }
+        t_cdf((self.diff - t) / self.se, self.df)
+    }
+
+    /// The one-sided bounds at `confidence` (each alone; together a two-sided interval at
+    /// 2 confidence - 1).
+    pub fn interval(&self, confidence: f64) -> Interval {
+        if !self.measured() {
+            return Interval {
+                diff: self.diff,
+                lo: f64::NEG_INFINITY,
+                hi: f64::INFINITY,
+            };
+        }
+        let half = t_quantile(confidence, self.df) * self.se;
+        Interval {
+            diff: self.diff,
+            lo: self.diff - half,
+            hi: self.diff + half,
+        }
+    }
+}
+
+/// Holm's step-down: which of the hypotheses with p-values `p` are rejected with the family-wise
+/// error at most `alpha` (Holm 1979). A NaN p-value is never rejected.
+pub fn holm(p: &[f64], alpha: f64) -> Vec<bool> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
+    let mut rejected = vec![false; p.len()];
+    for (rank, &i) in order.iter().enumerate() {
+        if p[i].is_nan() || p[i] > alpha / (p.len() - rank) as f64 {
+            break;
+        }
+        rejected[i] = true;
+    }
+    rejected
+}
+
+/// The p-value of an intersection-union test (every component must be rejected): its largest
+/// component p-value (Berger 1982); 1 for no components.
+pub fn all_of(p: &[f64]) -> f64 {
+    if p.is_empty() {
+        return 1.0;
+    }
+    p.iter()
+        .copied()
+        .fold(0.0, |a, b| if b.is_nan() { 1.0 } else { a.max(b) })
+}
+
+/// Exact binomial test of a fraction: `k` successes in `n` trials.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Binomial {
+    pub k: usize,
+    pub n: usize,
+}
+
+impl Binomial {
+    /// P(X >= k | pi0): the p-value of H0: fraction <= pi0 against H1: above it.
+    pub fn p_above(&self, pi0: f64) -> f64 {
+        if self.k == 0 {
+            return 1.0;
+        }
+        incomplete_beta(pi0, self.k as f64, (self.n - self.k + 1) as f64)
+    }
+
+    /// P(X <= k | pi0): the p-value of H0: fraction >= pi0 against H1: below it.
+    pub fn p_below(&self, pi0: f64) -> f64 {
+        if self.k >= self.n {
+            return 1.0;
+        }
+        1.0 - incomplete_beta(pi0, (self.k + 1) as f64, (self.n - self.k) as f64)
+    }
+
+    /// Clopper-Pearson one-sided bounds at `confidence`: the fraction is above `lo` (and,
+    /// separately, below `hi`) with that confidence.
+    pub fn bounds(&self, confidence: f64) -> (f64, f64) {
+        let alpha = 1.0 - confidence;
+        let solve = |f: &dyn Fn(f64) -> f64| {
+            // f rises from 0 to 1 in pi; bisect f(pi) = alpha.
+            let (mut lo, mut hi) = (0.0, 1.0);
+            for _ in 0..60 {
+                let mid = 0.5 * (lo + hi);
+                if f(mid) < alpha { lo = mid } else { hi = mid }
+            }
+            0.5 * (lo + hi)
+        };
+        let lo = if self.k == 0 {
+            0.0
+        } else {
+            solve(&|pi| self.p_above(pi))
+        };
+        let hi = if self.k >= self.n {
+            1.0
+        } else {
+            1.0 - solve(&|q| self.p_below(1.0 - q))
+        };
+        (lo, hi)
+    }
+}
+
+/// One-sided p-value of Spearman's rho below 0 (`negative`) or above 0, by the t
+/// approximation t = rho sqrt((n - 2) / (1 - rho^2)) on n - 2 degrees; 1 for fewer than 5 pairs
+/// or a NaN rho (no variation).
+pub fn spearman_p(rho: f64, n: usize, negative: bool) -> f64 {
+    if n < 5 || !rho.is_finite() {
+        return 1.0;
+    }
+    let r = if negative { -rho } else { rho };
+    if r >= 1.0 {
+        return 0.0;
+    }
+    let df = (n - 2) as f64;
+    1.0 - t_cdf(r * (df / (1.0 - r * r)).sqrt(), df)
 }
 
 #[cfg(test)]
@@ -316,20 +509,74 @@ mod tests {
     }
 
     #[test]
-    fn welch_matches_scipy_and_handles_degenerate_groups() {
-        let i = welch(&[0.81, 0.82, 0.80, 0.83], &[0.70, 0.75, 0.72], 0.95);
+    fn welch_matches_scipy_and_never_reads_zero_spread_as_certainty() {
+        let (a, b) = (
+            Point::new(0.0, vec![0.81, 0.82, 0.80, 0.83]),
+            Point::new(0.0, vec![0.70, 0.75, 0.72]),
+        );
+        let w = Welch::of(&a, &b);
+        let i = w.interval(0.95);
         close(i.diff, 0.09166666666666667, 1e-12);
         close(i.lo, 0.053103617764291663, 1e-6);
         close(i.hi, 0.13022971556904167, 1e-6);
-        // No spread at all: a point; one value: no bounds.
-        let p = welch(&[0.25, 0.25], &[0.5, 0.5], 0.95);
-        assert_eq!((p.diff, p.lo, p.hi), (-0.25, -0.25, -0.25));
-        let one = welch(&[0.5], &[0.1, 0.2], 0.95);
-        assert!(one.lo.is_infinite() && one.hi.is_infinite());
+        assert_eq!(i.text(), "+0.092 [+0.053, +0.130]");
+        // scipy.stats.ttest_ind(equal_var=False, alternative="greater"), shifted by 0.05.
+        close(w.p_above(0.0), 0.00628169387525452, 1e-7);
+        close(w.p_above(-0.05), 0.0019585651639593043, 1e-7);
+        close(w.p_below(0.0), 1.0 - 0.00628169387525452, 1e-7);
+        // No spread and no floor: nothing measured, so no bound and no rejection.
+        let flat = Welch::of(
+            &Point::new(0.0, vec![0.25, 0.25]),
+            &Point::new(0.0, vec![0.5, 0.5]),
+        );
+        assert!(flat.interval(0.95).lo.is_infinite() && flat.interval(0.95).hi.is_infinite());
+        assert_eq!((flat.p_above(-1.0), flat.p_below(1.0)), (1.0, 1.0));
+        // One value: no spread measured either.
+        let one = Welch::of(&Point::new(0.0, vec![0.5]), &b);
+        assert!(one.interval(0.95).lo.is_infinite());
+        // Accuracies on 100 test images: the floor is their binomial noise.
+        let floored = Point::accuracies(0.0, vec![0.5, 0.5], 100);
+        close(floored.floor, 0.05, 1e-12);
+        close(floored.mean_var(), 0.05f64.powi(2) / 2.0, 1e-15);
+        let w = Welch::of(&floored, &Point::accuracies(0.0, vec![0.9, 0.9], 100));
+        close(w.se, (0.0025f64 / 2.0 + 0.0009 / 2.0).sqrt(), 1e-12);
+        assert!(w.interval(0.95).hi < 0.0);
         let m = mean_interval(&[1.0, 2.0, 3.0], 0.95);
         close(m.diff, 2.0, 1e-12);
         close(m.hi - m.diff, 2.9199855803537242 / 3f64.sqrt(), 1e-6);
-        assert_eq!(i.text(), "+0.092 [+0.053, +0.130]");
+        let mean = Welch::mean_of(&Point::new(0.0, vec![1.0, 2.0, 3.0])).interval(0.95);
+        close(mean.hi, m.hi, 1e-12);
+    }
+
+    #[test]
+    fn holm_steps_down_and_intersection_takes_the_largest_p() {
+        // alpha 0.05 over 4: 0.01 <= 0.0125, 0.015 <= 0.0167, 0.03 > 0.025 stops.
+        assert_eq!(
+            holm(&[0.03, 0.01, 0.04, 0.015], 0.05),
+            [false, true, false, true]
+        );
+        assert_eq!(holm(&[0.04, 0.04], 0.05), [false, false]);
+        assert_eq!(holm(&[0.02, 0.04], 0.05), [true, true]);
+        assert_eq!(holm(&[f64::NAN, 0.001], 0.05), [false, true]);
+        assert!(holm(&[], 0.05).is_empty());
+        assert_eq!(all_of(&[0.01, 0.2, 0.03]), 0.2);
+        assert_eq!(all_of(&[]), 1.0);
+        assert_eq!(all_of(&[0.01, f64::NAN]), 1.0);
+    }
+
+    #[test]
+    fn binomial_bounds_and_p_values_match_scipy() {
+        let b = Binomial { k: 7, n: 10 };
+        close(b.p_above(0.5), 0.171875, 1e-10);
+        close(Binomial { k: 2, n: 10 }.p_below(0.5), 0.0546875, 1e-10);
+        // scipy.stats.binomtest(7, 10).proportion_ci(0.90, "exact"): one-sided 95% each.
+        let (lo, hi) = b.bounds(0.95);
+        close(lo, 0.39337578389442357, 1e-9);
+        close(hi, 0.9127355660858497, 1e-9);
+        assert_eq!(Binomial { k: 0, n: 5 }.bounds(0.95).0, 0.0);
+        assert_eq!(Binomial { k: 5, n: 5 }.bounds(0.95).1, 1.0);
+        assert_eq!(Binomial { k: 0, n: 5 }.p_above(0.1), 1.0);
+        assert_eq!(Binomial { k: 5, n: 5 }.p_below(0.9), 1.0);
     }
 
     #[test]

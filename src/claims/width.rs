@@ -1,11 +1,11 @@
 //! K9 on the E2 runs (analysed by E4): given a breaker, ConstNet ends near He's effective width.
 use super::constnet::BREAKERS;
 use super::evidence::{
-    Evidence, Runs, first_above, gap_trajectory, hashes, high_lr_evals, last_quarter_start,
-    require_seeds,
+    Evidence, Runs, distinct, first_above, gap_trajectory, hashes, require_seeds,
 };
 use super::judge::{Decision, Flaw, Judgement};
-use super::stats::{mean_interval, mean_std, median};
+use super::pace::{high_lr_evals, last_quarter_start};
+use super::stats::{Point, Welch, all_of, holm, mean_std, median};
 use super::{ClaimRow, judged};
 use crate::experiment::{ClaimId, K9};
 use crate::metrics::LayerDiversity;
@@ -36,24 +36,24 @@ fn widths(f: &Finished, layers: &[LayerDiversity], what: &str) -> Evidence<Vec<f
         .collect()
 }
 
-/// He's final width per layer, mean over seeds.
-fn he_widths(he: &Runs) -> Evidence<Vec<f64>> {
-    let per_run = he
-        .iter()
-        .map(|(_, f)| widths(f, &f.summary.diversity_final, "diversity_final"))
-        .collect::<Evidence<Vec<_>>>()?;
-    let n = per_run.first().map_or(0, Vec::len);
-    Ok((0..n)
-        .map(|i| {
-            mean_std(
-                &per_run
-                    .iter()
-                    .filter_map(|w| w.get(i).copied())
-                    .collect::<Vec<_>>(),
-            )
-            .0
-        })
-        .collect())
+/// Per run, the mean over layers of ln(final participation-ratio width): the log of its
+/// geometric-mean width, so that a difference of two groups' means is the mean log ratio of
+/// their widths, and each group keeps its own seed variance.
+fn log_widths(runs: &Runs, layers: Option<usize>) -> Evidence<Point> {
+    let mut logs = Vec::new();
+    for (_, f) in runs {
+        let w = widths(f, &f.summary.diversity_final, "diversity_final")?;
+        if let Some(n) = layers
+            && w.len() != n
+        {
+            return Err(Flaw::new(
+                RunFiles(&f.dir).summary(),
+                format!("{} layers, He has {n}", w.len()),
+            ));
+        }
+        logs.push(w.iter().map(|x| x.ln()).sum::<f64>() / w.len() as f64);
+    }
+    Ok(Point::new(0.0, logs))
 }
 
 /// How much a group's median width moved over the last quarter of its evaluations at a high
@@ -82,24 +82,6 @@ fn settling(runs: &Runs) -> Evidence<Option<f64>> {
     Ok((!moves.is_empty()).then(|| mean_std(&moves).0))
 }
 
-/// Per seed, the median over layers of the factor between a run's final width and He's.
-fn factors(runs: &Runs, he: &[f64]) -> Evidence<Vec<f64>> {
-    runs.iter()
-        .map(|(_, f)| {
-            let w = widths(f, &f.summary.diversity_final, "diversity_final")?;
-            if w.len() != he.len() {
-                return Err(Flaw::new(
-                    RunFiles(&f.dir).summary(),
-                    format!("{} layers, He has {}", w.len(), he.len()),
-                ));
-            }
-            Ok(median(
-                w.iter().zip(he).map(|(a, b)| (a / b).max(b / a)).collect(),
-            ))
-        })
-        .collect()
-}
-
 /// Requires a group's median width to have settled: training has ended near a width.
 fn require_settled(j: &mut Judgement, name: &str, runs: &Runs, c: &K9) -> Evidence<()> {
     let moved = settling(runs)?;
@@ -117,11 +99,22 @@ fn require_settled(j: &mut Judgement, name: &str, runs: &Runs, c: &K9) -> Eviden
     Ok(())
 }
 
+/// K9, "ends near a characteristic width": for every breaker, the mean log ratio d of its
+/// final width to He's (per run the mean over layers of ln width; Welch over both groups, so
+/// He's seed variance counts) is equivalent to 0 within ln(width_factor): two one-sided tests
+/// (Schuirmann), every breaker must pass (an intersection). Refuted when some breaker is shown
+/// outside the band on either side (Holm over breakers and sides). Unit: a distinct seed.
 pub fn k9(e: &ExperimentRuns, c: &K9) -> ClaimRow {
     let criterion = format!(
-        "for every breaker, the final effective width (participation ratio, median over layers of the factor to He's) within {} of He's (one-sided {:.0}% upper bound over at least {} seeds), once the breaker has parted the channels (gap past {:.0e}) and its median width and He's have settled before the learning rate decayed (moved under {} over the last quarter of the evaluations at a high rate, at least half the first)",
+        "for every breaker, the final effective width (participation ratio; per run the \
+         geometric mean over layers) equivalent to He's within a factor {} (two one-sided Welch \
+         tests on the log ratio at alpha {:.2}, over at least {} distinct seeds of each group); \
+         refuted when a breaker is shown beyond the factor (Holm over breakers and sides); once \
+         the breaker has parted the channels (gap past {:.0e}) and its median width and He's \
+         have settled before the learning rate decayed (moved under {} over the last quarter \
+         of the evaluations at a high rate, at least half the first)",
         c.width_factor,
-        100.0 * c.confidence,
+        1.0 - c.confidence,
         c.min_seeds,
         c.macro_gap,
         c.width_plateau
@@ -131,65 +124,92 @@ pub fn k9(e: &ExperimentRuns, c: &K9) -> ClaimRow {
 }
 
 fn judge_k9(j: &mut Judgement, e: &ExperimentRuns, c: &K9) -> Evidence<Decision> {
-    let he_runs = e.finished("he");
+    let he_runs = distinct(e.finished("he"));
     require_seeds(j, "He", he_runs.len(), c.min_seeds);
     require_settled(j, "He", &he_runs, c)?;
-    let he = he_widths(&he_runs)?;
+    let he = log_widths(&he_runs, None)?;
+    let layers = he_runs
+        .first()
+        .map(|(_, f)| f.summary.diversity_final.len());
     j.runs(hashes(&he_runs));
-    let mut judged = Vec::new();
-    for g in BREAKERS.iter().copied().chain(["none"]) {
-        let runs = e.finished(g);
+    let mut tests = Vec::new();
+    for name in BREAKERS.iter().copied().chain(["none"]) {
+        let runs = distinct(e.finished(name));
         if runs.is_empty() {
             continue;
         }
-        let f = factors(&runs, &he)?;
-        let i = mean_interval(&f, c.confidence);
+        let t = Welch::of(&log_widths(&runs, layers)?, &he);
         let init = median(widths(
             runs[0].1,
             &runs[0].1.summary.diversity_init,
             "diversity_init",
         )?);
+        let i = t.interval(c.confidence);
         j.measure(format!(
-            "{g}: width {init:.1} at init, factor to He's final width {:.2} [{:.2}, {:.2}]",
-            i.diff, i.lo, i.hi
+            "{name}: width {init:.1} at init, final width to He's x{:.2} [x{:.2}, x{:.2}]",
+            i.diff.exp(),
+            i.lo.exp(),
+            i.hi.exp()
         ));
-        if g == "none" {
+        if name == "none" {
             continue;
         }
-        require_seeds(j, g, runs.len(), c.min_seeds);
-        for (r, f) in &runs {
-            j.require(
-                &format!(
-                    "{g}, seed {}: the channels parted (gap past {:.0e})",
-                    r.seed, c.macro_gap
-                ),
-                first_above(&gap_trajectory(f)?, c.macro_gap).is_some(),
-                format!("{} steps", f.summary.steps),
-                "a longer budget, for the breaker to act",
-            );
-        }
-        require_settled(j, g, &runs, c)?;
+        require_breaker(j, name, &runs, c)?;
         j.runs(hashes(&runs));
-        judged.push((g, i));
+        tests.push((name, t));
     }
     j.measure(format!(
-        "He's final width {:.1} (median over layers)",
-        median(he.clone())
+        "He's final width {:.1} (geometric mean over layers, mean over seeds)",
+        he.mean.exp()
     ));
-    j.require_breakers(&judged.iter().map(|(g, _)| *g).collect::<Vec<_>>());
-    Ok(
-        if let Some((g, i)) = judged.iter().find(|(_, i)| i.lo > c.width_factor) {
-            Decision::Refuted(format!(
-                "{g} ends a factor {:.2} (lower bound {:.2}) from He's width",
-                i.diff, i.lo
-            ))
-        } else if judged.iter().all(|(_, i)| i.hi <= c.width_factor) {
-            Decision::Holds
-        } else {
-            Decision::Inconclusive(format!(
-                "a breaker's interval straddles the factor {}: more seeds would decide",
-                c.width_factor
-            ))
-        },
-    )
+    j.require_breakers(&tests.iter().map(|(g, _)| *g).collect::<Vec<_>>());
+    Ok(decide_k9(&tests, c))
+}
+
+/// A breaker's preconditions: seeds, channels parted in every seed, width settled.
+fn require_breaker(j: &mut Judgement, name: &str, runs: &Runs, c: &K9) -> Evidence<()> {
+    require_seeds(j, name, runs.len(), c.min_seeds);
+    for (r, f) in runs {
+        j.require(
+            &format!(
+                "{name}, seed {}: the channels parted (gap past {:.0e})",
+                r.seed, c.macro_gap
+            ),
+            first_above(&gap_trajectory(f)?, c.macro_gap).is_some(),
+            format!("{} steps", f.summary.steps),
+            "a longer budget, for the breaker to act",
+        );
+    }
+    require_settled(j, name, runs, c)
+}
+
+fn decide_k9(tests: &[(&str, Welch)], c: &K9) -> Decision {
+    let alpha = 1.0 - c.confidence;
+    let band = c.width_factor.ln();
+    let within: Vec<f64> = tests
+        .iter()
+        .map(|(_, t)| all_of(&[t.p_above(-band), t.p_below(band)]))
+        .collect();
+    let outside: Vec<f64> = tests
+        .iter()
+        .flat_map(|(_, t)| [t.p_above(band), t.p_below(-band)])
+        .collect();
+    if let Some(i) = holm(&outside, alpha).iter().position(|r| *r) {
+        let (g, t) = tests[i / 2];
+        let x = t.interval(c.confidence);
+        Decision::Refuted(format!(
+            "{g} ends a factor x{:.2} [x{:.2}, x{:.2}] from He's width, beyond {}",
+            x.diff.exp(),
+            x.lo.exp(),
+            x.hi.exp(),
+            c.width_factor
+        ))
+    } else if !tests.is_empty() && all_of(&within) <= alpha {
+        Decision::Holds
+    } else {
+        Decision::Inconclusive(format!(
+            "a breaker's width is not shown within a factor {} of He's: more seeds would decide",
+            c.width_factor
+        ))
+    }
 }
