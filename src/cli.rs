@@ -103,6 +103,21 @@ enum Command {
         #[arg(long, default_value = "report")]
         out: PathBuf,
     },
+    /// Measure every verdict's error rates by simulation: records drawn from a known truth at
+    /// each criterion's boundary (size, for holds and for refuted) and at a declared effect
+    /// (power), judged by the code that judges real runs; writes calibration.json.
+    Calibrate {
+        /// The experiment files whose criteria are calibrated.
+        #[arg(long, default_value = "configs/experiments")]
+        experiments: PathBuf,
+        /// Record sets drawn for each scenario.
+        #[arg(long, default_value_t = 4000)]
+        draws: usize,
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        #[arg(long, default_value = "calibration.json")]
+        out: PathBuf,
+    },
     /// Time one epoch of the 784-256-10 MLP on Fashion-MNIST, or a step of ConstNet WRN-16-2.
     Bench {
         /// mlp: an epoch of the toy model; wrn: a training step of ConstNet WRN-depth-widen;
@@ -278,6 +293,12 @@ pub fn run() -> Result<()> {
             featdiv::sweep::run_plans(&plans, shard, &out, &host.executor(h.device)?)
         }
         Command::Report { runs, out } => write_report(&runs, &out),
+        Command::Calibrate {
+            experiments,
+            draws,
+            seed,
+            out: file,
+        } => calibrate(&experiments, draws, seed, &file),
         Command::Bench {
             model,
             data_dir,
@@ -286,6 +307,31 @@ pub fn run() -> Result<()> {
             wrn,
         } => bench(model, &data_dir, threads, repeats, &wrn),
     }
+}
+
+fn calibrate(experiments: &Path, draws: usize, seed: u64, file: &Path) -> Result<()> {
+    use featdiv::calibration::{Declared, calibrate};
+    let declared = Declared::load(experiments)?;
+    let cal = calibrate(&declared, draws, seed, &mut |s, r| {
+        eprintln!(
+            "{} {:?}: {:.4} of {} draws ({})",
+            s.id, r.kind, r.rate, r.draws, r.truth
+        );
+    })?;
+    cal.write(file)?;
+    for c in &cal.claims {
+        let level = if c.within_level() { "within" } else { "ABOVE" };
+        out!(
+            "{:<7} alpha {:.2}: size {:.4} (holds), {:.4} (refuted), {level} its level; power {:.3}",
+            c.id.to_string(),
+            c.alpha,
+            c.size,
+            c.size_refuted,
+            c.power
+        );
+    }
+    out!("wrote {}", file.display());
+    Ok(())
 }
 
 fn train(

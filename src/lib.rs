@@ -6,6 +6,7 @@
 //! module imports from a layer above its own.
 pub mod bench;
 pub mod breakers;
+pub mod calibration;
 pub mod checkpoint;
 pub mod claims;
 pub mod config;

@@ -1,17 +1,19 @@
-//! Small synthetic record sets for the verdicts' own tests: an experiment's runs built in memory,
-//! with evidence that makes each claim hold, and handles to plant a contradiction into a copy.
+//! Synthetic record sets: an experiment's runs built in memory from a story of how each went,
+//! for the verdicts' own tests (evidence that holds, and contradictions planted into a copy) and
+//! for their calibration by simulation (`crate::calibration`: records drawn from a known truth).
 use crate::environment::{Determinism, Environment};
-use crate::experiment::{Criteria, Experiment, Plan, PlannedRun, ProfileName};
+use crate::experiment::{Criteria, Plan, PlannedRun, ProfileName};
 use crate::metrics::{LayerDiversity, Reach};
 use crate::records::{DataInfo, Done, EvalLine, PerturbationLine, StepLine};
 use crate::runs::{ExperimentRuns, Finished, Run};
 
 /// The criteria a shipped experiment file declares.
+#[cfg(test)]
 pub fn shipped_criteria(file: &str) -> Criteria {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("configs/experiments")
         .join(file);
-    Experiment::from_file(&path)
+    crate::experiment::Experiment::from_file(&path)
         .expect("a shipped experiment")
         .claims
 }
@@ -246,6 +248,7 @@ pub const WRN: &str = "[data]\nsource = \"synthetic\"\n[model]\narch = \"wrn\"\n
 pub const LEAKY: &str =
     "[data]\nsource = \"synthetic\"\n[model]\narch = \"leakynet\"\ndepth = 16\n";
 
+#[cfg(test)]
 /// The proptest config of the verdicts' properties: `cases` scaled by FEATDIV_PROPTEST_SCALE
 /// (as the test suite's), drawn from PROPTEST_RNG_SEED where set, failures kept in
 /// proptest-regressions/claims.txt.

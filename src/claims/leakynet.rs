@@ -112,8 +112,9 @@ pub fn k8(e: &ExperimentRuns, c: &K8) -> ClaimRow {
     let criterion = format!(
         "at init a perturbation at the stem's output reaches the last layer below {:.0e} through \
          any averaging layer and above {} through identities only; over the structured codes' \
-         distinct runs, Spearman rho(averaging layers, {} accuracy) below 0 (one-sided at \
-         alpha {:.2}); the identity codes beat chance by {} and level off (at most {} per epoch \
+         distinct runs, Spearman rho(averaging layers, {} accuracy) below 0 (one-sided \
+         permutation test at alpha {:.2}); the identity codes beat chance by {} and level off \
+         (at most {} per epoch \
          beyond seed noise), and each averaging code has stopped catching up with them at the \
          high learning rate (closed at most {} per epoch over its last quarter) (at least {} \
          distinct seeds a code)",
@@ -165,12 +166,12 @@ fn judge_k8(j: &mut Judgement, e: &ExperimentRuns, c: &K8) -> Evidence<Decision>
     let (n_avg, accs) = trend(&structured, &pooled, c)?;
     let rho = spearman(&n_avg, &accs);
     let (p_fall, p_rise) = (
-        spearman_p(rho, n_avg.len(), true),
-        spearman_p(rho, n_avg.len(), false),
+        spearman_p(&n_avg, &accs, true),
+        spearman_p(&n_avg, &accs, false),
     );
     j.measure(format!(
         "erasure at init holds; Spearman rho(averaging layers, accuracy) = {rho:.2} over {} \
-         distinct runs of {} structured codes (p {p_fall:.2e})",
+         distinct runs of {} structured codes (permutation p {p_fall:.4})",
         n_avg.len(),
         structured.len()
     ));

@@ -12,12 +12,12 @@ pub mod growth;
 pub mod judge;
 pub mod leakynet;
 pub mod pace;
+pub mod rng;
 pub mod stats;
 pub mod toy;
 pub mod width;
 
-#[cfg(test)]
-mod lab;
+pub mod lab;
 #[cfg(test)]
 mod tests;
 

@@ -186,18 +186,18 @@ fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &K2) -> Evidence<Decision>
         .unzip();
     let rho = spearman(&ks, &accs);
     let rise = Welch::of(hi, lo);
+    let (p_up, p_down) = (spearman_p(&ks, &accs, false), spearman_p(&ks, &accs, true));
     j.measure(format!(
-        "Spearman rho(K, accuracy) = {rho:.2} over {} runs (p {:.2e}); rise from K = {} to K = \
-         {}: {}",
+        "Spearman rho(K, accuracy) = {rho:.2} over {} runs (permutation p {p_up:.4}); rise \
+         from K = {} to K = {}: {}",
         ks.len(),
-        spearman_p(rho, ks.len(), false),
         lo.x,
         hi.x,
         rise.interval(w.confidence).text()
     ));
     let alpha = 1.0 - w.confidence;
-    let holds = all_of(&[spearman_p(rho, ks.len(), false), rise.p_above(c.growth)]);
-    let contrary = [rise.p_below(c.growth), spearman_p(rho, ks.len(), true)];
+    let holds = all_of(&[p_up, rise.p_above(c.growth)]);
+    let contrary = [rise.p_below(c.growth), p_down];
     Ok(if holds <= alpha {
         let (name, base) = (format!("K = {}", lo.x), format!("K = {}", hi.x));
         let runs = |x: f64| -> Runs {
