@@ -421,3 +421,75 @@ fn sweep_budget_stretches_the_plan_and_refuses_a_budget_that_is_not_whole() {
         assert_eq!(precision, Some("train.precision=\"bf16\""), "{r}");
     }
 }
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Copies the shipped experiment files into `dir`, for a registration to edit.
+fn copy_experiments(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for e in std::fs::read_dir(common::root().join("configs/experiments")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn register_writes_the_registration_and_says_what_changed() {
+    let dir = TempDir::new().unwrap();
+    let (exps, file) = (dir.path().join("experiments"), dir.path().join("reg.toml"));
+    copy_experiments(&exps);
+    let register = |extra: &[&str]| {
+        let mut args = vec!["register", "--experiments", exps.to_str().unwrap()];
+        args.extend(["--file", file.to_str().unwrap()]);
+        args.extend(extra);
+        featdiv(&args)
+    };
+    let o = register(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("e1-toy: registered (e1-toy.toml, hash "),
+        "{}",
+        stdout(&o)
+    );
+    let first = std::fs::read_to_string(&file).unwrap();
+    // The shipped experiments registered in a copy read as the committed registration does.
+    let committed = common::root().join("configs/registration.toml");
+    let parsed = |p: &Path| featdiv::experiment::Registration::from_file(p).unwrap();
+    assert_eq!(parsed(&file), parsed(&committed));
+    let o = register(&[]);
+    assert!(stdout(&o).starts_with("nothing changed"), "{}", stdout(&o));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), first);
+    // A comment is no change; a criterion is.
+    let e1 = exps.join("e1-toy.toml");
+    let text = std::fs::read_to_string(&e1).unwrap();
+    std::fs::write(&e1, format!("# edited\n{text}")).unwrap();
+    assert!(stdout(&register(&[])).starts_with("nothing changed"));
+    std::fs::write(&e1, text.replacen("margin = 0.05", "margin = 0.04", 1)).unwrap();
+    let said = stdout(&register(&[]));
+    assert!(
+        said.contains("e1-toy: e1-toy.toml changed since its registration (hash ")
+            && !said.contains("e2-constnet"),
+        "{said}"
+    );
+    // Fresh seeds only move up: seeds below the registered start may have been seen.
+    let o = register(&["--fresh-seeds-from", "500"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("--fresh-seeds-from 500 is below the 1000"),
+        "{}",
+        stderr(&o)
+    );
+    let said = stdout(&register(&["--fresh-seeds-from", "2000"]));
+    assert!(
+        said.contains("e1-toy: fresh seeds from offset 1000 -> 2000"),
+        "{said}"
+    );
+    std::fs::write(&file, "[[experiments]]\nname = \"e1-toy\"\n").unwrap();
+    let o = register(&[]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("reg.toml") && stderr(&o).contains("file"),
+        "{}",
+        stderr(&o)
+    );
+}
