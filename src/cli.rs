@@ -258,6 +258,7 @@ impl HostArgs {
 fn write_report(runs: &Path, out: &Path) -> Result<()> {
     let report = featdiv::report::build(runs)?;
     let overview = featdiv::report::write(&report, out)?;
+    out!("{}", featdiv::report::stage_line(&report));
     for c in &report.claims {
         out!("{:<3} {}", c.id, c.verdict.to_string().to_uppercase());
         if let Some(why) = &c.reason {

@@ -493,3 +493,81 @@ fn register_writes_the_registration_and_says_what_changed() {
         stderr(&o)
     );
 }
+
+/// A plan on fresh seeds of the registered E1 is confirmatory, one on the declared seeds
+/// exploratory, and `claims.json`, report.md and index.html say which under the summary line.
+#[test]
+fn the_report_names_the_stage_of_a_seed_offset_plan() {
+    let dir = TempDir::new().unwrap();
+    let stage_of = |offset: &str| {
+        let out = dir.path().join(format!("runs-{offset}"));
+        let report = dir.path().join(format!("report-{offset}"));
+        let o = featdiv(&[
+            "sweep",
+            "--config",
+            "configs/experiments/e1-toy.toml",
+            "--profile",
+            "smoke",
+            "--seed-offset",
+            offset,
+            "--device",
+            "cpu",
+            "--shard",
+            "999/1000", // plans every run, trains none of them
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let plan = read_json(&out.join("plan/e1-toy.json"));
+        let o = featdiv(&[
+            "report",
+            "--runs",
+            out.to_str().unwrap(),
+            "--out",
+            report.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (
+            plan,
+            read_json(&report.join("claims.json")),
+            report,
+            stdout(&o),
+        )
+    };
+    let (plan, claims, report, said) = stage_of("1000");
+    assert_eq!(plan["seed_offset"], 1000);
+    assert!(plan["runs"].as_array().unwrap().iter().all(|r| {
+        let seed = r["seed"].as_u64().unwrap();
+        (1000..1002).contains(&seed)
+            && r["overrides"]
+                .as_array()
+                .unwrap()
+                .contains(&format!("seed={seed}").into())
+    }));
+    assert_eq!(claims["stage"], "confirmatory", "{claims}");
+    assert_eq!(claims["stages"][0]["experiment"], "e1-toy");
+    assert_eq!(claims["stages"][0]["stage"], "confirmatory");
+    assert!(
+        said.starts_with("Stage: confirmatory. e1-toy: e1-toy.toml as registered"),
+        "{said}"
+    );
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let after_summary = md
+        .split(" not run; profile smoke on cpu.**\n\n")
+        .nth(1)
+        .unwrap();
+    assert!(after_summary.starts_with("Stage: confirmatory. "), "{md}");
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(
+        html.contains("</p>\n<p id=\"stage\">Stage: confirmatory. "),
+        "{html}"
+    );
+
+    let (plan, claims, _, _) = stage_of("0");
+    assert_eq!(plan["seed_offset"], 0);
+    assert_eq!(claims["stage"], "exploratory");
+    assert_eq!(
+        claims["stages"][0]["why"],
+        "seed offset 0: seeds already seen (fresh from offset 1000)"
+    );
+}
