@@ -1,4 +1,4 @@
-//! Subcommands: train, diversity, reproduce, sweep, report, bench.
+//! Subcommands: train, diversity, reproduce, sweep, report, register, bench.
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use featdiv::config::{DeviceSpec, MemoryFormat, Precision};
@@ -71,7 +71,7 @@ enum Command {
         #[command(flatten)]
         plan: PlanArgs,
         /// Run records; default runs/<profile> (runs/<profile>-x<F> with --budget F,
-        /// runs/<profile>-<P> with --precision P).
+        /// runs/<profile>-<P> with --precision P, runs/<profile>-s<N> with --seed-offset N).
         #[arg(long)]
         out: Option<PathBuf>,
         #[arg(long, default_value = "report")]
@@ -96,6 +96,8 @@ enum Command {
         out: PathBuf,
     },
     /// Build the report (claims table, figures, environment) from a reproduce or sweep folder.
+    /// Its stage (confirmatory or exploratory) is judged by configs/registration.toml of the
+    /// current directory, or where there is none by what each plan recorded.
     Report {
         /// The --out of reproduce or sweep (holding plan/ and runs/).
         #[arg(long)]
@@ -115,8 +117,25 @@ enum Command {
         draws: usize,
         #[arg(long, default_value_t = 2024)]
         seed: u64,
-        #[arg(long, default_value = "calibration.json")]
+        #[arg(long, default_value = "docs/calibration.json")]
         out: PathBuf,
+    },
+    /// Freeze the experiment files for confirmatory runs: write the hash of what in each can move
+    /// a verdict (criteria, growth, base config, variants, profiles' overrides and seeds) to the
+    /// registration file, and print what changed. The one command that writes that file: run it
+    /// deliberately, before the runs that are to confirm, never after looking at their results.
+    Register {
+        /// The experiment files to freeze (every *.toml).
+        #[arg(long, default_value = "configs/experiments")]
+        experiments: PathBuf,
+        /// The registration; reproduce, sweep and report read it from the current directory.
+        #[arg(long, default_value = featdiv::experiment::registration::DEFAULT_PATH)]
+        file: PathBuf,
+        /// The smallest --seed-offset whose seeds count as fresh, for every experiment; only
+        /// upwards (past the seeds exploratory runs have used). Default: kept as registered,
+        /// 1000 for an experiment new to the file.
+        #[arg(long)]
+        fresh_seeds_from: Option<u64>,
     },
     /// Time one epoch of the 784-256-10 MLP on Fashion-MNIST, or a step of ConstNet WRN-16-2.
     Bench {
@@ -191,13 +210,34 @@ struct PlanArgs {
     /// which when it plans bf16 runs). The runs go to runs/<profile>-<P>.
     #[arg(long)]
     precision: Option<Precision>,
+    /// Added to every seed the experiment files declare, e.g. 1000: runs on seeds no earlier
+    /// run saw, which a confirmatory run needs (at least the registration's fresh_seeds_from,
+    /// configs/registration.toml). The plan records it; the runs go to runs/<profile>-s<N>.
+    #[arg(long, default_value_t = 0)]
+    seed_offset: u64,
 }
 
 impl PlanArgs {
     fn apply(&self, e: &mut Experiment) {
         e.budget = self.budget;
         e.precision = self.precision;
+        e.seed_offset = self.seed_offset;
     }
+}
+
+/// Records in each plan the registration entry of its experiment (configs/registration.toml of
+/// the current directory, if any): what the report judges the stage by where it finds no
+/// registration file.
+fn stamp_registration(plans: &mut [featdiv::experiment::Plan]) -> Result<()> {
+    let path = Path::new(featdiv::experiment::registration::DEFAULT_PATH);
+    let registration = featdiv::experiment::Registration::load_if_exists(path)?;
+    for p in plans {
+        p.provenance.registered = registration
+            .as_ref()
+            .and_then(|r| r.entry(&p.experiment))
+            .cloned();
+    }
+    Ok(())
 }
 
 impl HostArgs {
@@ -233,6 +273,7 @@ impl HostArgs {
 fn write_report(runs: &Path, out: &Path) -> Result<()> {
     let report = featdiv::report::build(runs)?;
     let overview = featdiv::report::write(&report, out)?;
+    out!("{}", featdiv::report::stage_line(&report));
     for c in &report.claims {
         out!("{:<3} {}", c.id, c.verdict.to_string().to_uppercase());
         if let Some(why) = &c.reason {
@@ -288,7 +329,8 @@ pub fn run() -> Result<()> {
             let h = host.host()?;
             let mut e = Experiment::from_file(&config)?;
             plan.apply(&mut e);
-            let plans = featdiv::sweep::plan_all(std::slice::from_ref(&e), profile, &h)?;
+            let mut plans = featdiv::sweep::plan_all(std::slice::from_ref(&e), profile, &h)?;
+            stamp_registration(&mut plans)?;
             note_bf16_speed(&plans)?;
             featdiv::sweep::run_plans(&plans, shard, &out, &host.executor(h.device)?)
         }
@@ -299,6 +341,11 @@ pub fn run() -> Result<()> {
             seed,
             out: file,
         } => calibrate(&experiments, draws, seed, &file),
+        Command::Register {
+            experiments,
+            file,
+            fresh_seeds_from,
+        } => register(&experiments, &file, fresh_seeds_from),
         Command::Bench {
             model,
             data_dir,
@@ -372,9 +419,10 @@ fn diversity(file: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// runs/<profile>, with -x<F> for a budget F other than the declared one and -<P> for a
-/// precision P: runs other than the declared ones, and their plans, never land in the declared
-/// profile's folder.
+/// runs/<profile>, with -x<F> for a budget F other than the declared one, -<P> for a
+/// precision P and -s<N> for a seed offset N: runs other than the declared ones, and their
+/// plans, never land in the declared profile's folder, and runs on fresh seeds never share a
+/// folder with the exploratory runs before them.
 fn default_out(profile: ProfileName, plan: &PlanArgs) -> PathBuf {
     let mut name = profile.name().to_string();
     if !plan.budget.is_as_declared() {
@@ -382,6 +430,9 @@ fn default_out(profile: ProfileName, plan: &PlanArgs) -> PathBuf {
     }
     if let Some(p) = plan.precision {
         name += &format!("-{}", p.name());
+    }
+    if plan.seed_offset != 0 {
+        name += &format!("-s{}", plan.seed_offset);
     }
     PathBuf::from("runs").join(name)
 }
@@ -440,9 +491,28 @@ fn reproduce(
         // Analyses come along with what they analyse.
         all.retain(|e| only.contains(&e.name) || e.analysis_of.iter().any(|a| only.contains(a)));
     }
-    let plans = featdiv::sweep::plan_all(&all, profile, &h)?;
+    let mut plans = featdiv::sweep::plan_all(&all, profile, &h)?;
+    stamp_registration(&mut plans)?;
     note_bf16_speed(&plans)?;
     featdiv::sweep::run_plans(&plans, Shard::ALL, out, &host.executor(h.device)?)
+}
+
+fn register(dir: &Path, file: &Path, fresh_from: Option<u64>) -> Result<()> {
+    let changes = featdiv::experiment::registration::register(dir, file, fresh_from)?;
+    if changes.is_empty() {
+        out!(
+            "nothing changed: {} registers the experiments of {} as they are",
+            file.display(),
+            dir.display()
+        );
+    }
+    for c in &changes {
+        out!("{c}");
+    }
+    if !changes.is_empty() {
+        out!("wrote {}", file.display());
+    }
+    Ok(())
 }
 
 fn bench(
@@ -545,6 +615,7 @@ mod tests {
         let plan = |budget: &str, precision: Option<Precision>| PlanArgs {
             budget: budget.parse().unwrap(),
             precision,
+            seed_offset: 0,
         };
         let out = |p: &PlanArgs| default_out(ProfileName::Standard, p);
         assert_eq!(out(&plan("1", None)), Path::new("runs/standard"));
@@ -557,5 +628,10 @@ mod tests {
             out(&plan("1.5", Some(Precision::Bf16))),
             Path::new("runs/standard-x1.5-bf16")
         );
+        let fresh = PlanArgs {
+            seed_offset: 1000,
+            ..plan("3", Some(Precision::Fp32))
+        };
+        assert_eq!(out(&fresh), Path::new("runs/standard-x3-fp32-s1000"));
     }
 }

@@ -421,3 +421,153 @@ fn sweep_budget_stretches_the_plan_and_refuses_a_budget_that_is_not_whole() {
         assert_eq!(precision, Some("train.precision=\"bf16\""), "{r}");
     }
 }
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Copies the shipped experiment files into `dir`, for a registration to edit.
+fn copy_experiments(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for e in std::fs::read_dir(common::root().join("configs/experiments")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn register_writes_the_registration_and_says_what_changed() {
+    let dir = TempDir::new().unwrap();
+    let (exps, file) = (dir.path().join("experiments"), dir.path().join("reg.toml"));
+    copy_experiments(&exps);
+    let register = |extra: &[&str]| {
+        let mut args = vec!["register", "--experiments", exps.to_str().unwrap()];
+        args.extend(["--file", file.to_str().unwrap()]);
+        args.extend(extra);
+        featdiv(&args)
+    };
+    let o = register(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("e1-toy: registered (e1-toy.toml, hash "),
+        "{}",
+        stdout(&o)
+    );
+    let first = std::fs::read_to_string(&file).unwrap();
+    // The shipped experiments registered in a copy read as the committed registration does.
+    let committed = common::root().join("configs/registration.toml");
+    let parsed = |p: &Path| featdiv::experiment::Registration::from_file(p).unwrap();
+    assert_eq!(parsed(&file), parsed(&committed));
+    let o = register(&[]);
+    assert!(stdout(&o).starts_with("nothing changed"), "{}", stdout(&o));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), first);
+    // A comment is no change; a criterion is.
+    let e1 = exps.join("e1-toy.toml");
+    let text = std::fs::read_to_string(&e1).unwrap();
+    std::fs::write(&e1, format!("# edited\n{text}")).unwrap();
+    assert!(stdout(&register(&[])).starts_with("nothing changed"));
+    std::fs::write(&e1, text.replacen("margin = 0.05", "margin = 0.04", 1)).unwrap();
+    let said = stdout(&register(&[]));
+    assert!(
+        said.contains("e1-toy: e1-toy.toml changed since its registration (hash ")
+            && !said.contains("e2-constnet"),
+        "{said}"
+    );
+    // Fresh seeds only move up: seeds below the registered start may have been seen.
+    let o = register(&["--fresh-seeds-from", "500"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("--fresh-seeds-from 500 is below the 1000"),
+        "{}",
+        stderr(&o)
+    );
+    let said = stdout(&register(&["--fresh-seeds-from", "2000"]));
+    assert!(
+        said.contains("e1-toy: fresh seeds from offset 1000 -> 2000"),
+        "{said}"
+    );
+    std::fs::write(&file, "[[experiments]]\nname = \"e1-toy\"\n").unwrap();
+    let o = register(&[]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("reg.toml") && stderr(&o).contains("file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A plan on fresh seeds of the registered E1 is confirmatory, one on the declared seeds
+/// exploratory, and `claims.json`, report.md and index.html say which under the summary line.
+#[test]
+fn the_report_names_the_stage_of_a_seed_offset_plan() {
+    let dir = TempDir::new().unwrap();
+    let stage_of = |offset: &str| {
+        let out = dir.path().join(format!("runs-{offset}"));
+        let report = dir.path().join(format!("report-{offset}"));
+        let o = featdiv(&[
+            "sweep",
+            "--config",
+            "configs/experiments/e1-toy.toml",
+            "--profile",
+            "smoke",
+            "--seed-offset",
+            offset,
+            "--device",
+            "cpu",
+            "--shard",
+            "999/1000", // plans every run, trains none of them
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let plan = read_json(&out.join("plan/e1-toy.json"));
+        let o = featdiv(&[
+            "report",
+            "--runs",
+            out.to_str().unwrap(),
+            "--out",
+            report.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (
+            plan,
+            read_json(&report.join("claims.json")),
+            report,
+            stdout(&o),
+        )
+    };
+    let (plan, claims, report, said) = stage_of("1000");
+    assert_eq!(plan["seed_offset"], 1000);
+    assert!(plan["runs"].as_array().unwrap().iter().all(|r| {
+        let seed = r["seed"].as_u64().unwrap();
+        (1000..1002).contains(&seed)
+            && r["overrides"]
+                .as_array()
+                .unwrap()
+                .contains(&format!("seed={seed}").into())
+    }));
+    assert_eq!(claims["stage"], "confirmatory", "{claims}");
+    assert_eq!(claims["stages"][0]["experiment"], "e1-toy");
+    assert_eq!(claims["stages"][0]["stage"], "confirmatory");
+    assert!(
+        said.starts_with("Stage: confirmatory. e1-toy: e1-toy.toml as registered"),
+        "{said}"
+    );
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let after_summary = md
+        .split(" not run; profile smoke on cpu.**\n\n")
+        .nth(1)
+        .unwrap();
+    assert!(after_summary.starts_with("Stage: confirmatory. "), "{md}");
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(
+        html.contains("</p>\n<p id=\"stage\">Stage: confirmatory. "),
+        "{html}"
+    );
+
+    let (plan, claims, _, _) = stage_of("0");
+    assert_eq!(plan["seed_offset"], 0);
+    assert_eq!(claims["stage"], "exploratory");
+    assert_eq!(
+        claims["stages"][0]["why"],
+        "seed offset 0: seeds already seen (fresh from offset 1000)"
+    );
+}

@@ -432,3 +432,168 @@ fn the_scouts_plan_and_the_k3_scout_is_e1s_k3_runs() {
         assert_eq!(got.scale, want.scale);
     }
 }
+
+/// `--seed-offset N` moves every seed, the profile's and a variant's own, by N: every run is
+/// another run (another hash), and the plan says by how much.
+#[test]
+fn a_seed_offset_shifts_every_seed_and_so_every_run() {
+    let e1 = shipped().remove(0);
+    let at = |offset: u64| {
+        Experiment {
+            seed_offset: offset,
+            ..e1.clone()
+        }
+        .plan(ProfileName::Standard, &cpu())
+        .unwrap()
+        .unwrap()
+    };
+    let (declared, fresh) = (at(0), at(1000));
+    assert_eq!(declared.provenance.seed_offset, 0);
+    assert_eq!(fresh.provenance.seed_offset, 1000);
+    assert_eq!(fresh.runs.len(), declared.runs.len());
+    let mut eps = 0;
+    for (d, f) in declared.runs.iter().zip(&fresh.runs) {
+        assert_eq!(
+            (f.variant.as_str(), f.seed),
+            (d.variant.as_str(), d.seed + 1000)
+        );
+        assert_eq!(f.config().unwrap().seed, d.seed + 1000);
+        eps += usize::from(f.variant == "tied K=1, eps=0.3");
+    }
+    // That variant's own 20 seeds (variant_seeds) moved too.
+    assert_eq!(eps, 20);
+    let hashes = |p: &featdiv::experiment::Plan| -> BTreeSet<String> {
+        p.runs.iter().map(|r| r.hash.clone()).collect()
+    };
+    assert!(hashes(&declared).is_disjoint(&hashes(&fresh)));
+    assert!(
+        fresh
+            .scale
+            .ends_with("every seed + 1000 (--seed-offset: seeds the declared ones never were)")
+    );
+    assert_eq!(
+        declared.scale,
+        e1.plan(ProfileName::Standard, &cpu())
+            .unwrap()
+            .unwrap()
+            .scale
+    );
+    // The offset travels in the plan file and reads back.
+    let back: featdiv::experiment::Plan =
+        serde_json::from_str(&serde_json::to_string(&fresh).unwrap()).unwrap();
+    assert_eq!(back, fresh);
+}
+
+#[test]
+fn a_seed_offset_past_the_largest_seed_is_refused() {
+    let e1 = shipped().remove(0);
+    // Seed 0 lands on the largest seed itself with i64::MAX, seed 1 past it.
+    for (offset, first_past) in [(u64::MAX, 0), (i64::MAX as u64, 1)] {
+        let e = Experiment {
+            seed_offset: offset,
+            ..e1.clone()
+        };
+        let err = format!("{:#}", e.plan(ProfileName::Smoke, &cpu()).unwrap_err());
+        let says = format!("--seed-offset {offset}: seed {first_past} would pass the largest seed");
+        assert!(
+            err.contains(&says) && err.contains("experiment e1-toy"),
+            "{err}"
+        );
+    }
+}
+
+/// The hash of `e1-toy.toml` after `edit` of its text.
+fn e1_hash_after(edit: impl Fn(&str) -> String) -> String {
+    let text =
+        std::fs::read_to_string(common::root().join("configs/experiments/e1-toy.toml")).unwrap();
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("e1-toy.toml");
+    let edited = edit(&text);
+    std::fs::write(&path, &edited).unwrap();
+    let e = Experiment::from_file(&path).unwrap();
+    featdiv::experiment::registration::frozen_hash(&e).unwrap()
+}
+
+#[test]
+fn the_registered_hash_sees_what_can_move_a_verdict_and_not_comments() {
+    let same = e1_hash_after(|t| t.to_string());
+    let once = |from: &'static str, to: &'static str| {
+        move |t: &str| {
+            assert!(t.contains(from), "{from:?} not in e1-toy.toml");
+            t.replacen(from, to, 1)
+        }
+    };
+    // Comments, layout and words about the scale do not move a verdict.
+    assert_eq!(e1_hash_after(|t| format!("# a new comment\n\n{t}")), same);
+    assert_eq!(
+        e1_hash_after(once("# one-sided intervals over seeds", "# reworded")),
+        same
+    );
+    assert_eq!(
+        e1_hash_after(once("margin = 0.05", "margin   =   0.05")),
+        same
+    );
+    assert_eq!(
+        e1_hash_after(once(
+            "epochs = 2\nbatch_size = 128",
+            "batch_size = 128\nepochs = 2"
+        )),
+        same,
+        "the order of a table's keys"
+    );
+    assert_eq!(
+        e1_hash_after(once(
+            "scale = \"smoke test: ",
+            "scale = \"smoke test, reworded: "
+        )),
+        same
+    );
+    // A criterion, a profile's seeds or overrides, a variant: each is another registration.
+    let moved = [
+        e1_hash_after(once("margin = 0.05", "margin = 0.06")),
+        e1_hash_after(once("min_seeds = 3", "min_seeds = 4")),
+        e1_hash_after(once("seeds = [0, 1]\n", "seeds = [0, 1, 2]\n")),
+        e1_hash_after(once("\"train.epochs=1\"]", "\"train.epochs=2\"]")),
+        e1_hash_after(once("x = 64\n", "x = 65\n")),
+        e1_hash_after(once("lr = 0.05", "lr = 0.1")),
+    ];
+    for (i, h) in moved.iter().enumerate() {
+        assert_ne!(*h, same, "edit {i} kept the hash");
+    }
+    assert_eq!(moved.iter().collect::<BTreeSet<_>>().len(), moved.len());
+}
+
+/// CI fails when an experiment file changes without `make register`: a confirmatory run must be
+/// judged by criteria registered before it.
+#[test]
+fn the_committed_registration_matches_the_shipped_experiment_files() {
+    use featdiv::experiment::Registration;
+    let root = common::root();
+    let committed = Registration::from_file(&root.join("configs/registration.toml")).unwrap();
+    let now =
+        Registration::of_dir(&root.join("configs/experiments"), Some(&committed), None).unwrap();
+    let changes = now.changes_since(Some(&committed));
+    assert!(
+        changes.is_empty(),
+        "configs/registration.toml is out of date (run `make register` if the change is \
+         deliberate):\n{}",
+        changes.join("\n")
+    );
+    for e in &committed.experiments {
+        assert!(e.fresh_seeds_from >= 1000, "{}", e.name);
+    }
+    // Every seed a shipped profile declares lies below where fresh seeds start.
+    for e in shipped() {
+        let fresh = committed.entry(&e.name).unwrap().fresh_seeds_from;
+        for profile in e.profiles.keys() {
+            let Ok(Some(plan)) = e.plan(*profile, &cpu()) else {
+                continue;
+            };
+            assert!(
+                plan.runs.iter().all(|r| r.seed < fresh),
+                "{} {profile}",
+                e.name
+            );
+        }
+    }
+}

@@ -76,6 +76,23 @@ fn reproduce_writes_every_claim_and_figure() {
     }
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     assert!(md.contains("## K8: ") && md.contains("## Environment of every run"));
+    // On the declared seeds every experiment is exploratory, and the report says so once.
+    assert_eq!(claims["stage"], "exploratory");
+    let stages = claims["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 6);
+    for s in stages {
+        assert_eq!(
+            s["why"], "seed offset 0: seeds already seen (fresh from offset 1000)",
+            "{s}"
+        );
+    }
+    assert!(
+        md.contains(
+            ".**\n\nStage: exploratory. e1-toy, e2-constnet, e3-leakynet, e4-diversity, \
+                     e5-perturbation, e6-threshold: seed offset 0: seeds already seen"
+        ),
+        "{md}"
+    );
     // Every run's environment is in the report: device, libtorch, determinism, commit.
     let runs = records(out).len();
     let env_rows = md

@@ -184,6 +184,7 @@ impl Lab {
             device: crate::config::DeviceSpec::Cpu,
             runs: Vec::new(),
             skipped: Vec::new(),
+            provenance: Default::default(),
         };
         Lab {
             e: ExperimentRuns {

@@ -2,15 +2,23 @@
 //! the budget. The schedule's milestones are fractions of the run, so they stretch with it.
 use crate::config::TrainConfig;
 use anyhow::{Result, ensure};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// A multiple of every run's training budget (`train.epochs`, or `train.steps` where set).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A multiple of every run's training budget (`train.epochs`, or `train.steps` where set). A
+/// plan file holds it as the bare factor, checked as `--budget` is when read back.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
 pub struct Budget(f64);
 
 impl Budget {
     pub const AS_DECLARED: Budget = Budget(1.0);
+
+    /// The factor as `--budget` takes it.
+    pub fn factor(self) -> f64 {
+        self.0
+    }
 
     pub fn is_as_declared(self) -> bool {
         self == Budget::AS_DECLARED
@@ -55,11 +63,24 @@ impl FromStr for Budget {
         let f: f64 = s
             .parse()
             .map_err(|_| format!("budget {s:?} is not a number"))?;
+        Budget::try_from(f).map_err(|_| format!("budget {s:?}: a factor above 0, e.g. 1.5"))
+    }
+}
+
+impl TryFrom<f64> for Budget {
+    type Error = String;
+    fn try_from(f: f64) -> Result<Budget, String> {
         if f.is_finite() && f > 0.0 {
             Ok(Budget(f))
         } else {
-            Err(format!("budget {s:?}: a factor above 0, e.g. 1.5"))
+            Err(format!("budget {f}: a factor above 0, e.g. 1.5"))
         }
+    }
+}
+
+impl From<Budget> for f64 {
+    fn from(b: Budget) -> f64 {
+        b.0
     }
 }
 

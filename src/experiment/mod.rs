@@ -4,11 +4,15 @@
 //! twice (by two experiments, or two shards) is one folder and is trained once.
 mod budget;
 mod criteria;
+pub mod registration;
+pub mod stage;
 
 pub use budget::Budget;
 pub use criteria::{
     Accuracy, ClaimId, Criteria, Growth, K1, K2, K3, K4, K5, K6, K7, K8, K9, Weighing,
 };
+pub use registration::Registration;
+pub use stage::{ExperimentStage, Provenance, Stage, stage_of};
 
 use crate::config::{Config, DeviceSpec, Precision};
 use anyhow::{Context, Result, bail, ensure};
@@ -119,9 +123,13 @@ pub struct Experiment {
     /// Set by `--precision`, not by the file: every run in this precision (`train.precision`).
     #[serde(skip)]
     pub precision: Option<Precision>,
+    /// Set by `--seed-offset`, not by the file: added to every seed the file declares, so the
+    /// runs are on seeds no run before saw (a confirmatory run, `experiment::stage`).
+    #[serde(skip)]
+    pub seed_offset: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Variant {
     pub name: String,
@@ -193,6 +201,10 @@ pub struct Plan {
     pub runs: Vec<PlannedRun>,
     /// Variants left out on this device (e.g. CUDA-only ones on a CPU).
     pub skipped: Vec<String>,
+    /// The seed offset, budget, precision and experiment hash it was planned with, which say
+    /// whether its verdicts are confirmatory (`stage_of`); flat in the plan file.
+    #[serde(flatten)]
+    pub provenance: Provenance,
 }
 
 /// Overrides every run of a `reproduce` or `sweep` gets: the data folder and the device.
@@ -285,14 +297,18 @@ impl Experiment {
                 skipped.push(format!("{} (needs cuda)", v.name));
                 continue;
             }
-            for &seed in p.variant_seeds.get(&v.name).unwrap_or(&seeds) {
-                let run = self.planned_run(v, seed, p, &base, host).with_context(|| {
+            for &declared in p.variant_seeds.get(&v.name).unwrap_or(&seeds) {
+                let context = || {
                     format!(
                         "experiment {}, variant {:?}, profile {profile}",
                         self.name, v.name
                     )
-                })?;
-                runs.push(run);
+                };
+                let seed = self.shifted(declared).with_context(context)?;
+                runs.push(
+                    self.planned_run(v, seed, p, &base, host)
+                        .with_context(context)?,
+                );
             }
         }
         Ok(Some(Plan {
@@ -307,7 +323,29 @@ impl Experiment {
             device: host.device,
             runs,
             skipped,
+            provenance: Provenance {
+                seed_offset: self.seed_offset,
+                budget: self.budget,
+                precision: self.precision,
+                frozen_hash: Some(registration::frozen_hash(self)?),
+                registered: None,
+            },
         }))
+    }
+
+    /// A declared seed moved by `--seed-offset`. A config's seed is a TOML integer, so the
+    /// largest is i64::MAX; past it is an error rather than a wrap onto seeds already used.
+    fn shifted(&self, seed: u64) -> Result<u64> {
+        seed.checked_add(self.seed_offset)
+            .filter(|&s| i64::try_from(s).is_ok())
+            .with_context(|| {
+                format!(
+                    "--seed-offset {}: seed {seed} would pass the largest seed a config holds \
+                     ({}); choose a smaller offset",
+                    self.seed_offset,
+                    i64::MAX
+                )
+            })
     }
 }
 
@@ -326,6 +364,12 @@ impl Experiment {
             text += &format!(
                 "; every run in {} (--precision, in place of any precision named above)",
                 precision.name()
+            );
+        }
+        if self.seed_offset != 0 {
+            text += &format!(
+                "; every seed + {} (--seed-offset: seeds the declared ones never were)",
+                self.seed_offset
             );
         }
         text
@@ -397,14 +441,18 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Experiment>> {
     paths.iter().map(|p| Experiment::from_file(p)).collect()
 }
 
-/// FNV-1a (64 bit) of the resolved config's TOML: stable across machines and Rust versions,
-/// unlike std's hasher. 16 hex digits.
+/// FNV-1a (64 bit) of the resolved config's TOML. 16 hex digits.
 pub fn config_hash(cfg: &Config) -> Result<String> {
-    let text = cfg.to_toml()?;
+    Ok(fnv1a(&cfg.to_toml()?))
+}
+
+/// FNV-1a (64 bit) of `text`, 16 hex digits: stable across machines and Rust versions, unlike
+/// std's hasher.
+pub fn fnv1a(text: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    Ok(format!("{h:016x}"))
+    format!("{h:016x}")
 }

@@ -6,7 +6,11 @@ pub mod figures;
 mod layers;
 mod render;
 
+pub use render::stage_line;
+
 use crate::claims::{ClaimRow, claims_table};
+use crate::experiment::registration::{self, Registration};
+use crate::experiment::{ExperimentStage, Stage};
 use crate::runs::ExperimentRuns;
 use anyhow::Result;
 use figures::Chart;
@@ -29,20 +33,33 @@ pub struct Report {
     /// How fast breakers part the channels, per group of each experiment with `[growth]`.
     pub growth: Vec<crate::claims::growth::GrowthFit>,
     pub figures: Vec<Figure>,
+    /// Each experiment's stage, in plan order, and the folder's: confirmatory only if every
+    /// experiment's is.
+    pub stages: Vec<ExperimentStage>,
+    pub stage: Stage,
 }
 
-/// Reads the runs under `runs_dir` and builds the report (no files written).
+/// Reads the runs under `runs_dir` and builds the report (no files written). Stages are judged
+/// by `configs/registration.toml` of the current directory where there is one, else by what
+/// each plan recorded (`experiment::stage`).
 pub fn build(runs_dir: &Path) -> Result<Report> {
     let experiments = crate::runs::load(runs_dir)?;
     let claims = claims_table(&experiments);
     let growth = crate::claims::growth::growth_fits(&experiments);
     let figures = exhibits::figures_of(&experiments, &growth);
+    let registration = Registration::load_if_exists(Path::new(registration::DEFAULT_PATH))?;
+    let stages: Vec<ExperimentStage> = experiments
+        .iter()
+        .map(|e| ExperimentStage::of(&e.plan, registration.as_ref()))
+        .collect();
     Ok(Report {
         runs_dir: runs_dir.to_path_buf(),
         experiments,
         claims,
         growth,
         figures,
+        stage: Stage::of_all(stages.iter().map(|s| s.stage)),
+        stages,
     })
 }
 

@@ -113,6 +113,23 @@ fn summary(report: &Report) -> String {
     )
 }
 
+/// "Stage: exploratory. e1-toy, e2-constnet: seed offset 0: ...": the folder's stage, then a
+/// sentence a reason with the experiments it holds for, so six experiments say one reason once.
+pub fn stage_line(report: &Report) -> String {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for s in &report.stages {
+        match groups.iter_mut().find(|(why, _)| *why == s.why) {
+            Some((_, names)) => names.push(&s.experiment),
+            None => groups.push((&s.why, vec![&s.experiment])),
+        }
+    }
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(why, names)| format!("{}: {why}", names.join(", ")))
+        .collect();
+    format!("Stage: {}. {}", report.stage, parts.join(". "))
+}
+
 /// `to` relative to the folder `from`, for links that survive moving both together.
 fn relative(from: &Path, to: &Path) -> PathBuf {
     let (Ok(from), Ok(to)) = (from.canonicalize(), to.canonicalize()) else {
@@ -136,6 +153,7 @@ fn markdown(report: &Report, runs_link: &Path) -> String {
         "# featdiv report\n\nClaims of Blumenfeld, Gilboa & Soudry (ICML 2020) beside our measurements, each judged by the criterion its experiment file declares, against a baseline trained in the same experiment.\n\n**{}.**\n\n",
         summary(report)
     );
+    s.push_str(&format!("{}.\n\n", stage_line(report)));
     for c in &report.claims {
         s.push_str(&claim_md(c, &report.figures, runs_link));
     }
@@ -357,8 +375,9 @@ fn table_html(id: &str, header: &[&str], rows: impl IntoIterator<Item = Vec<Stri
 fn html(report: &Report, svgs: &[String], runs_link: &Path) -> String {
     let mut s = String::from(HTML_HEAD);
     s.push_str(&format!(
-        "<p id=\"summary\"><b>{}.</b></p>\n<nav>",
-        escape(&summary(report))
+        "<p id=\"summary\"><b>{}.</b></p>\n<p id=\"stage\">{}.</p>\n<nav>",
+        escape(&summary(report)),
+        escape(&stage_line(report))
     ));
     for c in &report.claims {
         let class = c.verdict.to_string().replace(' ', "-");
@@ -434,7 +453,13 @@ pub fn write(report: &Report, runs_dir: &Path, out: &Path) -> Result<()> {
         markdown(report, &runs_link).as_bytes(),
     )?;
     let figures: Vec<&String> = report.figures.iter().map(|f| &f.id).collect();
-    let mut doc = json!({"summary": summary(report), "claims": report.claims, "figures": figures});
+    let mut doc = json!({
+        "summary": summary(report),
+        "stage": report.stage,
+        "stages": report.stages,
+        "claims": report.claims,
+        "figures": figures,
+    });
     // Only reports with a growth measurement carry the key: earlier reports stay as they were.
     if !report.growth.is_empty() {
         doc["growth"] = json!(report.growth);
