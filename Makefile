@@ -8,7 +8,7 @@ BENCH_WIDEN ?= 2
 help:                       ## this list of targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
 
-.PHONY: help setup setup-cuda data test-tools build test proptest-deep mutants fuzz reproduce budget report register bench claims gpu-bundle lint fmt clean
+.PHONY: calibrate help setup setup-cuda data test-tools build test proptest-deep mutants fuzz reproduce budget report register bench claims gpu-bundle lint fmt clean
 
 # Property tests draw their cases from one seed a run, printed first, so a red run replays:
 # `make test PROPTEST_RNG_SEED=N` (or the same variable for a single `cargo test`).
@@ -94,6 +94,10 @@ bench: setup-cuda build data  ## featdiv vs PyTorch eager, interleaved: MLP epoc
 	  done; \
 	done
 	@python3 bench/ratio.py target/bench.log
+
+DRAWS ?= 4000
+calibrate: build            ## every verdict's size and power by simulation, DRAWS draws a scenario (about 2 min on 2 cores): docs/calibration.json
+	./target/release/featdiv calibrate --draws $(DRAWS) --out docs/calibration.json
 
 gpu-bundle: setup          ## binaries for ci/gpu-check on a GPU machine without cargo, in gpu-bundle/ (< 64 MiB)
 	@ci/gpu-bundle

@@ -185,9 +185,9 @@ mod tests {
         want: Verdict,
         draws: usize,
         seed: u64,
-        draw: impl Fn(&mut Rng) -> Vec<ExperimentRuns>,
+        draw: impl Fn(&mut super::Rng) -> Vec<ExperimentRuns>,
     ) -> f64 {
-        let mut rng = Rng::new(seed);
+        let mut rng = super::Rng::new(seed);
         let hits = (0..draws)
             .filter(|_| {
                 let exps = draw(&mut rng);

@@ -1524,3 +1524,84 @@ fn k3_an_undecided_interval_says_how_far_each_small_eps_still_closes_on_he() {
     // The negative control: the same end, reached early and held, closes nothing.
     assert!(closed(&straddling(0.0)) <= 0.0);
 }
+
+/// Planted evidence a sound test must not accept: a difference that clears its threshold only
+/// because the runs have no spread, and replicates that are copies.
+mod planted_evidence {
+    use super::*;
+
+    #[test]
+    fn agreement_to_the_last_digit_on_a_small_test_set_is_not_certainty() {
+        // Every He run at 0.80 and every breaker at 0.77, on 100 test images: without a floor
+        // the interval is the point -0.03, inside the margin; their binomial noise (0.04 a run)
+        // says the seeds cannot tell.
+        let row = planted(ClaimId::K5, |e| {
+            for r in e[1].runs.iter_mut() {
+                if let Some(f) = r.result.as_mut() {
+                    f.data.test = 100;
+                }
+            }
+            set_curve(group(e, ClaimId::K5, "he"), 0.80);
+            for g in ["dropout", "grad-noise", "nondeterministic"] {
+                set_curve(group(e, ClaimId::K5, g), 0.77);
+            }
+        });
+        assert_verdict(&row, Verdict::Undecided, "not shown within");
+        // The same accuracies on 10,000 images each are evidence.
+        let row = planted(ClaimId::K5, |e| {
+            set_curve(group(e, ClaimId::K5, "he"), 0.80);
+            for g in ["dropout", "grad-noise", "nondeterministic"] {
+                set_curve(group(e, ClaimId::K5, g), 0.77);
+            }
+        });
+        assert_eq!(row.verdict, Verdict::Holds, "{:?}", row.reason);
+    }
+
+    #[test]
+    fn widths_without_spread_decide_nothing() {
+        // Log widths have no binomial floor: with no spread at all there is no noise measured.
+        let row = planted(ClaimId::K9, |e| {
+            for g in ["he", "dropout", "grad-noise", "nondeterministic"] {
+                for f in group(e, ClaimId::K9, g) {
+                    f.summary
+                        .diversity_final
+                        .iter_mut()
+                        .for_each(|l| l.width_participation = 18.0);
+                }
+            }
+        });
+        assert_verdict(&row, Verdict::Undecided, "not shown within");
+    }
+
+    /// K3's eps = 0.1 with 3 distinct escaped seeds, copied into all 8 of its runs.
+    fn copied_seeds(e: &mut Vec<ExperimentRuns>) {
+        let runs = runs_at(&mut e[0], "eps-curve", 0.1);
+        let originals: Vec<Finished> = runs.iter().take(3).map(|f| (**f).clone()).collect();
+        for (i, f) in runs.into_iter().enumerate() {
+            *f = originals[i % 3].clone();
+        }
+    }
+
+    #[test]
+    fn copies_of_a_run_are_one_replicate() {
+        // 8 of 8 escaped would be a majority shown (p 0.004); 3 of 3 is not (p 0.125).
+        let row = planted(ClaimId::K3, copied_seeds);
+        assert_verdict(
+            &row,
+            Verdict::Undecided,
+            "no small eps is shown to counteract",
+        );
+        assert!(
+            row.measured.contains("3 of 3 seeds escaped"),
+            "{}",
+            row.measured
+        );
+        // K5: a breaker whose second seed is a copy of its first has one seed.
+        let row = planted(ClaimId::K5, |e| {
+            let mut runs = group(e, ClaimId::K5, "dropout");
+            let first = (*runs[0]).clone();
+            *runs[1] = first;
+        });
+        assert_verdict(&row, Verdict::Undecided, "dropout: at least 2 seeds");
+    }
+}

@@ -8,6 +8,7 @@ mod render;
 
 pub use render::stage_line;
 
+use crate::calibration::Calibration;
 use crate::claims::{ClaimRow, claims_table};
 use crate::experiment::registration::{self, Registration};
 use crate::experiment::{ExperimentStage, Stage};
@@ -37,7 +38,13 @@ pub struct Report {
     /// experiment's is.
     pub stages: Vec<ExperimentStage>,
     pub stage: Stage,
+    /// Each verdict's size and power by simulation (`featdiv calibrate`), where the current
+    /// directory has `docs/calibration.json`.
+    pub calibration: Option<Calibration>,
 }
+
+/// Where `featdiv calibrate` writes by default and the report looks.
+pub const CALIBRATION: &str = "docs/calibration.json";
 
 /// Reads the runs under `runs_dir` and builds the report (no files written). Stages are judged
 /// by `configs/registration.toml` of the current directory where there is one, else by what
@@ -48,6 +55,10 @@ pub fn build(runs_dir: &Path) -> Result<Report> {
     let growth = crate::claims::growth::growth_fits(&experiments);
     let figures = exhibits::figures_of(&experiments, &growth);
     let registration = Registration::load_if_exists(Path::new(registration::DEFAULT_PATH))?;
+    let calibration = Path::new(CALIBRATION)
+        .is_file()
+        .then(|| Calibration::read(Path::new(CALIBRATION)))
+        .transpose()?;
     let stages: Vec<ExperimentStage> = experiments
         .iter()
         .map(|e| ExperimentStage::of(&e.plan, registration.as_ref()))
@@ -60,6 +71,7 @@ pub fn build(runs_dir: &Path) -> Result<Report> {
         figures,
         stage: Stage::of_all(stages.iter().map(|s| s.stage)),
         stages,
+        calibration,
     })
 }
 

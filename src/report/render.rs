@@ -3,6 +3,7 @@
 //! the figures beside it, and the claims as JSON.
 use super::{Figure, Report, figures};
 use crate::claims::{ClaimRow, Verdict};
+use crate::experiment::ClaimId;
 use crate::files::{write_atomic, write_json};
 use crate::records::OutDir;
 use anyhow::Result;
@@ -88,9 +89,18 @@ fn plan_rows(report: &Report) -> Vec<[String; 5]> {
         .collect()
 }
 
-/// "3 hold, 1 refuted, 4 undecided, 1 not run; profile quick on cpu".
+/// "3 hold, 1 refuted, 4 undecided, 1 not run; profile quick on cpu; K4-cpu (the CPU stand-in)
+/// holds": the paper's claims counted, the stand-in apart.
 fn summary(report: &Report) -> String {
-    let count = |v: Verdict| report.claims.iter().filter(|c| c.verdict == v).count();
+    let paper = || report.claims.iter().filter(|c| c.id != ClaimId::K4Cpu);
+    let count = |v: Verdict| paper().filter(|c| c.verdict == v).count();
+    let stand_in = report
+        .claims
+        .iter()
+        .find(|c| c.id == ClaimId::K4Cpu)
+        .map_or(String::new(), |c| {
+            format!("; K4-cpu (the CPU stand-in, apart) {}", c.verdict)
+        });
     let profiles: Vec<String> = report
         .experiments
         .iter()
@@ -103,13 +113,38 @@ fn summary(report: &Report) -> String {
         .collect();
     let first = |v: &[String]| v.first().cloned().unwrap_or_else(|| "?".into());
     format!(
-        "{} hold, {} refuted, {} undecided, {} not run; profile {} on {}",
+        "{} hold, {} refuted, {} undecided, {} not run; profile {} on {}{stand_in}",
         count(Verdict::Holds),
         count(Verdict::Refuted),
         count(Verdict::Undecided),
         count(Verdict::NotRun),
         first(&profiles),
         first(&devices)
+    )
+}
+
+/// A claim's test as calibrated by simulation, in words; empty without a calibration.
+fn calibration_text(report: &Report, id: ClaimId) -> String {
+    let Some(c) = report.calibration.as_ref().and_then(|cal| cal.of(id)) else {
+        return String::new();
+    };
+    if c.alpha == 0.0 {
+        return format!(
+            "exact check: a planted counter-example read holds in {} of {} draws; power {:.2}",
+            (c.size * c.draws as f64).round(),
+            c.draws,
+            c.power
+        );
+    }
+    format!(
+        "size {:.3} (holds) and {:.3} (refuted) at alpha {:.2}, power {:.2} at the declared \
+         effect ({} draws a scenario, {})",
+        c.size,
+        c.size_refuted,
+        c.alpha,
+        c.power,
+        c.draws,
+        super::CALIBRATION
     )
 }
 
@@ -156,6 +191,10 @@ fn markdown(report: &Report, runs_link: &Path) -> String {
     s.push_str(&format!("{}.\n\n", stage_line(report)));
     for c in &report.claims {
         s.push_str(&claim_md(c, &report.figures, runs_link));
+        let cal = calibration_text(report, c.id);
+        if !cal.is_empty() {
+            s.push_str(&format!("Calibration: {cal}\n\n"));
+        }
     }
     s.push_str("## Experiments\n\n| experiment | title | claims | runs finished | scale |\n|---|---|---|---|---|\n");
     for r in plan_rows(report) {
@@ -313,6 +352,13 @@ fn claim_html(c: &ClaimRow, report: &Report, svgs: &[String], runs_link: &Path) 
         badge(c.verdict),
         escape(&c.claim)
     );
+    let cal = calibration_text(report, c.id);
+    if !cal.is_empty() {
+        s.push_str(&format!(
+            "<p class=\"calibration\">Calibration: {}</p>\n",
+            escape(&cal)
+        ));
+    }
     if let Some(why) = &c.reason {
         s.push_str(&format!(
             "<p><span class=\"why\">Why:</span> {}</p>\n",
@@ -463,6 +509,9 @@ pub fn write(report: &Report, runs_dir: &Path, out: &Path) -> Result<()> {
     // Only reports with a growth measurement carry the key: earlier reports stay as they were.
     if !report.growth.is_empty() {
         doc["growth"] = json!(report.growth);
+    }
+    if let Some(cal) = &report.calibration {
+        doc["calibration"] = json!(cal.claims);
     }
     write_json(&out.join("claims.json"), &doc)?;
     write_atomic(
