@@ -242,7 +242,7 @@ pub fn k5(e: &ExperimentRuns, c: &K5) -> ClaimRow {
          binomial noise; every breaker must pass), once it has parted the channels (gap past \
          {:.0e}), levelled off (rise at most {} per epoch) and, if short of He, stopped catching \
          up with it at the high learning rate (closed at most {} per epoch over its last \
-         quarter, beyond seed noise); refuted when a breaker is shown more than {} below He \
+         quarter, but for one standard error); refuted when a breaker is shown more than {} below He \
          (Holm over the breakers); the run without a breaker more than {} below He; He beats \
          chance by {} and levelled off at its high learning rate",
         format!("{:?}", w.accuracy).to_lowercase(),

@@ -115,7 +115,7 @@ pub fn k8(e: &ExperimentRuns, c: &K8) -> ClaimRow {
          distinct runs, Spearman rho(averaging layers, {} accuracy) below 0 (one-sided \
          permutation test at alpha {:.2}); the identity codes beat chance by {} and level off \
          (at most {} per epoch \
-         beyond seed noise), and each averaging code has stopped catching up with them at the \
+         but for one standard error), and each averaging code has stopped catching up with them at the \
          high learning rate (closed at most {} per epoch over its last quarter) (at least {} \
          distinct seeds a code)",
         c.erase_below,

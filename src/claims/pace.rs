@@ -1,12 +1,14 @@
 //! Whether a group had finished learning when the verdict was taken: how fast its accuracy still
 //! rose, or its gap to a baseline still closed, per epoch over the last quarter of its
 //! evaluations at a high learning rate (a decayed rate freezes a curve whether or not it had
-//! settled), over seeds, with an allowance for seed noise: a precondition fails only where the
-//! pace is beyond its declared limit by more than the seeds' spread (and the test set's binomial
-//! noise) can explain.
+//! settled), over seeds, with an allowance for seed noise: a precondition fails where the mean
+//! pace is beyond its declared limit by more than one standard error of that mean. One, not a
+//! t quantile: with two or three seeds a confidence bound would let almost any pace pass, and a
+//! precondition guards a verdict, so it must be able to fail. No spread measured (one run, or
+//! seeds that agree) allows nothing: the mean pace itself is compared.
 use super::evidence::{Evidence, Runs, accuracy, chance, require_seeds};
 use super::judge::{Flaw, Judgement};
-use super::stats::{Point, Welch, mean_std};
+use super::stats::{Point, mean_std};
 use crate::experiment::{Accuracy, Weighing};
 use crate::records::RunFiles;
 use crate::runs::Finished;
@@ -59,10 +61,9 @@ pub enum Stretch {
 }
 
 /// Per run, its accuracy's rise per epoch over the last quarter of `stretch`, as a point over
-/// seeds floored at the binomial noise of a difference of two accuracies; with the epochs
-/// spanned. None if a run has under two evaluations there.
+/// seeds; with the epochs spanned. None if a run has under two evaluations there.
 fn rise_rates(runs: &Runs, which: Accuracy, stretch: Stretch) -> Evidence<Option<(Point, f64)>> {
-    let (mut rates, mut spans, mut noise) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rates, mut spans) = (Vec::new(), Vec::new());
     for (_, f) in runs {
         let mut c = curve(f, which)?;
         if stretch == Stretch::HighRate {
@@ -75,20 +76,43 @@ fn rise_rates(runs: &Runs, which: Accuracy, stretch: Stretch) -> Evidence<Option
         let span = (e1 - e0).max(f64::MIN_POSITIVE);
         rates.push((a1 - a0) / span);
         spans.push(span);
-        let n = f.data.test.max(1) as f64;
-        noise.push((2.0 * a1 * (1.0 - a1) / n).sqrt() / span);
     }
     if rates.is_empty() {
         return Ok(None);
     }
-    let mut p = Point::new(0.0, rates);
-    p.floor = mean_std(&noise).0;
-    Ok(Some((p, mean_std(&spans).0)))
+    Ok(Some((Point::new(0.0, rates), mean_std(&spans).0)))
+}
+
+/// A pace's mean and its allowance: one standard error of the mean over seeds (0 for one run).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    pub mean: f64,
+    pub se: f64,
+}
+
+impl Pace {
+    fn of(p: &Point) -> Pace {
+        let se = if p.accs.len() < 2 { 0.0 } else { p.se() };
+        Pace { mean: p.mean, se }
+    }
+
+    /// `a` minus `b`, their allowances combined.
+    fn minus(a: Pace, b: Pace) -> Pace {
+        Pace {
+            mean: a.mean - b.mean,
+            se: (a.se.powi(2) + b.se.powi(2)).sqrt(),
+        }
+    }
+
+    /// Within `limit`, but for an allowance of one standard error.
+    pub fn within(&self, limit: f64) -> bool {
+        self.mean - self.se <= limit
+    }
 }
 
 /// Requires a baseline (`name`, its runs) to have learned: its mean accuracy beats chance by
 /// `w.learned`, and over the last quarter of its high-rate evaluations it rose by at most
-/// `w.plateau` per epoch beyond seed noise: an undertrained baseline lowers every bar.
+/// `w.plateau` per epoch, but for one standard error: an undertrained baseline lowers every bar.
 pub fn require_trained(j: &mut Judgement, name: &str, runs: &Runs, w: &Weighing) -> Evidence<()> {
     require_seeds(j, name, runs.len(), w.min_seeds);
     let Some((_, first)) = runs.first() else {
@@ -133,7 +157,7 @@ fn require_flat(
         Stretch::Whole => "the last quarter of the run",
     };
     let what = format!(
-        "{name} levelled off: rose at most {} per epoch over {over}, beyond seed noise",
+        "{name} levelled off: rose at most {} per epoch over {over}, but for one standard error",
         w.plateau
     );
     let Some((rates, span)) = rise_rates(runs, w.accuracy, stretch)? else {
@@ -145,13 +169,13 @@ fn require_flat(
         );
         return Ok(());
     };
-    let i = Welch::mean_of(&rates).interval(w.confidence);
+    let pace = Pace::of(&rates);
     j.require(
         &what,
-        i.lo <= w.plateau,
+        pace.within(w.plateau),
         format!(
-            "{:+.4} per epoch (lower bound {:+.4}) over {span:.1} epochs",
-            i.diff, i.lo
+            "{:+.4} +- {:.4} per epoch over {span:.1} epochs",
+            pace.mean, pace.se
         ),
         "a longer budget (more epochs)",
     );
@@ -162,7 +186,7 @@ fn require_flat(
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CatchUp {
     /// How fast the group closed its gap, per epoch: positive while it is still catching up.
-    pub per_epoch: Welch,
+    pub per_epoch: Pace,
     /// Over this many epochs (mean over the group's runs).
     pub epochs: f64,
     /// The gap left when the stretch ended (baseline's mean minus the group's).
@@ -188,7 +212,7 @@ pub fn catching_up(baseline: &Runs, runs: &Runs, which: Accuracy) -> Evidence<Op
         Ok(mean_std(&ends).0)
     };
     Ok(Some(CatchUp {
-        per_epoch: Welch::of(&own, &base),
+        per_epoch: Pace::minus(Pace::of(&own), Pace::of(&base)),
         epochs,
         left: end(baseline)? - end(runs)?,
     }))
@@ -205,7 +229,8 @@ pub fn require_caught_up(
     w: &Weighing,
 ) -> Evidence<()> {
     let what = format!(
-        "{name} caught up: closed at most {catch_up} per epoch of its gap to {base} over the last quarter of the high learning rate, beyond seed noise"
+        "{name} caught up: closed at most {catch_up} per epoch of its gap to {base} over the last \
+         quarter of the high learning rate, but for one standard error"
     );
     let Some(u) = catching_up(baseline, runs, w.accuracy)? else {
         j.require(
@@ -216,23 +241,24 @@ pub fn require_caught_up(
         );
         return Ok(());
     };
-    let i = u.per_epoch.interval(w.confidence);
+    let i = u.per_epoch;
     // The pace kept up would close what is left in this many epochs: a lower bound on the extra
     // high-rate budget, since catching up slows as it nears.
-    let more = if i.diff > 0.0 {
+    let more = if i.mean > 0.0 {
         format!(
             "a longer budget: at least {:.0} more epoch(s) at the high rate, at its last pace",
-            (u.left.max(0.0) / i.diff).ceil()
+            (u.left.max(0.0) / i.mean).ceil()
         )
     } else {
         "a longer budget".into()
     };
     j.require(
         &what,
-        i.lo <= catch_up,
+        i.within(catch_up),
         format!(
-            "closed {:+.4} per epoch (lower bound {:+.4}) over {:.1} epochs, {:.3} still behind when the rate decayed",
-            i.diff, i.lo, u.epochs, u.left
+            "closed {:+.4} +- {:.4} per epoch over {:.1} epochs, {:.3} still behind when the rate \
+             decayed",
+            i.mean, i.se, u.epochs, u.left
         ),
         &more,
     );

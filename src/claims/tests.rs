@@ -263,7 +263,7 @@ fn k1_leaves_out_parted_runs_and_needs_enough_that_stayed() {
 
 #[test]
 fn the_toy_claims_state_how_they_weigh_their_runs() {
-    let weighing = "final accuracy; each test one-sided at alpha 0.05 over at least 3 distinct seeds, every group's spread floored at its test set's binomial noise; He beats chance by 0.3 and rises at most 0.02 per epoch (beyond seed noise) over the last quarter of its high learning rate";
+    let weighing = "final accuracy; each test one-sided at alpha 0.05 over at least 3 distinct seeds, every group's spread floored at its test set's binomial noise; He beats chance by 0.3 and rises at most 0.02 per epoch (but for one standard error) over the last quarter of its high learning rate";
     for id in [ClaimId::K1, ClaimId::K2, ClaimId::K3] {
         let row = verdict_of(&all(), id);
         assert!(row.criterion.contains(weighing), "{id}: {}", row.criterion);
@@ -893,7 +893,7 @@ mod evidence_checks {
             .unwrap()
             .unwrap();
         assert_eq!((c.epochs, c.left), (1.0, 0.7 - 0.4));
-        assert!(c.per_epoch.diff.abs() < 1e-12, "{c:?}");
+        assert!(c.per_epoch.mean.abs() < 1e-12, "{c:?}");
         let one = scheduled(&[0.2, 0.4], &[0.1, 0.01]);
         assert_eq!(
             catching_up(&pair(&he), &pair(&one), Accuracy::Final),
@@ -992,7 +992,7 @@ fn set_evals(
     }
 }
 
-const HE_DECAYED: [f64; 8] = [0.6, 0.75, 0.79, 0.8, 0.8, 0.8, 0.8, 0.8];
+const HE_DECAYED: [f64; 8] = [0.6, 0.75, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8];
 
 /// A breaker that rose steeply until the rate decayed, then froze 0.1 below He's 0.8.
 const CHASING: [f64; 8] = [0.2, 0.3, 0.45, 0.6, 0.7, 0.7, 0.7, 0.7];
@@ -1000,7 +1000,7 @@ const CHASING: [f64; 8] = [0.2, 0.3, 0.45, 0.6, 0.7, 0.7, 0.7, 0.7];
 #[test]
 fn k5_undecided_while_a_breaker_still_catches_up_when_the_rate_decays() {
     // Flat after the decay, so "levelled off" passes: only the high-rate stretch shows that the
-    // breaker closed 0.14 of its gap in its last quarter and was cut short.
+    // breaker closed 0.15 of its gap in its last quarter and was cut short.
     let row = planted(ClaimId::K5, |e| {
         set_schedule(group(e, ClaimId::K5, "he"), &HE_DECAYED, 4);
         set_schedule(group(e, ClaimId::K5, "dropout"), &CHASING, 4);
@@ -1012,7 +1012,9 @@ fn k5_undecided_while_a_breaker_still_catches_up_when_the_rate_decays() {
         .find(|c| c.what.starts_with("dropout caught up"))
         .expect("the catch-up precondition is listed");
     assert!(
-        check.value.starts_with("closed +0.1400 per epoch"),
+        check
+            .value
+            .starts_with("closed +0.1500 +- 0.0000 per epoch"),
         "{}",
         check.value
     );
@@ -1275,7 +1277,7 @@ fn k5_a_breaker_shown_within_the_margin_holds_without_a_catch_up_check() {
     // A breaker shown within the margin needs no catch-up check, so this one, still rising
     // steeply when the rate decayed, holds.
     let chasing = [0.2, 0.4, 0.55, 0.78, 0.78, 0.78, 0.78, 0.78];
-    let he = [0.6, 0.75, 0.8, 0.8125, 0.8125, 0.8125, 0.8125, 0.8125];
+    let he = [0.6, 0.75, 0.8125, 0.8125, 0.8125, 0.8125, 0.8125, 0.8125];
     let mut e = e2_with_margin_on_the_grid();
     set_schedule(group(&mut e, ClaimId::K5, "he"), &he, 4);
     set_schedule(group(&mut e, ClaimId::K5, "dropout"), &chasing, 4);

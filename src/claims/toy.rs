@@ -16,7 +16,7 @@ pub fn weighing_text(w: &Weighing) -> String {
     format!(
         "{} accuracy; each test one-sided at alpha {:.2} over at least {} distinct seeds, every \
          group's spread floored at its test set's binomial noise; He beats chance by {} and \
-         rises at most {} per epoch (beyond seed noise) over the last quarter of its high \
+         rises at most {} per epoch (but for one standard error) over the last quarter of its high \
          learning rate",
         format!("{:?}", w.accuracy).to_lowercase(),
         1.0 - w.confidence,
@@ -47,8 +47,8 @@ fn width_of(p: &crate::experiment::PlannedRun) -> String {
 
 /// K1, "harms training": H0 mean(tied) - mean(He) >= -margin against H1 below it (Welch,
 /// one-sided at alpha); refuted by the mirror test (the tied runs no more than `margin` below
-/// He). Unit: a seed of a tied run whose features stayed identical (the width varies the
-/// configuration; runs with identical records count once). "Behaves as a width-1 network" is
+/// He). Unit: a seed, its tied runs whose features stayed identical averaged over the widths
+/// (runs of one seed share their data order; runs with identical records count once). "Behaves as a width-1 network" is
 /// the exact identity of tests/claim_k1_identity.rs, not a comparison of accuracies: the plain
 /// width-1 net at the same rate trains differently and is only measured beside it.
 pub fn k1(e: &ExperimentRuns, c: &K1) -> ClaimRow {
@@ -91,14 +91,21 @@ fn judge_k1(j: &mut Judgement, e: &ExperimentRuns, c: &K1) -> Evidence<Decision>
     let he_runs = distinct(e.finished("he"));
     require_trained(j, "He", &he_runs, w)?;
     let (kept, parted) = kept_identical(e, c)?;
-    require_seeds(j, "tied runs that stayed identical", kept.len(), w);
-    let tied = point(0.0, &kept, w.accuracy)?;
+    let tied = per_seed(&kept, w)?;
+    require_seeds(
+        j,
+        "seeds of tied runs that stayed identical",
+        tied.accs.len(),
+        w,
+    );
     let he = point(0.0, &he_runs, w.accuracy)?;
     let t = Welch::of(&tied, &he);
     j.measure(format!(
-        "tied k-unique:1 that stayed identical {} ({} distinct runs) vs He {}: difference {}",
+        "tied k-unique:1 that stayed identical {} ({} distinct runs, {} seeds) vs He {}: \
+         difference {}",
         acc_text(&tied),
         kept.len(),
+        tied.accs.len(),
         acc_text(&he),
         t.interval(w.confidence).text()
     ));
@@ -137,6 +144,22 @@ fn judge_k1(j: &mut Judgement, e: &ExperimentRuns, c: &K1) -> Evidence<Decision>
             c.margin
         ))
     })
+}
+
+/// One accuracy a seed, the mean over the widths a seed was trained at: runs of one seed share
+/// their data order, so a seed, not a run, is the replicate.
+fn per_seed(runs: &Runs, w: &Weighing) -> Evidence<Point> {
+    let mut by_seed: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+    for (p, f) in runs {
+        let acc = super::evidence::accuracy(f, w.accuracy)?;
+        by_seed.entry(p.seed).or_default().push(acc);
+    }
+    let means = by_seed
+        .into_values()
+        .map(|a| a.iter().sum::<f64>() / a.len() as f64)
+        .collect();
+    let n_test = runs.first().map_or(0, |(_, f)| f.data.test);
+    Ok(Point::accuracies(0.0, means, n_test))
 }
 
 /// Requires `n` distinct runs of a group, at least the criterion's seeds.
@@ -438,7 +461,7 @@ fn measure_catch_up(
         if let Some(u) = catching_up(he, &eps_runs(e, s.eps), w.accuracy)? {
             closing.push(format!(
                 "{}: {:+.4} per epoch, {:.3} behind",
-                s.eps, u.per_epoch.diff, u.left
+                s.eps, u.per_epoch.mean, u.left
             ));
         }
     }
