@@ -553,7 +553,7 @@ fn the_report_names_the_stage_of_a_seed_offset_plan() {
     );
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     let after_summary = md
-        .split(" not run; profile smoke on cpu.**\n\n")
+        .split(" not run; profile smoke on cpu; K4-cpu (the CPU stand-in, apart) not run.**\n\n")
         .nth(1)
         .unwrap();
     assert!(after_summary.starts_with("Stage: confirmatory. "), "{md}");

@@ -44,7 +44,12 @@ fn reproduce_writes_every_claim_and_figure() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "K9"]);
+    assert_eq!(
+        ids,
+        [
+            "K1", "K2", "K3", "K4", "K4-cpu", "K5", "K6", "K7", "K8", "K9"
+        ]
+    );
     let figures = claims["figures"].as_array().unwrap();
     for kind in [
         "k1-tied-vs-width",
