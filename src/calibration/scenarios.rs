@@ -82,7 +82,13 @@ pub fn scenarios(d: &Declared) -> Result<Vec<Scenario>> {
 }
 
 fn toy(c: &Criteria) -> Result<Vec<Scenario>> {
-    let (k1, k2, k3) = (need(&c.k1, "K1")?, need(&c.k2, "K2")?, need(&c.k3, "K3")?);
+    let mut out = toy_k1_k2(c)?;
+    out.extend(toy_k3(c)?);
+    Ok(out)
+}
+
+fn toy_k1_k2(c: &Criteria) -> Result<Vec<Scenario>> {
+    let (k1, k2) = (need(&c.k1, "K1")?, need(&c.k2, "K2")?);
     let mut out = Vec::new();
     let s1 = Seeds {
         n: 10,
@@ -133,6 +139,12 @@ fn toy(c: &Criteria) -> Result<Vec<Scenario>> {
         let text = format!("{truth}; {} seeds a K, spread {}", s2.n, s2.spread);
         out.push(scenario(ClaimId::K2, kind, alpha(&k2.weighing), text, draw));
     }
+    Ok(out)
+}
+
+fn toy_k3(c: &Criteria) -> Result<Vec<Scenario>> {
+    let k3 = need(&c.k3, "K3")?;
+    let mut out = Vec::new();
     let s3 = Seeds {
         n: 20,
         spread: 0.02,
