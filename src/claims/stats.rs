@@ -120,21 +120,6 @@ pub fn spearman_critical(n: usize) -> f64 {
     }
 }
 
-/// The one-sided critical value of Spearman's rho for n pairs at `confidence`: the exact 5%
-/// table where it applies, else the t approximation r = t / sqrt(n - 2 + t^2) with t the
-/// `confidence` quantile on n - 2 degrees. Fewer than 5 pairs cannot reach it.
-pub fn spearman_critical_at(n: usize, confidence: f64) -> f64 {
-    if n < 5 {
-        return f64::INFINITY;
-    }
-    if (confidence - 0.95).abs() < 1e-12 && n <= 10 {
-        return spearman_critical(n);
-    }
-    let df = (n - 2) as f64;
-    let t = t_quantile(confidence, df);
-    t / (df + t * t).sqrt()
-}
-
 /// Ranks from 0, ties sharing their average rank.
 fn ranks(v: &[f64]) -> Vec<f64> {
     let mut idx: Vec<usize> = (0..v.len()).collect();
@@ -312,23 +297,6 @@ impl Welch {
             diff,
             se: (va + vb).sqrt(),
             df,
-        }
-    }
-
-    /// The mean of one group against 0 (Student's t on n - 1 degrees).
-    pub fn mean_of(a: &Point) -> Welch {
-        let n = a.accs.len();
-        if n < 2 {
-            return Welch {
-                diff: a.mean,
-                se: f64::INFINITY,
-                df: 1.0,
-            };
-        }
-        Welch {
-            diff: a.mean,
-            se: a.mean_var().sqrt(),
-            df: (n - 1) as f64,
         }
     }
 
@@ -561,8 +529,6 @@ mod tests {
         let m = mean_interval(&[1.0, 2.0, 3.0], 0.95);
         close(m.diff, 2.0, 1e-12);
         close(m.hi - m.diff, 2.9199855803537242 / 3f64.sqrt(), 1e-6);
-        let mean = Welch::mean_of(&Point::new(0.0, vec![1.0, 2.0, 3.0])).interval(0.95);
-        close(mean.hi, m.hi, 1e-12);
     }
 
     #[test]
@@ -606,17 +572,6 @@ mod tests {
             0.942857142857143,
             1e-12,
         );
-        assert!(spearman_critical_at(4, 0.95).is_infinite());
-        close(spearman_critical_at(6, 0.95), 0.829, 1e-12);
-        // Past the table, the t approximation: r = t / sqrt(n - 2 + t^2).
-        let t: f64 = 1.8124611228116756;
-        close(
-            spearman_critical_at(12, 0.95),
-            t / (10.0 + t * t).sqrt(),
-            1e-6,
-        );
-        assert!(spearman_critical_at(12, 0.99) > spearman_critical_at(12, 0.95));
-        assert!(spearman_critical_at(8, 0.99) > spearman_critical(8));
         // Zar's table, entry by entry, then the normal approximation.
         let table = [0.900, 0.829, 0.714, 0.643, 0.600, 0.564];
         for (n, want) in (5..=10).zip(table) {
@@ -624,10 +579,6 @@ mod tests {
         }
         close(spearman_critical(11), 1.645 / 10f64.sqrt(), 1e-15);
         assert!(spearman_critical(4).is_infinite());
-        // Five pairs are the fewest at any confidence, by the table or by the t approximation.
-        assert_eq!(spearman_critical_at(5, 0.95), 0.900);
-        assert!(spearman_critical_at(5, 0.99).is_finite());
-        assert!(spearman_critical_at(4, 0.99).is_infinite());
     }
 
     #[test]
