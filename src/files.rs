@@ -82,6 +82,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot move {} into place", path.display()))
 }
 
+/// A TOML file as `T`: an error names the file and, for a bad value, the key (`what` says which
+/// kind of file it is: "experiment", "registration").
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    serde_path_to_error::deserialize(toml::de::Deserializer::new(&text)).map_err(|e| {
+        anyhow::anyhow!(
+            "{what} {}: invalid key {}: {}",
+            path.display(),
+            e.path(),
+            e.inner().message()
+        )
+    })
+}
+
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     // Through a Value, whose map sorts its keys: files read the same however the type is laid out.
     let value = serde_json::to_value(value)

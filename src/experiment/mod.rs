@@ -219,17 +219,7 @@ pub struct Host {
 
 impl Experiment {
     pub fn from_file(path: &Path) -> Result<Experiment> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read experiment {}", path.display()))?;
-        let e: Experiment = serde_path_to_error::deserialize(toml::de::Deserializer::new(&text))
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "experiment {}: invalid key {}: {}",
-                    path.display(),
-                    e.path(),
-                    e.inner().message()
-                )
-            })?;
+        let e: Experiment = crate::files::read_toml(path, "experiment")?;
         e.check()
             .with_context(|| format!("in experiment {}", path.display()))?;
         Ok(e)

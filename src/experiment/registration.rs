@@ -106,17 +106,7 @@ pub fn frozen_hash(e: &Experiment) -> Result<String> {
 
 impl Registration {
     pub fn from_file(path: &Path) -> Result<Registration> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the registration {}", path.display()))?;
-        let r: Registration = serde_path_to_error::deserialize(toml::de::Deserializer::new(&text))
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "registration {}: invalid key {}: {}",
-                    path.display(),
-                    e.path(),
-                    e.inner().message()
-                )
-            })?;
+        let r: Registration = crate::files::read_toml(path, "registration")?;
         r.check()
             .with_context(|| format!("in the registration {}", path.display()))?;
         Ok(r)
