@@ -99,22 +99,31 @@ impl Calibration {
     }
 }
 
+/// How often claim `id` reads `want` over `draws` record sets drawn by `draw` from `seed`.
+pub fn verdict_rate(
+    (id, want): (ClaimId, Verdict),
+    draws: usize,
+    seed: u64,
+    draw: &dyn Fn(&mut Rng) -> Vec<crate::runs::ExperimentRuns>,
+) -> f64 {
+    let mut rng = Rng::new(seed);
+    let hits = (0..draws)
+        .filter(|_| {
+            let exps = draw(&mut rng);
+            claims_table(&exps)
+                .into_iter()
+                .any(|r| r.id == id && r.verdict == want)
+        })
+        .count();
+    hits as f64 / draws.max(1) as f64
+}
+
 /// How often scenario `s`'s verdict is the one its kind counts, over `draws` draws from `seed`.
 pub fn rate(s: &Scenario, draws: usize, seed: u64) -> Rate {
-    let mut rng = Rng::new(seed);
-    let mut hits = 0;
-    for _ in 0..draws {
-        let exps = (s.draw)(&mut rng);
-        let verdict = claims_table(&exps)
-            .into_iter()
-            .find(|r| r.id == s.id)
-            .map_or(Verdict::NotRun, |r| r.verdict);
-        hits += usize::from(verdict == s.kind.counts());
-    }
     Rate {
         kind: s.kind,
         truth: s.truth.clone(),
-        rate: hits as f64 / draws.max(1) as f64,
+        rate: verdict_rate((s.id, s.kind.counts()), draws, seed, &*s.draw),
         draws,
     }
 }
@@ -187,16 +196,7 @@ mod tests {
         seed: u64,
         draw: impl Fn(&mut super::Rng) -> Vec<ExperimentRuns>,
     ) -> f64 {
-        let mut rng = super::Rng::new(seed);
-        let hits = (0..draws)
-            .filter(|_| {
-                let exps = draw(&mut rng);
-                claims_table(&exps)
-                    .into_iter()
-                    .any(|r| r.id == id && r.verdict == want)
-            })
-            .count();
-        hits as f64 / draws as f64
+        verdict_rate((id, want), draws, seed, &draw)
     }
 
     #[test]

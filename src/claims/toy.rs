@@ -2,7 +2,9 @@
 //! harm training (superiority against He), accuracy rises with the number of unique features
 //! (rank correlation and a rise, both required), and a small init noise counteracts the lack of
 //! diversity (most seeds escape chance, and the escaped come within a margin of He).
-use super::evidence::{Evidence, Runs, distinct, final_ulps, group, hashes, point, points};
+use super::evidence::{
+    Evidence, Runs, distinct, final_ulps, group, hashes, point, points, require_seeds,
+};
 use super::judge::{Decision, Flaw, Judgement};
 use super::pace::{catching_up, require_caught_up, require_levelled, require_trained};
 use super::stats::{Binomial, Point, Welch, all_of, holm, spearman, spearman_p};
@@ -96,7 +98,7 @@ fn judge_k1(j: &mut Judgement, e: &ExperimentRuns, c: &K1) -> Evidence<Decision>
         j,
         "seeds of tied runs that stayed identical",
         tied.accs.len(),
-        w,
+        w.min_seeds,
     );
     let he = point(0.0, &he_runs, w.accuracy)?;
     let t = Welch::of(&tied, &he);
@@ -162,11 +164,6 @@ fn per_seed(runs: &Runs, w: &Weighing) -> Evidence<Point> {
     Ok(Point::accuracies(0.0, means, n_test))
 }
 
-/// Requires `n` distinct runs of a group, at least the criterion's seeds.
-fn require_seeds(j: &mut Judgement, name: &str, n: usize, w: &Weighing) -> bool {
-    super::evidence::require_seeds(j, name, n, w.min_seeds)
-}
-
 /// K2: holds when both Spearman's rho(K, accuracy) > 0 and the rise from the smallest K to the
 /// largest > `growth` are shown at alpha (an intersection: each test at alpha, no correction),
 /// with the smallest K no longer catching up with the largest; refuted when either contrary
@@ -196,7 +193,7 @@ fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &K2) -> Evidence<Decision>
         "add K values to the experiment",
     );
     for p in &curve {
-        require_seeds(j, &format!("K = {}", p.x), p.accs.len(), w);
+        require_seeds(j, &format!("K = {}", p.x), p.accs.len(), w.min_seeds);
     }
     j.runs(hashes(&e.finished("k-curve")));
     j.measure(format!("accuracy by K: {}", curve_text(&curve)));
@@ -378,7 +375,7 @@ fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &K3) -> Evidence<Decision>
     let mut judged = Vec::new();
     for &x in &small {
         let runs = eps_runs(e, x);
-        require_seeds(j, &format!("eps = {x}"), runs.len(), w);
+        require_seeds(j, &format!("eps = {x}"), runs.len(), w.min_seeds);
         require_levelled(j, &format!("eps = {x}"), &runs, w)?;
         judged.push(Escape::of(x, &runs, &he, c, chance)?);
     }
