@@ -1,4 +1,4 @@
-//! Subcommands: train, diversity, reproduce, sweep, report, register, bench.
+//! Subcommands: train, diversity, reproduce, sweep, report, table, register, calibrate, bench.
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use featdiv::config::{DeviceSpec, MemoryFormat, Precision};
@@ -55,10 +55,10 @@ enum Command {
     /// Run the paper's experiments (configs/experiments/*.toml) for a profile, then the report.
     /// Finished runs are skipped: a killed reproduce resumes where it stopped.
     Reproduce {
-        /// quick (Fashion-MNIST subsets, CPU, < 10 min on 2 cores; some claims undecided) |
-        /// standard (44 min on 2 cores with AMX, hours without; K3, K9 undecided at its
-        /// budget, K9 holds with --only e2-constnet --budget 3) | full (all of Fashion-MNIST,
-        /// hours) | paper (the authors' scale: WRN-16-10, CIFAR-10, GPU) | smoke
+        /// smoke (the committed fixture: exercises every code path) | quick (Fashion-MNIST
+        /// subsets, short budgets) | standard (the budgets the verdicts are published at) |
+        /// full (all of Fashion-MNIST) | paper (the authors' scale: WRN-16-10, CIFAR-10, GPU).
+        /// Each experiment file states each profile's scale; docs/results.md what each decided
         #[arg(long, default_value = "quick")]
         profile: ProfileName,
         #[arg(long, default_value = "configs/experiments")]
@@ -119,6 +119,17 @@ enum Command {
         seed: u64,
         #[arg(long, default_value = "docs/calibration.json")]
         out: PathBuf,
+    },
+    /// Print the results table (one row a claim: its verdict and the number it turns on) from
+    /// the claims.json of one or more reports, or rewrite it in place in a Markdown file.
+    Table {
+        /// claims.json files, each claim judged in at most one of them
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Replace the block between the results-table markers of this file (README.md) instead
+        /// of printing
+        #[arg(long)]
+        into: Option<PathBuf>,
     },
     /// Freeze the experiment files for confirmatory runs: write the hash of what in each can move
     /// a verdict (criteria, growth, base config, variants, profiles' overrides and seeds) to the
@@ -346,6 +357,7 @@ pub fn run() -> Result<()> {
             file,
             fresh_seeds_from,
         } => register(&experiments, &file, fresh_seeds_from),
+        Command::Table { files, into } => table(&files, into.as_deref()),
         Command::Bench {
             model,
             data_dir,
@@ -604,6 +616,25 @@ fn diversity_table(layers: &[featdiv::metrics::LayerDiversity]) -> String {
         ));
     }
     s
+}
+
+fn table(files: &[PathBuf], into: Option<&Path>) -> Result<()> {
+    use featdiv::report::table;
+    let rendered = table::render(&table::read(files)?)?;
+    let Some(doc) = into else {
+        out!("{rendered}");
+        return Ok(());
+    };
+    let text =
+        std::fs::read_to_string(doc).with_context(|| format!("cannot read {}", doc.display()))?;
+    let spliced = table::splice(&text, &rendered, doc)?;
+    featdiv::files::write_atomic(doc, spliced.as_bytes())?;
+    out!(
+        "results table of {} written into {}",
+        files.len(),
+        doc.display()
+    );
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@ pub struct Environment {
     pub cuda_available: bool,
     pub determinism: Determinism,
     pub hostname: String,
+    /// The CPU (`host::cpu`): absent in records made before featdiv recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
     /// Precision and memory format in force during the run (absent before they existed, and in
     /// a run that failed before its first step).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,6 +52,7 @@ impl Environment {
                 cublas_workspace_config: std::env::var("CUBLAS_WORKSPACE_CONFIG").ok(),
             },
             hostname: crate::host::hostname(),
+            cpu: crate::host::cpu(),
             precision: None,
         }
     }

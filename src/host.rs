@@ -11,6 +11,33 @@ pub fn hostname() -> String {
         .unwrap_or_default()
 }
 
+/// The CPU as /proc/cpuinfo names it, with what decides bf16 speed (AMX, AVX-512 BF16), e.g.
+/// "AMD EPYC (2 CPUs; AVX512-BF16, no AMX)"; None where /proc/cpuinfo is unreadable.
+pub fn cpu() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    Some(describe_cpu(&info))
+}
+
+fn describe_cpu(info: &str) -> String {
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let model = field("model name").unwrap_or_else(|| "unknown CPU".into());
+    let cpus = info.lines().filter(|l| l.starts_with("processor")).count();
+    let flags = field("flags").unwrap_or_default();
+    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+    let bf16 = if has("avx512_bf16") {
+        "AVX512-BF16"
+    } else {
+        "no AVX512-BF16"
+    };
+    let amx = if has("amx_bf16") { "AMX" } else { "no AMX" };
+    format!("{model} ({cpus} CPUs; {bf16}, {amx})")
+}
+
 /// A file-name-safe identity of this machine that no other machine shares: the short host name
 /// plus the first 12 hex digits of /etc/machine-id (or, without one, of the boot id). Sweeps on
 /// several nodes share OUT, and only this machine can tell whether one of its processes still
@@ -70,4 +97,22 @@ pub fn libtorch_version() -> String {
     std::fs::read_to_string(dir.join("build-version"))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into())
+}
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::describe_cpu;
+
+    #[test]
+    fn the_cpu_is_named_with_its_bf16_units() {
+        let info = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx512f avx512_bf16\n\n\
+                    processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx512f avx512_bf16\n";
+        assert_eq!(describe_cpu(info), "AMD EPYC (2 CPUs; AVX512-BF16, no AMX)");
+        let amx = "processor\t: 0\nmodel name\t: Intel Xeon\nflags\t: amx_bf16 avx512_bf16\n";
+        assert_eq!(describe_cpu(amx), "Intel Xeon (1 CPUs; AVX512-BF16, AMX)");
+        assert_eq!(
+            describe_cpu(""),
+            "unknown CPU (0 CPUs; no AVX512-BF16, no AMX)"
+        );
+    }
 }

@@ -6,7 +6,7 @@ use super::evidence::{
     Evidence, Runs, chance, distinct, first_above, gap_trajectory, group, hashes, largest,
     require_seeds,
 };
-use super::judge::{Decision, Flaw, Judgement};
+use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{require_caught_up, require_levelled, require_trained};
 use super::stats::{Point, Welch, all_of, holm};
 use super::{ClaimRow, acc_text, judged};
@@ -189,6 +189,14 @@ fn judge_k4(
             }
         }
     }
+    j.estimate(Estimate::exact(
+        format!(
+            "seeds of {} whose gap passed {:.0e}",
+            runs.len(),
+            c.macro_gap
+        ),
+        reached as f64,
+    ));
     if b == RoundingBreaker::CpuStandIn {
         j.measure(rounding_in_the_toy_model(all, c.macro_gap)?);
     }
@@ -299,6 +307,12 @@ fn judge_k5(j: &mut Judgement, e: &ExperimentRuns, c: &K5) -> Evidence<Decision>
     j.require_breakers(&tests.iter().map(|(g, _)| *g).collect::<Vec<_>>());
     let below: Vec<f64> = tests.iter().map(|(_, t)| t.p_below(-c.margin)).collect();
     let within: Vec<f64> = tests.iter().map(|(_, t)| t.p_above(-c.margin)).collect();
+    if let Some(((g, t), _)) = tests.iter().zip(&within).max_by(|a, b| a.1.total_cmp(b.1)) {
+        j.estimate(Estimate::bounded(
+            format!("+{g} minus He"),
+            &t.interval(w.confidence),
+        ));
+    }
     Ok(
         if let Some(i) = holm(&below, alpha).iter().position(|r| *r) {
             let (g, t) = &tests[i];
@@ -380,6 +394,7 @@ fn judge_k6(j: &mut Judgement, e: &ExperimentRuns, c: &K6) -> Evidence<Decision>
     require_seeds(j, "ConstNet without a breaker", none.len(), 1);
     j.runs(hashes(&none));
     let mut broken = Vec::new();
+    let mut most = 0;
     for (p, f) in &none {
         let layers = &f.summary.diversity_init;
         if layers.is_empty() {
@@ -400,11 +415,16 @@ fn judge_k6(j: &mut Judgement, e: &ExperimentRuns, c: &K6) -> Evidence<Decision>
         }
         let want = -chance(f)?.ln();
         let distinct: Vec<usize> = layers.iter().map(|l| l.distinct_exact).collect();
+        most = distinct.iter().copied().fold(most, usize::max);
         j.measure(format!("seed {}: loss at step 0 {loss:.6} vs ln(classes) {want:.6}; distinct channels per conv {distinct:?}", p.seed));
         if distinct.iter().any(|&d| d != 1) || (loss - want).abs() > c.loss_tol {
             broken.push(format!("seed {}", p.seed));
         }
     }
+    j.estimate(Estimate::exact(
+        "most distinct channels of a conv at init",
+        most as f64,
+    ));
     Ok(if broken.is_empty() {
         Decision::Holds
     } else {
@@ -437,6 +457,10 @@ fn judge_k7(j: &mut Judgement, e: &ExperimentRuns, c: &K7) -> Evidence<Decision>
     );
     let gap = largest_of(&none)?;
     let logged: usize = none.iter().map(|(_, f)| f.steps.len()).sum();
+    j.estimate(Estimate::exact(
+        "largest channel gap without a breaker",
+        gap,
+    ));
     j.measure(format!(
         "largest channel gap over {logged} logged steps of {} seeds (all layers): {gap:.1e}; control with dropout: {control:.2e}",
         none.len()

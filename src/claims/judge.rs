@@ -3,7 +3,7 @@
 //! met and flawed evidence is never judged.
 use super::{ClaimRow, Verdict, claim_text};
 use crate::experiment::ClaimId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Something wrong with the records a claim reads: the file, and what.
@@ -32,6 +32,92 @@ pub struct Check {
     pub remedy: String,
 }
 
+/// The one number a verdict turns on, for summary tables (the README's results, `featdiv
+/// table`): what it measures, its value, and either its one-sided bounds at the claim's
+/// confidence (None where a bound is infinite) or the p-value of a test that has no interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub what: String,
+    /// NaN (a rank correlation of constant accuracies) is written as null.
+    #[serde(deserialize_with = "crate::files::nan_if_null")]
+    pub value: f64,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub p: Option<f64>,
+}
+
+impl Estimate {
+    /// A difference (or another value) with its one-sided bounds.
+    pub fn bounded(what: impl Into<String>, i: &super::stats::Interval) -> Estimate {
+        let finite = |x: f64| x.is_finite().then_some(x);
+        Estimate {
+            what: what.into(),
+            value: i.diff,
+            low: finite(i.lo),
+            high: finite(i.hi),
+            p: None,
+        }
+    }
+
+    /// A statistic and the p-value of its test (a rank correlation by permutation).
+    pub fn tested(what: impl Into<String>, value: f64, p: f64) -> Estimate {
+        Estimate {
+            what: what.into(),
+            value,
+            low: None,
+            high: None,
+            p: Some(p),
+        }
+    }
+
+    /// A count or gap an exact check reads: no interval.
+    pub fn exact(what: impl Into<String>, value: f64) -> Estimate {
+        Estimate {
+            what: what.into(),
+            value,
+            low: None,
+            high: None,
+            p: None,
+        }
+    }
+
+    /// `what: value [low, high]`, `what: value (p P)` or `what: value`, an infinite bound as ∞.
+    pub fn text(&self) -> String {
+        let bounds = match (self.low, self.high, self.p) {
+            (None, None, None) => String::new(),
+            (None, None, Some(p)) => format!(" (p {})", p_value(p)),
+            (lo, hi, _) => format!(
+                " [{}, {}]",
+                lo.map_or("−∞".into(), number),
+                hi.map_or("∞".into(), number)
+            ),
+        };
+        format!("{}: {}{bounds}", self.what, number(self.value))
+    }
+}
+
+/// Four decimals (a permutation test's smallest p, 1 / 2001, reads 0.0005), or two significant
+/// digits below that.
+fn p_value(p: f64) -> String {
+    if p >= 1e-4 {
+        format!("{p:.4}")
+    } else {
+        format!("{p:.1e}").replace('-', "−")
+    }
+}
+
+/// Three decimals, or two significant digits under 0.01, an integer as itself; a true minus sign.
+fn number(x: f64) -> String {
+    let s = if x == x.trunc() && x.abs() < 1e9 {
+        format!("{x:.0}")
+    } else if x.abs() < 1e-2 {
+        format!("{x:.1e}")
+    } else {
+        format!("{x:.3}")
+    };
+    s.replace('-', "−")
+}
+
 /// What the criterion says, once the preconditions are met.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
@@ -50,6 +136,7 @@ pub struct Judgement {
     rationale: String,
     checks: Vec<Check>,
     measured: Vec<String>,
+    estimate: Option<Estimate>,
     runs: Vec<String>,
 }
 
@@ -62,6 +149,7 @@ impl Judgement {
             rationale: rationale.to_string(),
             checks: Vec::new(),
             measured: Vec::new(),
+            estimate: None,
             runs: Vec::new(),
         }
     }
@@ -95,6 +183,11 @@ impl Judgement {
     /// Adds a measurement to the row's text.
     pub fn measure(&mut self, text: impl Into<String>) {
         self.measured.push(text.into());
+    }
+
+    /// The number the verdict turns on (the last one given stands).
+    pub fn estimate(&mut self, e: Estimate) {
+        self.estimate = Some(e);
     }
 
     /// The runs (hashes) the verdict rests on.
@@ -144,6 +237,7 @@ impl Judgement {
             verdict,
             reason,
             measured: self.measured.join("; "),
+            estimate: self.estimate,
             preconditions: self.checks,
             scale: self.scale,
             runs: self.runs,
@@ -161,6 +255,7 @@ pub fn not_run(id: ClaimId, why: &str, scale: &str) -> ClaimRow {
         verdict: Verdict::NotRun,
         reason: Some(why.to_string()),
         measured: String::new(),
+        estimate: None,
         preconditions: Vec::new(),
         scale: scale.to_string(),
         runs: Vec::new(),

@@ -80,6 +80,7 @@ fn environment() -> Environment {
             cublas_workspace_config: None,
         },
         hostname: "lab".into(),
+        cpu: None,
         precision: None,
     }
 }

@@ -1,7 +1,7 @@
 //! K8 on LeakyNet (E3): channel-averaging layers erase a perturbation at init, and accuracy falls
 //! with their number.
 use super::evidence::{Evidence, distinct, hashes, point, require_seeds};
-use super::judge::{Decision, Flaw, Judgement};
+use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{require_caught_up, require_trained};
 use super::stats::{Point, spearman, spearman_p};
 use super::{ClaimRow, acc_text, judged};
@@ -169,6 +169,11 @@ fn judge_k8(j: &mut Judgement, e: &ExperimentRuns, c: &K8) -> Evidence<Decision>
         spearman_p(&n_avg, &accs, true),
         spearman_p(&n_avg, &accs, false),
     );
+    j.estimate(Estimate::tested(
+        "Spearman rho(averaging layers, accuracy)",
+        rho,
+        p_fall,
+    ));
     j.measure(format!(
         "erasure at init holds; Spearman rho(averaging layers, accuracy) = {rho:.2} over {} \
          distinct runs of {} structured codes (permutation p {p_fall:.4})",

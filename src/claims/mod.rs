@@ -27,7 +27,7 @@ use judge::{Check, Flaw, not_run};
 use serde::Serialize;
 
 /// A claim's verdict at the scale it was measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Verdict {
     /// Every precondition met, and the criterion holds beyond seed noise.
     Holds,
@@ -64,10 +64,29 @@ pub struct ClaimRow {
     /// For undecided and not run: what is missing and what would decide; for refuted: why.
     pub reason: Option<String>,
     pub measured: String,
+    /// The one number the verdict turns on, with its bounds, where the judge reached it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<judge::Estimate>,
     pub preconditions: Vec<Check>,
     pub scale: String,
     /// The runs (hashes) the verdict rests on.
     pub runs: Vec<String>,
+}
+
+/// A claim in a few words, for tables.
+pub fn claim_words(id: ClaimId) -> &'static str {
+    match id {
+        ClaimId::K1 => "identical features harm training",
+        ClaimId::K2 => "fewer unique features, lower accuracy",
+        ClaimId::K3 => "a small noise counteracts it",
+        ClaimId::K4 => "GPU nondeterminism breaks the symmetry",
+        ClaimId::K4Cpu => "rounding-level noise is amplified (K4's CPU stand-in)",
+        ClaimId::K5 => "ConstNet + a breaker matches He",
+        ClaimId::K6 => "ConstNet at init: identical channels, loss ln(classes)",
+        ClaimId::K7 => "without a breaker the symmetry stays",
+        ClaimId::K8 => "averaging layers hinder symmetry breaking",
+        ClaimId::K9 => "training ends near a characteristic width",
+    }
 }
 
 /// The claims in the paper's words (docs/paper.md, the claims).

@@ -5,9 +5,9 @@
 use super::evidence::{
     Evidence, Runs, distinct, final_ulps, group, hashes, point, points, require_seeds,
 };
-use super::judge::{Decision, Flaw, Judgement};
+use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{catching_up, require_caught_up, require_levelled, require_trained};
-use super::stats::{Binomial, Point, Welch, all_of, holm, spearman, spearman_p};
+use super::stats::{Binomial, Interval, Point, Welch, all_of, holm, spearman, spearman_p};
 use super::{ClaimRow, acc_text, judged};
 use crate::experiment::{ClaimId, K1, K2, K3, Weighing};
 use crate::runs::ExperimentRuns;
@@ -102,6 +102,10 @@ fn judge_k1(j: &mut Judgement, e: &ExperimentRuns, c: &K1) -> Evidence<Decision>
     );
     let he = point(0.0, &he_runs, w.accuracy)?;
     let t = Welch::of(&tied, &he);
+    j.estimate(Estimate::bounded(
+        "tied minus He",
+        &t.interval(w.confidence),
+    ));
     j.measure(format!(
         "tied k-unique:1 that stayed identical {} ({} distinct runs, {} seeds) vs He {}: \
          difference {}",
@@ -207,6 +211,10 @@ fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &K2) -> Evidence<Decision>
     let rho = spearman(&ks, &accs);
     let rise = Welch::of(hi, lo);
     let (p_up, p_down) = (spearman_p(&ks, &accs, false), spearman_p(&ks, &accs, true));
+    j.estimate(Estimate::bounded(
+        format!("rise from K = {} to K = {}", lo.x, hi.x),
+        &rise.interval(w.confidence),
+    ));
     j.measure(format!(
         "Spearman rho(K, accuracy) = {rho:.2} over {} runs (permutation p {p_up:.4}); rise \
          from K = {} to K = {}: {}",
@@ -302,6 +310,29 @@ impl Escape {
     fn p_fails(&self, c: &K3) -> f64 {
         let gap = self.gap.map_or(1.0, |g| g.p_below(-c.margin));
         (2.0 * self.escaped.p_below(c.escape_fraction).min(gap)).min(1.0)
+    }
+
+    /// The part of "this eps counteracts" with the weaker evidence, as the number to show.
+    fn estimate(&self, c: &K3) -> Estimate {
+        let confidence = c.weighing.confidence;
+        let fraction = self.escaped.p_above(c.escape_fraction);
+        match self.gap {
+            Some(g) if g.p_above(-c.margin) >= fraction => Estimate::bounded(
+                format!("eps = {}: escaped minus He", self.eps),
+                &g.interval(confidence),
+            ),
+            _ => {
+                let (lo, hi) = self.escaped.bounds(confidence);
+                Estimate::bounded(
+                    format!("eps = {}: fraction of seeds escaped", self.eps),
+                    &Interval {
+                        diff: self.escaped.k as f64 / self.escaped.n.max(1) as f64,
+                        lo,
+                        hi,
+                    },
+                )
+            }
+        }
     }
 
     fn text(&self, confidence: f64) -> String {
@@ -414,6 +445,13 @@ fn decide_k3(
 ) -> Evidence<Decision> {
     let alpha = 1.0 - c.weighing.confidence;
     let holding: Vec<f64> = judged.iter().map(|s| s.p_holds(c)).collect();
+    if let Some(best) = judged
+        .iter()
+        .zip(&holding)
+        .min_by(|a, b| a.1.total_cmp(b.1))
+    {
+        j.estimate(best.0.estimate(c));
+    }
     if let Some(i) = holm(&holding, alpha).iter().position(|r| *r) {
         j.measure(format!("eps = {} counteracts it", judged[i].eps));
         return Ok(Decision::Holds);

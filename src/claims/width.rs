@@ -3,9 +3,9 @@ use super::constnet::BREAKERS;
 use super::evidence::{
     Evidence, Runs, distinct, first_above, gap_trajectory, hashes, require_seeds,
 };
-use super::judge::{Decision, Flaw, Judgement};
+use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{high_lr_evals, last_quarter_start};
-use super::stats::{Point, Welch, all_of, holm, mean_std, median};
+use super::stats::{Interval, Point, Welch, all_of, holm, mean_std, median};
 use super::{ClaimRow, judged};
 use crate::experiment::{ClaimId, K9};
 use crate::metrics::LayerDiversity;
@@ -163,6 +163,9 @@ fn judge_k9(j: &mut Judgement, e: &ExperimentRuns, c: &K9) -> Evidence<Decision>
         he.mean.exp()
     ));
     j.require_breakers(&tests.iter().map(|(g, _)| *g).collect::<Vec<_>>());
+    if let Some(e) = weakest_width(&tests, c) {
+        j.estimate(e);
+    }
     Ok(decide_k9(&tests, c))
 }
 
@@ -181,6 +184,24 @@ fn require_breaker(j: &mut Judgement, name: &str, runs: &Runs, c: &K9) -> Eviden
         );
     }
     require_settled(j, name, runs, c)
+}
+
+/// The final width, as a factor of He's, of the breaker least shown to be within the band.
+fn weakest_width(tests: &[(&str, Welch)], c: &K9) -> Option<Estimate> {
+    let band = c.width_factor.ln();
+    let within = |t: &Welch| all_of(&[t.p_above(-band), t.p_below(band)]);
+    let (g, t) = tests
+        .iter()
+        .max_by(|a, b| within(&a.1).total_cmp(&within(&b.1)))?;
+    let i = t.interval(c.confidence);
+    Some(Estimate::bounded(
+        format!("+{g} final width, as a factor of He's"),
+        &Interval {
+            diff: i.diff.exp(),
+            lo: i.lo.exp(),
+            hi: i.hi.exp(),
+        },
+    ))
 }
 
 fn decide_k9(tests: &[(&str, Welch)], c: &K9) -> Decision {

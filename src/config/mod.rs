@@ -1,4 +1,4 @@
-//! The run configuration: the public TOML shape (see README), `--set key=value` overrides, and
+//! The run configuration: the public TOML shape (docs/config.md), `--set key=value` overrides, and
 //! the one place where text becomes types. Every error names the offending key; nothing below
 //! this module knows a key's name.
 mod codes;

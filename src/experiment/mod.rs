@@ -26,15 +26,15 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProfileName {
-    /// Minutes on a 2-core CPU; claims it cannot decide say so.
+    /// Subsets and short budgets, to see every experiment through; claims it cannot decide say so.
     Quick,
-    /// Under an hour on a 2-core CPU: budgets chosen to decide every claim a CPU can.
+    /// The budgets the verdicts are published at, chosen to decide every claim a CPU can.
     Standard,
     /// All of Fashion-MNIST on a CPU.
     Full,
     /// The authors' scale, on a GPU.
     Paper,
-    /// A minute-long pass over every experiment on the committed fixture data, for tests and for
+    /// A short pass over every experiment on the committed fixture data, for tests and for
     /// checking a set-up; its numbers mean nothing.
     Smoke,
 }

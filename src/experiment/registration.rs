@@ -23,7 +23,7 @@ const HEADER: &str = "\
 # (criteria, growth, base config, variants, seeds, profiles' overrides), not its comments, title,
 # or profiles' scale and expected_time. A run folder is confirmatory when every plan in it was made
 # from files with these hashes, at a seed offset >= fresh_seeds_from (seeds no run has seen), at
-# the declared budget and precision (README, confirmatory runs).
+# the declared budget and precision (docs/judging.md, exploratory and confirmatory).
 ";
 
 /// The registration file: one entry an experiment, in file-name order.

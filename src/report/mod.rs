@@ -4,7 +4,9 @@
 mod exhibits;
 pub mod figures;
 mod layers;
+pub mod provenance;
 mod render;
+pub mod table;
 
 pub use render::stage_line;
 
@@ -41,6 +43,8 @@ pub struct Report {
     /// Each verdict's size and power by simulation (`featdiv calibrate`), where the current
     /// directory has `docs/calibration.json`.
     pub calibration: Option<Calibration>,
+    /// Where and how the runs were made, from their records.
+    pub provenance: provenance::RunsProvenance,
 }
 
 /// Where `featdiv calibrate` writes by default and the report looks.
@@ -64,6 +68,7 @@ pub fn build(runs_dir: &Path) -> Result<Report> {
         .map(|e| ExperimentStage::of(&e.plan, registration.as_ref()))
         .collect();
     Ok(Report {
+        provenance: provenance::of(&experiments),
         runs_dir: runs_dir.to_path_buf(),
         experiments,
         claims,

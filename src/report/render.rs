@@ -505,6 +505,7 @@ pub fn write(report: &Report, runs_dir: &Path, out: &Path) -> Result<()> {
         "stages": report.stages,
         "claims": report.claims,
         "figures": figures,
+        "provenance": report.provenance,
     });
     // Only reports with a growth measurement carry the key: earlier reports stay as they were.
     if !report.growth.is_empty() {
