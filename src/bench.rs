@@ -153,3 +153,34 @@ pub fn gemm_peak(n: i64, kind: Kind, device: Device, threads: usize, repeats: us
     }
     2.0 * (n as f64).powi(3) / best
 }
+
+/// Where `plans` train runs in bf16 on the CPU and a 1024² product runs slower in bf16 than in
+/// fp32 at their thread count, the note saying so; None otherwise. bf16 autocast doubled the step
+/// rate on a CPU with AMX and slowed it on one with AVX-512 BF16 alone, so the declared profile
+/// is not the fastest everywhere; a product in each (a tenth of a second) tells which CPU this is.
+pub fn bf16_slower(plans: &[crate::experiment::Plan]) -> Result<Option<String>> {
+    let mut threads = None;
+    for r in plans.iter().flat_map(|p| &p.runs) {
+        let cfg = r.config()?;
+        if cfg.train.precision == crate::config::Precision::Bf16
+            && cfg.device == crate::config::DeviceSpec::Cpu
+        {
+            threads = Some(cfg.threads);
+            break;
+        }
+    }
+    let Some(threads) = threads else {
+        return Ok(None);
+    };
+    let before = tch::get_num_threads();
+    let rate = |kind| gemm_peak(1024, kind, Device::Cpu, threads, 3) / 1e9;
+    let (fp32, bf16) = (rate(Kind::Float), rate(Kind::BFloat16));
+    tch::set_num_threads(before);
+    Ok((bf16 < fp32).then(|| {
+        format!(
+            "note: runs planned in bf16 on this CPU, where bf16 is the slower (a 1024² product \
+             on {threads} thread(s): bf16 {bf16:.0} GFLOP/s, fp32 {fp32:.0}; no AMX?); \
+             --precision fp32 would train them faster, as other runs in another folder"
+        )
+    }))
+}

@@ -449,30 +449,9 @@ fn default_out(profile: ProfileName, plan: &PlanArgs) -> PathBuf {
     PathBuf::from("runs").join(name)
 }
 
-/// Says so when runs planned in bf16 on the CPU would train faster in fp32 here. bf16 autocast
-/// doubled the step rate on a CPU with AMX, and slowed it on one with AVX-512 BF16 alone, so the
-/// declared profile is not the fastest everywhere; a 1024² product in each (a tenth of a second)
-/// tells which this CPU is.
 fn note_bf16_speed(plans: &[featdiv::experiment::Plan]) -> Result<()> {
-    let mut threads = None;
-    for r in plans.iter().flat_map(|p| &p.runs) {
-        let cfg = r.config()?;
-        if cfg.train.precision == Precision::Bf16 && cfg.device == DeviceSpec::Cpu {
-            threads = Some(cfg.threads);
-            break;
-        }
-    }
-    let Some(threads) = threads else {
-        return Ok(());
-    };
-    let before = tch::get_num_threads();
-    let rate = |kind| featdiv::bench::gemm_peak(1024, kind, tch::Device::Cpu, threads, 3) / 1e9;
-    let (fp32, bf16) = (rate(tch::Kind::Float), rate(tch::Kind::BFloat16));
-    tch::set_num_threads(before);
-    if bf16 < fp32 {
-        featdiv::say!(
-            "note: runs planned in bf16 on this CPU, where bf16 is the slower (a 1024² product on {threads} thread(s): bf16 {bf16:.0} GFLOP/s, fp32 {fp32:.0}; no AMX?); --precision fp32 would train them faster, as other runs in another folder"
-        );
+    if let Some(note) = featdiv::bench::bf16_slower(plans)? {
+        featdiv::say!("{note}");
     }
     Ok(())
 }

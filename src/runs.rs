@@ -9,16 +9,40 @@ use crate::records::{
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
-/// A planned run and, if it has finished, its records.
+/// A planned run and what its folder holds.
 #[derive(Debug, Clone)]
 pub struct Run {
     pub planned: PlannedRun,
-    pub result: Option<Finished>,
+    pub records: Records,
+}
+
+impl Run {
+    /// The records of a finished run.
+    pub fn finished(&self) -> Option<&Finished> {
+        match &self.records {
+            Records::Finished(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn finished_mut(&mut self) -> Option<&mut Finished> {
+        match &mut self.records {
+            Records::Finished(f) => Some(f),
+            _ => None,
+        }
+    }
+
     /// A run whose summary says it failed: the summary's path and the error it records.
-    pub failed: Option<(PathBuf, String)>,
+    pub fn failure(&self) -> Option<(&Path, &str)> {
+        match &self.records {
+            Records::Failed(file, error) => Some((file, error)),
+            _ => None,
+        }
+    }
 }
 
 /// What a run folder holds.
+#[derive(Debug, Clone)]
 pub enum Records {
     /// No summary yet.
     Pending,
@@ -53,7 +77,7 @@ impl ExperimentRuns {
         self.runs
             .iter()
             .filter(|r| group.is_empty() || r.planned.group == group)
-            .filter_map(|r| r.result.as_ref().map(|f| (&r.planned, f)))
+            .filter_map(|r| r.finished().map(|f| (&r.planned, f)))
             .collect()
     }
 
@@ -124,15 +148,9 @@ fn load_plan(out: &OutDir, path: &Path) -> Result<ExperimentRuns> {
         .runs
         .iter()
         .map(|r| {
-            let (result, failed) = match load_run(&out.run(&r.hash))? {
-                Records::Pending => (None, None),
-                Records::Finished(f) => (Some(*f), None),
-                Records::Failed(file, error) => (None, Some((file, error))),
-            };
             Ok(Run {
                 planned: r.clone(),
-                result,
-                failed,
+                records: load_run(&out.run(&r.hash))?,
             })
         })
         .collect::<Result<_>>()?;

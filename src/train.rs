@@ -384,3 +384,57 @@ fn feature_motion(model: &dyn Model, init: &[Tensor]) -> f64 {
         .map(|(l, w0)| (&l.weight - w0).abs().max().double_value(&[]))
         .fold(0.0, f64::max)
 }
+
+/// Trains `cfg` on `ds` and returns, at every logged step, the largest symmetry gap over the
+/// feature layers (0 while every group of features that started identical still is).
+pub fn gap_trajectory(cfg: &Config, ds: &Dataset, device: Device) -> Result<Vec<(usize, f64)>> {
+    let mut gaps = Vec::new();
+    train(cfg, ds, device, &mut |line| {
+        if let Line::Step(r) = line {
+            gaps.push((r.step, crate::metrics::largest_gap(&r.layers).0));
+        }
+        Ok(())
+    })?;
+    Ok(gaps)
+}
+
+#[cfg(test)]
+mod gap_tests {
+    #[test]
+    fn gap_trajectory_logs_every_logged_step_and_sees_a_breaker() {
+        // The tied toy MLP on the committed fixture for 20 steps, logged every 5 (and at powers of two): without a breaker
+        // the gap is exactly 0 at every logged step, with init noise 0.05 it is open from step 0.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let data = format!(
+            "data.path={:?}",
+            root.join("fixtures/fashion-mnist-small")
+                .display()
+                .to_string()
+        );
+        let trajectory = |breaker: &str| {
+            let mut sets = vec![
+                data.clone(),
+                "model.init=\"k-unique:1\"".into(),
+                "model.hidden=[16]".into(),
+                "threads=1".into(),
+                "train.epochs=0".into(),
+                "train.steps=20".into(),
+                "train.log_every=5".into(),
+                "data.test_subset=64".into(),
+            ];
+            sets.extend(breaker.split_terminator(';').map(String::from));
+            let cfg =
+                crate::config::Config::from_file(&root.join("configs/toy.toml"), &sets).unwrap();
+            let ds = crate::data::load(&cfg.data, cfg.seed).unwrap();
+            super::gap_trajectory(&cfg, &ds, tch::Device::Cpu).unwrap()
+        };
+        let tied = trajectory("");
+        let steps: Vec<usize> = tied.iter().map(|(s, _)| *s).collect();
+        // Logged: the powers of two, every log_every, and the last step.
+        assert_eq!(steps, [0, 1, 2, 4, 5, 8, 10, 15, 16, 19]);
+        assert!(tied.iter().all(|(_, g)| *g == 0.0), "{tied:?}");
+        let broken = trajectory("breakers.init_noise=0.05");
+        assert_eq!(broken.len(), tied.len());
+        assert!(broken.iter().all(|(_, g)| *g > 1e-3), "{broken:?}");
+    }
+}

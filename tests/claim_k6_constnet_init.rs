@@ -5,9 +5,9 @@
 //! sends gradient to the convs.
 mod common;
 
-use featdiv::claims::constnet::constnet_features_closed_form;
 use featdiv::config::{MemoryFormat, Precision, WrnInit};
 use featdiv::models::Model;
+use featdiv::models::init::constnet_features_closed_form;
 use featdiv::models::wrn::{Wrn, WrnShape};
 use proptest::prelude::*;
 use tch::{Device, Kind, Tensor};

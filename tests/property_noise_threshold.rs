@@ -25,9 +25,9 @@
 //! moves it shows in review.
 mod common;
 
-use featdiv::claims::constnet::train_gap_trajectory;
 use featdiv::claims::growth::{breaking_step, fit_line, trajectory_rate};
 use featdiv::config::Config;
+use featdiv::train::gap_trajectory;
 use proptest::prelude::*;
 
 /// K4's macroscopic level: the channels have visibly parted.
@@ -42,7 +42,7 @@ const BELOW: f64 = 9.313225746154785e-10; // 2^-30
 
 fn gaps(cfg: &Config) -> Vec<(usize, f64)> {
     let ds = featdiv::data::load(&cfg.data, cfg.seed).expect("the fixture loads");
-    train_gap_trajectory(cfg, &ds, tch::Device::Cpu).expect("the case trains")
+    gap_trajectory(cfg, &ds, tch::Device::Cpu).expect("the case trains")
 }
 
 fn wrn(widen: usize, batch: usize, lr: f64, seed: u64, breaker: &str) -> Config {

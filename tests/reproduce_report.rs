@@ -454,7 +454,7 @@ fn snapshot_of_the_claims_table_and_metrics() {
         .iter()
         .filter(|r| r.planned.seed == 0)
         .map(|r| {
-            let f = r.result.as_ref().unwrap();
+            let f = r.finished().unwrap();
             serde_json::json!({
                 "variant": r.planned.variant,
                 "best_test_acc": common::sig(f.summary.best_test_acc, 2),

@@ -245,6 +245,18 @@ impl Judgement {
     }
 }
 
+/// The row of a claim one of whose runs failed: undecided, naming the run's summary and error.
+pub fn failed_run(id: ClaimId, file: &std::path::Path, error: &str, scale: &str) -> ClaimRow {
+    ClaimRow {
+        verdict: Verdict::Undecided,
+        reason: Some(format!(
+            "the evidence is flawed: {}: the run failed: {error}",
+            file.display()
+        )),
+        ..not_run(id, "", scale)
+    }
+}
+
 /// The row of a claim that could not be judged at all: no runs, or no criterion.
 pub fn not_run(id: ClaimId, why: &str, scale: &str) -> ClaimRow {
     ClaimRow {

@@ -5,7 +5,7 @@ use crate::environment::{Determinism, Environment};
 use crate::experiment::{Criteria, Plan, PlannedRun, ProfileName};
 use crate::metrics::{LayerDiversity, Reach};
 use crate::records::{DataInfo, Done, EvalLine, PerturbationLine, StepLine};
-use crate::runs::{ExperimentRuns, Finished, Run};
+use crate::runs::{ExperimentRuns, Finished, Records, Run};
 
 /// The criteria a shipped experiment file declares.
 #[cfg(test)]
@@ -225,8 +225,7 @@ impl Lab {
             widths.for_each(|l| l.width_participation *= 1.0 + 0.01 * seed as f64);
             self.e.runs.push(Run {
                 planned,
-                result: Some(f),
-                failed: None,
+                records: Records::Finished(Box::new(f)),
             });
         }
         self
@@ -237,7 +236,7 @@ impl Lab {
         e.runs
             .iter_mut()
             .filter(|r| r.planned.group == group)
-            .filter_map(|r| r.result.as_mut())
+            .filter_map(|r| r.finished_mut())
             .collect()
     }
 }

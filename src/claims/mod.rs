@@ -160,17 +160,10 @@ pub fn source<'a>(exps: &'a [ExperimentRuns], id: ClaimId) -> Result<Source<'a>,
             })?,
     };
     let scale = &runs.plan.scale;
-    if let Some(r) = runs.runs.iter().find(|r| r.failed.is_some()) {
-        let (file, error) = r.failed.clone().unwrap_or_default();
-        let mut row = not_run(id, "", scale);
-        row.verdict = Verdict::Undecided;
-        row.reason = Some(format!(
-            "the evidence is flawed: {}: the run failed: {error}",
-            file.display()
-        ));
-        return Err(Box::new(row));
+    if let Some((file, error)) = runs.runs.iter().find_map(|r| r.failure()) {
+        return Err(Box::new(judge::failed_run(id, file, error, scale)));
     }
-    let done = runs.runs.iter().filter(|r| r.result.is_some()).count();
+    let done = runs.runs.iter().filter(|r| r.finished().is_some()).count();
     if runs.runs.is_empty() || done < runs.runs.len() {
         let why = format!(
             "{}: {done} of {} runs finished (run reproduce or the missing sweep shards)",

@@ -5,7 +5,7 @@
 use super::lab::{LEAKY, Lab, MLP, Story, WRN, shipped_criteria};
 use super::{ClaimRow, Verdict, claims_table};
 use crate::experiment::ClaimId;
-use crate::runs::{ExperimentRuns, Finished};
+use crate::runs::{ExperimentRuns, Finished, Records};
 
 fn flat(acc: f64) -> Story {
     Story {
@@ -206,7 +206,7 @@ fn tied_mut(e: &mut [ExperimentRuns]) -> Vec<&mut Finished> {
     e[0].runs
         .iter_mut()
         .filter(|r| r.planned.x == Some(1.0) || r.planned.group == "symmetry")
-        .filter_map(|r| r.result.as_mut())
+        .filter_map(|r| r.finished_mut())
         .collect()
 }
 
@@ -238,7 +238,7 @@ fn k1_leaves_out_parted_runs_and_needs_enough_that_stayed() {
             .iter_mut()
             .filter(|r| r.planned.x == Some(1.0) || r.planned.group == "symmetry")
         {
-            if let Some(f) = r.result.as_mut() {
+            if let Some(f) = r.finished_mut() {
                 f.summary
                     .diversity_final
                     .iter_mut()
@@ -526,7 +526,7 @@ fn k8_refuted_when_averaging_does_not_erase_or_accuracy_rises() {
             .runs
             .iter_mut()
             .find(|r| r.planned.variant == "1_1111_1111_1111")
-            .and_then(|r| r.result.as_mut())
+            .and_then(|r| r.finished_mut())
             .unwrap();
         f.perturbations[0].reach[0].ratio = 0.5;
     });
@@ -535,7 +535,7 @@ fn k8_refuted_when_averaging_does_not_erase_or_accuracy_rises() {
         for r in e[2].runs.iter_mut() {
             let code = crate::config::LeakyCode::parse(&r.planned.variant, 16).unwrap();
             let acc = 0.25 + 0.02 * code.averaging_layers() as f64 + 0.001 * r.planned.seed as f64;
-            set_curve(r.result.iter_mut().collect(), acc);
+            set_curve(r.finished_mut().into_iter().collect(), acc);
         }
     });
     assert_verdict(&row, Verdict::Refuted, "rises with the averaging layers");
@@ -551,7 +551,7 @@ fn k8_undecided_until_the_identity_codes_learn() {
         {
             let code = crate::config::LeakyCode::parse(&r.planned.variant, 16).unwrap();
             let acc = 0.15 - 0.004 * code.averaging_layers() as f64 + 0.001 * r.planned.seed as f64;
-            set_curve(r.result.iter_mut().collect(), acc);
+            set_curve(r.finished_mut().into_iter().collect(), acc);
         }
     });
     assert_verdict(&row, Verdict::Undecided, "identity codes learned");
@@ -568,7 +568,7 @@ fn k8_no_trend_is_undecided() {
             // Codes apart by a little, in no order of their averaging layers.
             let code = (r.planned.variant.matches('1').count() % 3) as f64;
             let acc = 0.5 + 0.01 * r.planned.seed as f64 + 0.002 * code;
-            set_curve(r.result.iter_mut().collect(), acc);
+            set_curve(r.finished_mut().into_iter().collect(), acc);
         }
     });
     assert_verdict(&row, Verdict::Undecided, "is not shown below 0");
@@ -609,7 +609,7 @@ fn k9_undecided_while_widths_still_move() {
 #[test]
 fn missing_runs_are_not_run_and_failed_runs_undecided() {
     let mut exps = all();
-    exps[1].runs[0].result = None;
+    exps[1].runs[0].records = Records::Pending;
     for id in [
         ClaimId::K4,
         ClaimId::K4Cpu,
@@ -620,7 +620,7 @@ fn missing_runs_are_not_run_and_failed_runs_undecided() {
     ] {
         assert_verdict(&verdict_of(&exps, id), Verdict::NotRun, "runs finished");
     }
-    exps[1].runs[0].failed = Some(("runs/x/summary.json".into(), "disk full".into()));
+    exps[1].runs[0].records = Records::Failed("runs/x/summary.json".into(), "disk full".into());
     assert_verdict(
         &verdict_of(&exps, ClaimId::K5),
         Verdict::Undecided,
@@ -754,7 +754,7 @@ fn deep_contradictions() -> Vec<(ClaimId, &'static str, Plant)> {
                             && r.planned.variant != "1_iiii_iiii_iiii"
                     })
                     .nth(i % 8)
-                    .and_then(|r| r.result.as_mut())
+                    .and_then(|r| r.finished_mut())
                     .unwrap();
                 f.perturbations[0].reach[0].ratio = 0.01;
             },
@@ -768,7 +768,7 @@ fn deep_contradictions() -> Vec<(ClaimId, &'static str, Plant)> {
                     .iter_mut()
                     .filter(|r| r.planned.variant.ends_with("iiii_iiii_iiii"))
                     .nth(i % 4)
-                    .and_then(|r| r.result.as_mut())
+                    .and_then(|r| r.finished_mut())
                     .unwrap();
                 f.perturbations[0].reach[0].ratio = 0.05;
             },
@@ -809,10 +809,11 @@ proptest::proptest! {
         let runs = &mut exps[experiment_of(id)].runs;
         let n = runs.len();
         let run = &mut runs[at % n];
-        run.result = None;
-        if failed {
-            run.failed = Some(("runs/x/summary.json".into(), "planted".into()));
-        }
+        run.records = if failed {
+            Records::Failed("runs/x/summary.json".into(), "planted".into())
+        } else {
+            Records::Pending
+        };
         let row = verdict_of(&exps, id);
         proptest::prop_assert_ne!(row.verdict, Verdict::Holds, "{}", id);
     }
@@ -1118,7 +1119,7 @@ fn code_runs<'a>(exps: &'a mut [ExperimentRuns], code: &str) -> Vec<&'a mut Fini
         .runs
         .iter_mut()
         .filter(|r| r.planned.variant == code)
-        .filter_map(|r| r.result.as_mut())
+        .filter_map(|r| r.finished_mut())
         .collect()
 }
 
@@ -1161,81 +1162,6 @@ fn k8_holds_only_once_the_averaging_codes_stopped_catching_up() {
 fn acc_text_is_mean_and_sample_std_to_three_places() {
     let p = crate::claims::stats::Point::new(0.0, vec![0.8, 0.9]);
     assert_eq!(super::acc_text(&p), "0.850±0.071");
-}
-
-#[test]
-fn constnet_closed_form_matches_the_network_and_not_he() {
-    // The library's own check of the closed form (the property over random shapes is in
-    // tests/claim_k6_constnet_init.rs): same float32 batch norms in another order, a few ulps.
-    use crate::config::WrnInit;
-    use crate::models::wrn::{Wrn, WrnShape};
-    use tch::{Device, Kind, Tensor};
-    // The second input is small, so that batch norm's 1e-5 shows in its variance.
-    for (widen, size, scale) in [(1, 16, 2.0), (2, 12, 0.01)] {
-        let shape = WrnShape {
-            depth: 10,
-            widen,
-            in_channels: 3,
-            ..WrnShape::default()
-        };
-        let features = |init, x: &Tensor| {
-            tch::manual_seed(0);
-            let mut w = Wrn::new(Device::Cpu, &shape).unwrap();
-            crate::models::init::init_wrn(&mut w, init).unwrap();
-            w.features_t(x, true)
-        };
-        tch::manual_seed(1);
-        let x = Tensor::randn([6, 3, size, size], (Kind::Float, Device::Cpu)) * scale + 0.5;
-        let closed = super::constnet::constnet_features_closed_form(&x, widen).unsqueeze(1);
-        let err = |f: Tensor| (f - &closed).abs().max().double_value(&[]);
-        let own = err(features(WrnInit::ConstNet, &x));
-        assert!(own <= 1e-5, "widen {widen}: closed form off by {own}");
-        assert!(
-            err(features(WrnInit::He, &x)) > 1e-3,
-            "widen {widen}: He fits it"
-        );
-        assert!(
-            closed.abs().max().double_value(&[]) > 0.1,
-            "a feature of size O(1)"
-        );
-    }
-}
-
-#[test]
-fn train_gap_trajectory_logs_every_logged_step_and_sees_a_breaker() {
-    // The tied toy MLP on the committed fixture for 20 steps, logged every 5 (and at powers of two): without a breaker
-    // the gap is exactly 0 at every logged step, with init noise 0.05 it is open from step 0.
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = format!(
-        "data.path={:?}",
-        root.join("fixtures/fashion-mnist-small")
-            .display()
-            .to_string()
-    );
-    let trajectory = |breaker: &str| {
-        let mut sets = vec![
-            data.clone(),
-            "model.init=\"k-unique:1\"".into(),
-            "model.hidden=[16]".into(),
-            "threads=1".into(),
-            "train.epochs=0".into(),
-            "train.steps=20".into(),
-            "train.log_every=5".into(),
-            "data.test_subset=64".into(),
-        ];
-        sets.extend(breaker.split_terminator(';').map(String::from));
-        let cfg = crate::config::Config::from_file(&root.join("configs/toy.toml"), &sets).unwrap();
-        let ds = crate::data::load(&cfg.data, cfg.seed).unwrap();
-        super::constnet::train_gap_trajectory(&cfg, &ds, tch::Device::Cpu).unwrap()
-    };
-    let tied = trajectory("");
-    let steps: Vec<usize> = tied.iter().map(|(s, _)| *s).collect();
-    // Logged: the powers of two, every log_every, and the last step.
-    assert_eq!(steps, [0, 1, 2, 4, 5, 8, 10, 15, 16, 19]);
-    assert!(tied.iter().all(|(_, g)| *g == 0.0), "{tied:?}");
-    let broken = trajectory("breakers.init_noise=0.05");
-    assert_eq!(broken.len(), tied.len());
-    assert!(broken.iter().all(|(_, g)| *g > 1e-3), "{broken:?}");
 }
 
 #[test]
@@ -1433,7 +1359,7 @@ fn runs_at<'a>(e: &'a mut ExperimentRuns, group: &str, x: f64) -> Vec<&'a mut Fi
     e.runs
         .iter_mut()
         .filter(|r| r.planned.group == group && r.planned.x == Some(x))
-        .filter_map(|r| r.result.as_mut())
+        .filter_map(|r| r.finished_mut())
         .collect()
 }
 
@@ -1545,7 +1471,7 @@ mod planted_evidence {
         // says the seeds cannot tell.
         let row = planted(ClaimId::K5, |e| {
             for r in e[1].runs.iter_mut() {
-                if let Some(f) = r.result.as_mut() {
+                if let Some(f) = r.finished_mut() {
                     f.data.test = 100;
                 }
             }

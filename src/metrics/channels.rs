@@ -111,6 +111,8 @@ mod tests {
 
     #[test]
     fn constnet_is_channel_symmetric_in_every_part_and_he_is_not() {
+        // The default generator is process-global: tests that draw from it take turns.
+        let _turn = crate::determinism::global_state_lock();
         use crate::config::WrnInit;
         use crate::models::wrn::{Wrn, WrnShape};
         let shape = WrnShape {

@@ -152,6 +152,8 @@ mod tests {
 
     #[test]
     fn layer_diversity_reads_random_rows_as_diverse_and_copies_as_one_feature() {
+        // The default generator is process-global: tests that draw from it take turns.
+        let _turn = crate::determinism::global_state_lock();
         let opts = (tch::Kind::Float, tch::Device::Cpu);
         tch::manual_seed(0);
         // Independent 64-dimensional rows: correlations of size 1/8, their mean near 0.

@@ -83,6 +83,8 @@ mod tests {
 
     #[test]
     fn drops_a_fraction_p_and_scales_the_rest() {
+        // The default generator is process-global: tests that draw from it take turns.
+        let _turn = crate::determinism::global_state_lock();
         tch::manual_seed(0);
         for p in [0.001, 0.01, 0.1] {
             let y = dropout(&ones(&[64, 16, 28, 28]), p, true);
@@ -98,6 +100,8 @@ mod tests {
 
     #[test]
     fn every_channel_and_position_is_dropped_alike() {
+        // The default generator is process-global: tests that draw from it take turns.
+        let _turn = crate::determinism::global_state_lock();
         // Channels-last: the mask follows x's layout, so a mistaken layout would leave whole
         // stretches of one channel or image undropped.
         tch::manual_seed(1);
@@ -120,6 +124,8 @@ mod tests {
 
     #[test]
     fn short_sequences_and_many_gaps_are_drawn_to_the_end() {
+        // The default generator is process-global: tests that draw from it take turns.
+        let _turn = crate::determinism::global_state_lock();
         tch::manual_seed(2);
         let mut dropped = 0;
         let (trials, n, p) = (4000, 7, 0.1);
@@ -141,6 +147,8 @@ mod tests {
 
     #[test]
     fn the_gradient_passes_through_the_same_mask() {
+        // The default generator is process-global: tests that draw from it take turns.
+        let _turn = crate::determinism::global_state_lock();
         tch::manual_seed(3);
         let x = ones(&[8, 4, 6, 6]).set_requires_grad(true);
         let y = dropout(&x, 0.05, true);
@@ -150,6 +158,8 @@ mod tests {
 
     #[test]
     fn evaluation_zero_rate_and_repeated_calls() {
+        // The default generator is process-global: tests that draw from it take turns.
+        let _turn = crate::determinism::global_state_lock();
         let x = ones(&[4, 3, 5, 5]);
         assert!(dropout(&x, 0.5, false).equal(&x));
         assert!(dropout(&x, 0.0, true).equal(&x));

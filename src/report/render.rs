@@ -23,7 +23,7 @@ fn environment_rows(report: &Report) -> Vec<[String; 9]> {
     for e in &report.experiments {
         for r in &e.runs {
             let p = &r.planned;
-            let Some(f) = &r.result else {
+            let Some(f) = r.finished() else {
                 continue;
             };
             let env = &f.environment;
@@ -64,7 +64,7 @@ fn plan_rows(report: &Report) -> Vec<[String; 5]> {
         .experiments
         .iter()
         .map(|e| {
-            let done = e.runs.iter().filter(|r| r.result.is_some()).count();
+            let done = e.runs.iter().filter(|r| r.finished().is_some()).count();
             let mut runs = if e.plan.analysis_of.is_empty() {
                 format!("{done}/{}", e.runs.len())
             } else {

@@ -3,9 +3,9 @@
 //! symmetric. On the CPU the breaker is gradient noise of relative std 2^-24 (the error of a
 //! float32 reduction done in another order); on CUDA it is the GPU's own nondeterministic
 //! kernels. The criterion is the report's: K4's of `configs/experiments/e2-constnet.toml`.
-use featdiv::claims::constnet::train_gap_trajectory;
 use featdiv::config::Config;
 use featdiv::experiment::{Experiment, K4};
+use featdiv::train::gap_trajectory;
 
 /// K4's criterion as the shipped E2 declares it.
 pub fn criterion() -> K4 {
@@ -86,7 +86,7 @@ pub fn k4_trajectories(on: K4On) -> K4Trajectories {
             .expect("the fixture loads")
             .to_device(device);
         (
-            train_gap_trajectory(&cfg, &ds, device).expect("K4 run trains"),
+            gap_trajectory(&cfg, &ds, device).expect("K4 run trains"),
             cfg.train.steps,
         )
     };
