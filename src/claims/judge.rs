@@ -81,16 +81,17 @@ impl Estimate {
         }
     }
 
-    /// `what: value [low, high]`, `what: value (p P)` or `what: value`, an infinite bound as ∞.
+    /// `what: value [low, high]` to three decimals (an infinite bound as ∞), `what: value (p P)`
+    /// or `what: value`.
     pub fn text(&self) -> String {
         let bounds = match (self.low, self.high, self.p) {
             (None, None, None) => String::new(),
             (None, None, Some(p)) => format!(" (p {})", p_value(p)),
-            (lo, hi, _) => format!(
-                " [{}, {}]",
-                lo.map_or("−∞".into(), number),
-                hi.map_or("∞".into(), number)
-            ),
+            (lo, hi, _) => {
+                let bound = |x: f64| format!("{x:.3}").replace('-', "−");
+                let (lo, hi) = (lo.map_or("−∞".into(), bound), hi.map_or("∞".into(), bound));
+                return format!("{}: {} [{lo}, {hi}]", self.what, bound(self.value));
+            }
         };
         format!("{}: {}{bounds}", self.what, number(self.value))
     }

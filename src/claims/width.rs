@@ -186,13 +186,17 @@ fn require_breaker(j: &mut Judgement, name: &str, runs: &Runs, c: &K9) -> Eviden
     require_settled(j, name, runs, c)
 }
 
-/// The final width, as a factor of He's, of the breaker least shown to be within the band.
+/// The final width, as a factor of He's, of the breaker least shown to be within the band (of
+/// those tied, the one farthest from He's width).
 fn weakest_width(tests: &[(&str, Welch)], c: &K9) -> Option<Estimate> {
     let band = c.width_factor.ln();
     let within = |t: &Welch| all_of(&[t.p_above(-band), t.p_below(band)]);
-    let (g, t) = tests
-        .iter()
-        .max_by(|a, b| within(&a.1).total_cmp(&within(&b.1)))?;
+    let (g, t) = tests.iter().max_by(|a, b| {
+        let far = |t: &Welch| t.interval(c.confidence).diff.abs();
+        within(&a.1)
+            .total_cmp(&within(&b.1))
+            .then(far(&a.1).total_cmp(&far(&b.1)))
+    })?;
     let i = t.interval(c.confidence);
     Some(Estimate::bounded(
         format!("+{g} final width, as a factor of He's"),

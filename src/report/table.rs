@@ -303,5 +303,14 @@ mod tests {
         assert_eq!(Estimate::exact("gap", 0.0).text(), "gap: 0");
         assert_eq!(Estimate::exact("gap", 4.9e-3).text(), "gap: 4.9e−3");
         assert_eq!(Estimate::exact("gap", 5.8e-11).text(), "gap: 5.8e−11");
+        let small = crate::claims::stats::Interval {
+            diff: -0.0037,
+            lo: -0.016,
+            hi: 0.009,
+        };
+        assert_eq!(
+            Estimate::bounded("d", &small).text(),
+            "d: −0.004 [−0.016, 0.009]"
+        );
     }
 }
