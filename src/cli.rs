@@ -58,7 +58,7 @@ enum Command {
         /// smoke (the committed fixture: exercises every code path) | quick (Fashion-MNIST
         /// subsets, short budgets) | standard (the budgets the verdicts are published at) |
         /// full (all of Fashion-MNIST) | paper (the authors' scale: WRN-16-10, CIFAR-10, GPU).
-        /// Each experiment file states each profile's scale; docs/results.md what each decided
+        /// Each experiment file states each profile's scale; docs/results.md says what each decided.
         #[arg(long, default_value = "quick")]
         profile: ProfileName,
         #[arg(long, default_value = "configs/experiments")]

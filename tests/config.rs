@@ -212,3 +212,121 @@ fn shipped_configs_parse() {
         }
     }
 }
+
+/// The config block of docs/config.md, which shows every key with its default.
+fn documented_block() -> String {
+    let page = std::fs::read_to_string("docs/config.md").unwrap();
+    let after = page.split("The config (public shape").nth(1).unwrap();
+    let block = after
+        .split("```toml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    block.to_string()
+}
+
+/// Keys whose documented value is an example rather than the default (the data set, the model).
+const EXAMPLE_KEYS: &[(&str, &str)] = &[
+    ("", "device"),
+    ("data", "source"),
+    ("data", "path"),
+    ("model", "arch"),
+    ("model", "classes"),
+    ("model", "init"),
+];
+
+/// A config that names only the example keys, with the page's values, so that every other key
+/// takes its default.
+fn minimal_like(doc: &toml::Table) -> Config {
+    let mut minimal = toml::Table::new();
+    for (table, key) in EXAMPLE_KEYS {
+        let (from, to) = if table.is_empty() {
+            (doc, &mut minimal)
+        } else {
+            let to = minimal
+                .entry(*table)
+                .or_insert(toml::Value::Table(Default::default()));
+            (doc[*table].as_table().unwrap(), to.as_table_mut().unwrap())
+        };
+        if let Some(v) = from.get(*key) {
+            to.insert(key.to_string(), v.clone());
+        }
+    }
+    Config::from_toml_str(&toml::to_string(&minimal).unwrap(), &[]).unwrap()
+}
+
+/// The keys a resolved config writes that the page does not show.
+fn undocumented(doc: &toml::Table, resolved: &toml::Table, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in resolved {
+        match (v, doc.get(k)) {
+            (toml::Value::Table(r), Some(toml::Value::Table(d))) => {
+                out.extend(undocumented(d, r, &format!("{prefix}{k}.")))
+            }
+            (_, None) => out.push(format!("{prefix}{k}")),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn check_documented_defaults(block: &str) -> Result<(), String> {
+    let doc_table: toml::Table = toml::from_str(block).unwrap();
+    let documented = Config::from_toml_str(block, &[]).unwrap();
+    let minimal = minimal_like(&doc_table);
+    if documented != minimal {
+        return Err(format!("documented {documented:#?}\nresolved {minimal:#?}"));
+    }
+    let resolved: toml::Table = toml::from_str(&minimal.to_toml().unwrap()).unwrap();
+    match undocumented(&doc_table, &resolved, "").as_slice() {
+        [] => Ok(()),
+        keys => Err(format!("undocumented: {keys:?}")),
+    }
+}
+
+#[test]
+fn a_minimal_config_resolves_to_the_documented_defaults() {
+    check_documented_defaults(&documented_block()).unwrap();
+}
+
+#[test]
+fn a_default_documented_wrong_is_caught() {
+    let block = documented_block();
+    let wrong_epochs = block.replace("\nepochs = 2\n", "\nepochs = 3\n");
+    assert_ne!(wrong_epochs, block);
+    let err = check_documented_defaults(&wrong_epochs).unwrap_err();
+    assert!(err.contains("epochs: 3"), "{err}");
+
+    let eps_line = block
+        .lines()
+        .find(|l| l.starts_with("perturbation_eps"))
+        .unwrap();
+    let missing_eps = block.replace(eps_line, "");
+    let err = check_documented_defaults(&missing_eps).unwrap_err();
+    assert_eq!(err, "undocumented: [\"record.perturbation_eps\"]");
+}
+
+#[rstest]
+#[case("", 0, 2)] // no [train] table
+#[case("[train]\nlr = 0.1\n", 0, 2)] // a [train] table without a budget
+#[case("[train]\nsteps = 100\n", 100, 0)] // steps alone: no epochs beside them
+#[case("[train]\nepochs = 5\n", 0, 5)]
+fn the_budget_is_steps_or_epochs_defaulting_to_two_epochs(
+    #[case] train: &str,
+    #[case] steps: usize,
+    #[case] epochs: usize,
+) {
+    let text = format!("[data]\nsource = \"synthetic\"\n[model]\narch = \"mlp\"\n{train}");
+    let cfg = Config::from_toml_str(&text, &[]).unwrap();
+    assert_eq!((cfg.train.steps, cfg.train.epochs), (steps, epochs));
+}
+
+#[test]
+fn a_budget_of_neither_steps_nor_epochs_is_refused() {
+    let text =
+        "[data]\nsource = \"synthetic\"\n[model]\narch = \"mlp\"\n[train]\nsteps = 0\nepochs = 0\n";
+    let err = Config::from_toml_str(text, &[]).unwrap_err();
+    assert!(format!("{err:#}").contains("train.steps"), "{err:#}");
+}

@@ -91,18 +91,15 @@ impl From<DeviceSpec> for String {
 
 /// Extra measurements a run records beside its losses, accuracies and per-layer diversity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RecordConfig {
     /// Perturbation propagation (docs/paper.md, measures) at init and after every epoch, on the
     /// first 128 test images in eval mode.
-    #[serde(default)]
     pub perturbation: bool,
     /// The activation the perturbation is injected at: 0 = the stem's output, so LeakyNet's
     /// groups of four layers line up after it.
-    #[serde(default)]
     pub perturbation_layer: usize,
     /// Its rms relative to the activation's.
-    #[serde(default = "default_perturbation_eps")]
     pub perturbation_eps: f64,
 }
 
@@ -111,7 +108,7 @@ impl Default for RecordConfig {
         RecordConfig {
             perturbation: false,
             perturbation_layer: 0,
-            perturbation_eps: default_perturbation_eps(),
+            perturbation_eps: 1e-3,
         }
     }
 }
@@ -201,40 +198,31 @@ pub enum Schedule {
     Cosine,
 }
 
+/// `[train]`. A key left out takes its value from `Default`, the one statement of the defaults
+/// (docs/config.md shows them), except that naming `steps` alone leaves `epochs` at 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
-    #[serde(default = "default_batch")]
     pub batch_size: usize,
-    #[serde(default)]
     pub steps: usize,
-    #[serde(default)]
     pub epochs: usize,
-    #[serde(default = "default_lr")]
     pub lr: f64,
-    #[serde(default = "default_momentum")]
     pub momentum: f64,
-    #[serde(default)]
     pub nesterov: bool,
     /// Applies to every parameter, biases included (as in the authors' code).
-    #[serde(default)]
     pub weight_decay: f64,
-    #[serde(default = "constant")]
     pub schedule: Schedule,
     /// Milestones as fractions of the run for "multistep" (each cuts the rate by `gamma`).
-    #[serde(default = "default_milestones")]
     pub milestones: Vec<f64>,
-    #[serde(default = "default_gamma")]
     pub gamma: f64,
     /// Write a record (loss, lr, diversity metrics) every this many steps.
-    #[serde(default = "one")]
     pub log_every: usize,
     /// fp32 (the authors'), bf16 (autocast: bf16 compute, fp32 master weights, loss and
     /// optimizer), or tf32 (CUDA matmuls and convolutions in TF32).
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub precision: Precision,
     /// contiguous (NCHW, the authors') or channels_last (NHWC) for images and conv weights.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(skip_serializing_if = "is_default")]
     pub memory_format: MemoryFormat,
 }
 
@@ -324,16 +312,16 @@ impl TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            batch_size: default_batch(),
+            batch_size: 128,
             steps: 0,
             epochs: 2,
-            lr: default_lr(),
-            momentum: default_momentum(),
+            lr: 0.05,
+            momentum: 0.9,
             nesterov: false,
             weight_decay: 0.0,
             schedule: Schedule::Constant,
-            milestones: default_milestones(),
-            gamma: default_gamma(),
+            milestones: vec![0.5, 0.75],
+            gamma: 0.1,
             log_every: 1,
             precision: Precision::default(),
             memory_format: MemoryFormat::default(),
@@ -342,15 +330,12 @@ impl Default for TrainConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct BreakerConfig {
     /// eps: W += eps * Z * std_He on every hidden layer at init.
-    #[serde(default)]
     pub init_noise: f64,
-    #[serde(default)]
     pub dropout: f64,
     /// Relative std of elementwise noise on each gradient: g += grad_noise * |g| * z.
-    #[serde(default)]
     pub grad_noise: f64,
 }
 
@@ -369,44 +354,31 @@ pub enum DeterminismMode {
 
 /// The `[determinism]` table; `crate::determinism` applies it and reads back what is in force.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DeterminismConfig {
-    #[serde(default)]
     pub mode: DeterminismMode,
     /// cuDNN benchmark (picks algorithms by timing, so they can vary run to run).
-    #[serde(default)]
     pub benchmark: bool,
     /// TF32 for matmul and cuDNN convolutions.
-    #[serde(default)]
     pub tf32: bool,
 }
 
 fn one() -> usize {
     1
 }
+
+/// A budget is steps or epochs: a `[train]` table that names `steps` alone means no epochs,
+/// rather than the default 2 epochs beside it (which `validate` would refuse).
+fn steps_alone_means_no_epochs(value: &mut toml::Table) {
+    if let Some(toml::Value::Table(train)) = value.get_mut("train")
+        && train.contains_key("steps")
+        && !train.contains_key("epochs")
+    {
+        train.insert("epochs".into(), toml::Value::Integer(0));
+    }
+}
 fn yes() -> bool {
     true
-}
-fn constant() -> Schedule {
-    Schedule::Constant
-}
-fn default_perturbation_eps() -> f64 {
-    1e-3
-}
-fn default_batch() -> usize {
-    128
-}
-fn default_lr() -> f64 {
-    0.05
-}
-fn default_momentum() -> f64 {
-    0.9
-}
-fn default_milestones() -> Vec<f64> {
-    vec![0.5, 0.75]
-}
-fn default_gamma() -> f64 {
-    0.1
 }
 
 impl Config {
@@ -416,6 +388,7 @@ impl Config {
         for o in overrides {
             apply_override(&mut value, o)?;
         }
+        steps_alone_means_no_epochs(&mut value);
         // serde_path_to_error names the offending key (e.g. determinism.tf32) in type errors.
         let raw: Config<RawModel> = serde_path_to_error::deserialize(toml::Value::Table(value))
             .map_err(|e| {
