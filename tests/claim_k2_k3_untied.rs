@@ -6,9 +6,9 @@
 //! without noise tied k-unique:1 stays far below He.
 mod common;
 
-use featdiv::claims::{Verdict, toy};
+use featdiv::claims::{Judge, Verdict};
 use featdiv::config::DeviceSpec;
-use featdiv::experiment::{Experiment, Host, Profile, ProfileName};
+use featdiv::experiment::{ClaimId, Experiment, Host, Profile, ProfileName};
 use featdiv::runs::ExperimentRuns;
 use featdiv::sweep::{Executor, Shard, plan_all, run_plans};
 use std::sync::OnceLock;
@@ -52,7 +52,7 @@ fn tied() -> &'static ExperimentRuns {
 #[test]
 fn k2_accuracy_rises_with_unique_features() {
     let c = common::criteria("e1-toy.toml").k2.unwrap();
-    let row = toy::k2(tied(), &c);
+    let row = c.judge(ClaimId::K2, tied(), &[]);
     eprintln!(
         "K2 tied: {:?} {:?}\n  {}",
         row.verdict, row.reason, row.measured
@@ -72,7 +72,7 @@ fn k2_accuracy_rises_with_unique_features() {
             *s = s.replace("\"k-unique:", "\"k-unique-untied:");
         }
     });
-    let row = toy::k2(&untied, &c);
+    let row = c.judge(ClaimId::K2, &untied, &[]);
     eprintln!(
         "K2 untied control: {:?} {:?}\n  {}",
         row.verdict, row.reason, row.measured
@@ -87,7 +87,7 @@ fn k2_accuracy_rises_with_unique_features() {
 #[test]
 fn k3_small_noise_at_the_test_scale() {
     let c = common::criteria("e1-toy.toml").k3.unwrap();
-    let row = toy::k3(tied(), &c);
+    let row = c.judge(ClaimId::K3, tied(), &[]);
     eprintln!("K3: {:?} {:?}\n  {}", row.verdict, row.reason, row.measured);
     // The control is a precondition: without noise tied k-unique:1 stays far below He.
     let control = row

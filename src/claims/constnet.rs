@@ -1,5 +1,6 @@
 //! K4, K5, K6, K7 on ConstNet (E2): rounding-level noise breaks the symmetry, a broken ConstNet
 //! trains like He, the signal at init, and exact symmetry without a breaker.
+use super::Judge;
 use super::evidence::{
     Evidence, Runs, chance, distinct, first_above, gap_trajectory, group, hashes, largest,
     require_seeds,
@@ -8,7 +9,9 @@ use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{require_caught_up, require_levelled, require_trained};
 use super::stats::{Point, Welch, all_of, holm};
 use super::{ClaimRow, acc_text, judged};
-use crate::experiment::{ClaimId, K4, K5, K6, K7};
+use crate::experiment::{
+    BreakerMatchesHe, ClaimId, ConstNetAtInit, RoundingBreaksSymmetry, SymmetryStays,
+};
 use crate::records::RunFiles;
 use crate::runs::ExperimentRuns;
 
@@ -69,13 +72,28 @@ impl RoundingBreaker {
     }
 }
 
+impl Judge for RoundingBreaksSymmetry {
+    fn judge(&self, id: ClaimId, e: &ExperimentRuns, all: &[ExperimentRuns]) -> ClaimRow {
+        let breaker = match id {
+            ClaimId::K4Cpu => RoundingBreaker::CpuStandIn,
+            _ => RoundingBreaker::Gpu,
+        };
+        k4(e, self, all, breaker)
+    }
+}
+
 /// K4 (`Gpu`) or K4-cpu (`CpuStandIn`): in every seed the breaker's first gap is at rounding
 /// level and the gap then passes `macro_gap`, while the run without a breaker stays exactly
 /// symmetric. An exact statement about each run's records, not an estimate: a seed in which
 /// the gap did not pass is a counter-example. K4 is not run without GPU runs: the stand-in
 /// shows that training amplifies an asymmetric rounding-level perturbation, which is what
 /// gradient noise is by construction, not that nondeterministic reductions part channels.
-pub fn k4(e: &ExperimentRuns, c: &K4, all: &[ExperimentRuns], b: RoundingBreaker) -> ClaimRow {
+pub fn k4(
+    e: &ExperimentRuns,
+    c: &RoundingBreaksSymmetry,
+    all: &[ExperimentRuns],
+    b: RoundingBreaker,
+) -> ClaimRow {
     if b == RoundingBreaker::Gpu && e.finished(b.group()).is_empty() {
         let skipped = e.plan.skipped.join(", ");
         return super::judge::not_run(
@@ -106,7 +124,7 @@ pub fn k4(e: &ExperimentRuns, c: &K4, all: &[ExperimentRuns], b: RoundingBreaker
 fn judge_k4(
     j: &mut Judgement,
     e: &ExperimentRuns,
-    c: &K4,
+    c: &RoundingBreaksSymmetry,
     all: &[ExperimentRuns],
     b: RoundingBreaker,
 ) -> Evidence<Decision> {
@@ -197,10 +215,12 @@ fn rounding_in_the_toy_model(all: &[ExperimentRuns], macro_gap: f64) -> Evidence
 /// against H1 above it (Welch, non-inferiority); every breaker must pass (an intersection: each
 /// at alpha, no correction). Refuted when some breaker is shown more than `margin` below He
 /// (Holm over the breakers). Unit: a distinct seed (init, data order, breaker draws).
-pub fn k5(e: &ExperimentRuns, c: &K5) -> ClaimRow {
-    let w = &c.weighing;
-    let criterion = format!(
-        "every breaker's {} accuracy within {} of He (non-inferiority, one-sided Welch at \
+impl Judge for BreakerMatchesHe {
+    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
+        let c = self;
+        let w = &c.weighing;
+        let criterion = format!(
+            "every breaker's {} accuracy within {} of He (non-inferiority, one-sided Welch at \
          alpha {:.2} over at least {} distinct seeds, spreads floored at the test set's \
          binomial noise; every breaker must pass), once it has parted the channels (gap past \
          {:.0e}), levelled off (rise at most {} per epoch) and, if short of He, stopped catching \
@@ -208,22 +228,23 @@ pub fn k5(e: &ExperimentRuns, c: &K5) -> ClaimRow {
          quarter, but for one standard error); refuted when a breaker is shown more than {} below He \
          (Holm over the breakers); the run without a breaker more than {} below He; He beats \
          chance by {} and levelled off at its high learning rate",
-        format!("{:?}", w.accuracy).to_lowercase(),
-        c.margin,
-        1.0 - w.confidence,
-        w.min_seeds,
-        c.macro_gap,
-        w.plateau,
-        c.catch_up,
-        c.margin,
-        c.margin,
-        w.learned
-    );
-    let j = Judgement::new(ClaimId::K5, &e.plan.scale, criterion, &c.rationale);
-    judged(j, |j| judge_k5(j, e, c))
+            format!("{:?}", w.accuracy).to_lowercase(),
+            c.margin,
+            1.0 - w.confidence,
+            w.min_seeds,
+            c.macro_gap,
+            w.plateau,
+            c.catch_up,
+            c.margin,
+            c.margin,
+            w.learned
+        );
+        let j = Judgement::new(ClaimId::K5, &e.plan.scale, criterion, &c.rationale);
+        judged(j, |j| judge_k5(j, e, c))
+    }
 }
 
-fn judge_k5(j: &mut Judgement, e: &ExperimentRuns, c: &K5) -> Evidence<Decision> {
+fn judge_k5(j: &mut Judgement, e: &ExperimentRuns, c: &BreakerMatchesHe) -> Evidence<Decision> {
     let w = &c.weighing;
     let he_runs = distinct(e.finished("he"));
     require_trained(j, "He", &he_runs, w)?;
@@ -295,7 +316,7 @@ fn judge_breaker(
     e: &ExperimentRuns,
     name: &str,
     he: &Point,
-    c: &K5,
+    c: &BreakerMatchesHe,
 ) -> Evidence<Option<Welch>> {
     let w = &c.weighing;
     let runs = distinct(e.finished(name));
@@ -335,16 +356,19 @@ fn judge_breaker(
     Ok(Some(t))
 }
 
-pub fn k6(e: &ExperimentRuns, c: &K6) -> ClaimRow {
-    let criterion = format!(
-        "for every run without a breaker: at init every conv has exactly one distinct channel, and the loss at step 0 is ln(classes) within {:.0e} (the closed form and the step-0 gradients are checked by make test)",
-        c.loss_tol
-    );
-    let j = Judgement::new(ClaimId::K6, &e.plan.scale, criterion, &c.rationale);
-    judged(j, |j| judge_k6(j, e, c))
+impl Judge for ConstNetAtInit {
+    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
+        let c = self;
+        let criterion = format!(
+            "for every run without a breaker: at init every conv has exactly one distinct channel, and the loss at step 0 is ln(classes) within {:.0e} (the closed form and the step-0 gradients are checked by make test)",
+            c.loss_tol
+        );
+        let j = Judgement::new(ClaimId::K6, &e.plan.scale, criterion, &c.rationale);
+        judged(j, |j| judge_k6(j, e, c))
+    }
 }
 
-fn judge_k6(j: &mut Judgement, e: &ExperimentRuns, c: &K6) -> Evidence<Decision> {
+fn judge_k6(j: &mut Judgement, e: &ExperimentRuns, c: &ConstNetAtInit) -> Evidence<Decision> {
     let none = e.finished("none");
     require_seeds(j, "ConstNet without a breaker", none.len(), 1);
     j.runs(hashes(&none));
@@ -390,16 +414,19 @@ fn judge_k6(j: &mut Judgement, e: &ExperimentRuns, c: &K6) -> Evidence<Decision>
     })
 }
 
-pub fn k7(e: &ExperimentRuns, c: &K7) -> ClaimRow {
-    let criterion = format!(
-        "in every run without a breaker (at least {} seeds) the largest channel gap over every logged step and layer is exactly 0; the dropout runs, parted, show the measure sees a gap",
-        c.min_seeds
-    );
-    let j = Judgement::new(ClaimId::K7, &e.plan.scale, criterion, &c.rationale);
-    judged(j, |j| judge_k7(j, e, c))
+impl Judge for SymmetryStays {
+    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
+        let c = self;
+        let criterion = format!(
+            "in every run without a breaker (at least {} seeds) the largest channel gap over every logged step and layer is exactly 0; the dropout runs, parted, show the measure sees a gap",
+            c.min_seeds
+        );
+        let j = Judgement::new(ClaimId::K7, &e.plan.scale, criterion, &c.rationale);
+        judged(j, |j| judge_k7(j, e, c))
+    }
 }
 
-fn judge_k7(j: &mut Judgement, e: &ExperimentRuns, c: &K7) -> Evidence<Decision> {
+fn judge_k7(j: &mut Judgement, e: &ExperimentRuns, c: &SymmetryStays) -> Evidence<Decision> {
     let none = e.finished("none");
     require_seeds(j, "ConstNet without a breaker", none.len(), c.min_seeds);
     let dropout = e.finished("dropout");

@@ -1,7 +1,7 @@
 //! How a claim's row is put together: its preconditions, its measurements, and the decision the
 //! criterion reached, so that "holds" and "refuted" are only ever said with every precondition
 //! met and flawed evidence is never judged.
-use super::{ClaimRow, Verdict, claim_text};
+use super::{ClaimRow, Verdict};
 use crate::experiment::ClaimId;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -232,7 +232,7 @@ impl Judgement {
     fn row(self, verdict: Verdict, reason: Option<String>) -> ClaimRow {
         ClaimRow {
             id: self.id,
-            claim: claim_text(self.id).to_string(),
+            claim: self.id.text().to_string(),
             criterion: self.criterion,
             rationale: self.rationale,
             verdict,
@@ -262,7 +262,7 @@ pub fn failed_run(id: ClaimId, file: &std::path::Path, error: &str, scale: &str)
 pub fn not_run(id: ClaimId, why: &str, scale: &str) -> ClaimRow {
     ClaimRow {
         id,
-        claim: claim_text(id).to_string(),
+        claim: id.text().to_string(),
         criterion: String::new(),
         rationale: String::new(),
         verdict: Verdict::NotRun,

@@ -1,12 +1,13 @@
 //! K8 on LeakyNet (E3): channel-averaging layers erase a perturbation at init, and accuracy falls
 //! with their number.
+use super::Judge;
 use super::evidence::{Evidence, distinct, hashes, point, require_seeds};
 use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{require_caught_up, require_trained};
 use super::stats::{Point, spearman, spearman_p};
 use super::{ClaimRow, acc_text, judged};
 use crate::config::{LeakyCode, ModelSpec};
-use crate::experiment::{ClaimId, K8, PlannedRun};
+use crate::experiment::{AveragingHinders, ClaimId, PlannedRun};
 use crate::records::RunFiles;
 use crate::runs::{ExperimentRuns, Finished};
 
@@ -55,7 +56,7 @@ fn reach_at_init(f: &Finished) -> Evidence<f64> {
     }
 }
 
-fn codes<'a>(e: &'a ExperimentRuns, c: &K8) -> Evidence<Vec<Code<'a>>> {
+fn codes<'a>(e: &'a ExperimentRuns, c: &AveragingHinders) -> Evidence<Vec<Code<'a>>> {
     let mut out = Vec::new();
     for (_, runs) in e.by_variant() {
         let Some((first, _)) = runs.first() else {
@@ -79,7 +80,7 @@ fn codes<'a>(e: &'a ExperimentRuns, c: &K8) -> Evidence<Vec<Code<'a>>> {
 }
 
 /// Whether the mechanism holds at init: every averaging code erases, every identity code passes.
-fn erasure(codes: &[Code], c: &K8) -> Result<(), String> {
+fn erasure(codes: &[Code], c: &AveragingHinders) -> Result<(), String> {
     for k in codes.iter().filter(|k| !k.code.has_random()) {
         let worst = |f: fn(f64, f64) -> f64, init| k.reach.iter().copied().fold(init, f);
         if k.code.averaging_layers() > 0 && worst(f64::max, 0.0) >= c.erase_below {
@@ -107,10 +108,12 @@ fn erasure(codes: &[Code], c: &K8) -> Result<(), String> {
 /// another on these inputs, such as a 1/C_in centre tap on one channel, trains byte-identical
 /// runs and counts once); with the identity codes trained and each averaging code no longer
 /// catching up with them. Refuted by rho shown above 0 or the mechanism failing at init.
-pub fn k8(e: &ExperimentRuns, c: &K8) -> ClaimRow {
-    let w = &c.weighing;
-    let criterion = format!(
-        "at init a perturbation at the stem's output reaches the last layer below {:.0e} through \
+impl Judge for AveragingHinders {
+    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
+        let c = self;
+        let w = &c.weighing;
+        let criterion = format!(
+            "at init a perturbation at the stem's output reaches the last layer below {:.0e} through \
          any averaging layer and above {} through identities only; over the structured codes' \
          distinct runs, Spearman rho(averaging layers, {} accuracy) below 0 (one-sided \
          permutation test at alpha {:.2}); the identity codes beat chance by {} and level off \
@@ -118,20 +121,21 @@ pub fn k8(e: &ExperimentRuns, c: &K8) -> ClaimRow {
          but for one standard error), and each averaging code has stopped catching up with them at the \
          high learning rate (closed at most {} per epoch over its last quarter) (at least {} \
          distinct seeds a code)",
-        c.erase_below,
-        c.pass_above,
-        format!("{:?}", w.accuracy).to_lowercase(),
-        1.0 - w.confidence,
-        w.learned,
-        w.plateau,
-        c.catch_up,
-        w.min_seeds
-    );
-    let j = Judgement::new(ClaimId::K8, &e.plan.scale, criterion, &c.rationale);
-    judged(j, |j| judge_k8(j, e, c))
+            c.erase_below,
+            c.pass_above,
+            format!("{:?}", w.accuracy).to_lowercase(),
+            1.0 - w.confidence,
+            w.learned,
+            w.plateau,
+            c.catch_up,
+            w.min_seeds
+        );
+        let j = Judgement::new(ClaimId::K8, &e.plan.scale, criterion, &c.rationale);
+        judged(j, |j| judge_k8(j, e, c))
+    }
 }
 
-fn judge_k8(j: &mut Judgement, e: &ExperimentRuns, c: &K8) -> Evidence<Decision> {
+fn judge_k8(j: &mut Judgement, e: &ExperimentRuns, c: &AveragingHinders) -> Evidence<Decision> {
     let codes = codes(e, c)?;
     for k in &codes {
         require_seeds(j, &k.code.to_string(), k.runs.len(), c.weighing.min_seeds);
@@ -207,7 +211,7 @@ fn judge_k8(j: &mut Judgement, e: &ExperimentRuns, c: &K8) -> Evidence<Decision>
 fn trend(
     structured: &[&Code],
     pooled: &[(&PlannedRun, &Finished)],
-    c: &K8,
+    c: &AveragingHinders,
 ) -> Evidence<(Vec<f64>, Vec<f64>)> {
     let mut pairs = (Vec::new(), Vec::new());
     for (p, f) in pooled {

@@ -73,56 +73,6 @@ pub struct ClaimRow {
     pub runs: Vec<String>,
 }
 
-/// A claim in a few words, for tables.
-pub fn claim_words(id: ClaimId) -> &'static str {
-    match id {
-        ClaimId::K1 => "identical features harm training",
-        ClaimId::K2 => "fewer unique features, lower accuracy",
-        ClaimId::K3 => "a small noise counteracts it",
-        ClaimId::K4 => "GPU nondeterminism breaks the symmetry",
-        ClaimId::K4Cpu => "rounding-level noise is amplified (K4's CPU stand-in)",
-        ClaimId::K5 => "ConstNet + a breaker matches He",
-        ClaimId::K6 => "ConstNet at init: identical channels, loss ln(classes)",
-        ClaimId::K7 => "without a breaker the symmetry stays",
-        ClaimId::K8 => "averaging layers hinder symmetry breaking",
-        ClaimId::K9 => "training ends near a characteristic width",
-    }
-}
-
-/// The claims in the paper's words (docs/paper.md, the claims).
-pub fn claim_text(id: ClaimId) -> &'static str {
-    match id {
-        ClaimId::K1 => {
-            "A complete lack of feature diversity at initialization (all hidden features identical) harms training: the network behaves as a width-1 network."
-        }
-        ClaimId::K2 => {
-            "Accuracy of a one-hidden-layer ReLU network falls as the number of unique features at initialization falls."
-        }
-        ClaimId::K3 => "A relatively small added noise counteracts the lack of diversity.",
-        ClaimId::K4 => {
-            "Even the noise of standard non-deterministic GPU computation is enough to break the symmetry."
-        }
-        ClaimId::K4Cpu => {
-            "CPU stand-in for K4: an asymmetric rounding-level perturbation (gradient noise of relative std 2^-24) is amplified by training until the channels part."
-        }
-        ClaimId::K5 => {
-            "ConstNet (identical features, almost all weights 0) trains to the accuracy of its randomly initialized counterpart, given a symmetry breaker."
-        }
-        ClaimId::K6 => {
-            "ConstNet has perfect signal propagation and stable gradients at initialization."
-        }
-        ClaimId::K7 => {
-            "Without any symmetry breaker ConstNet stays channel-symmetric for the whole of training."
-        }
-        ClaimId::K8 => {
-            "LeakyNet: channel-averaging layers erase inter-channel perturbations and so hinder symmetry breaking; more averaging layers, lower accuracy."
-        }
-        ClaimId::K9 => {
-            "Given a symmetry breaker, training ends near solutions of a characteristic effective width, whatever the initial diversity."
-        }
-    }
-}
-
 /// The runs a claim is judged on: the experiment that declares its criterion, with every run
 /// finished, and the experiment whose runs it reads (itself, or the one it analyses).
 pub struct Source<'a> {
@@ -191,33 +141,34 @@ pub fn claims_table(exps: &[ExperimentRuns]) -> Vec<ClaimRow> {
         .collect()
 }
 
-fn judge_claim(id: ClaimId, s: &Source, all: &[ExperimentRuns]) -> ClaimRow {
-    let c = criteria(s);
-    let e = s.runs;
-    let missing = || {
-        not_run(
-            id,
-            "the experiment declares no criterion for it",
-            &e.plan.scale,
-        )
-    };
-    match id {
-        ClaimId::K1 => c.k1.as_ref().map_or_else(missing, |k| toy::k1(e, k)),
-        ClaimId::K2 => c.k2.as_ref().map_or_else(missing, |k| toy::k2(e, k)),
-        ClaimId::K3 => c.k3.as_ref().map_or_else(missing, |k| toy::k3(e, k)),
-        ClaimId::K4 => c.k4.as_ref().map_or_else(missing, |k| {
-            constnet::k4(e, k, all, constnet::RoundingBreaker::Gpu)
-        }),
-        ClaimId::K4Cpu => c.k4.as_ref().map_or_else(missing, |k| {
-            constnet::k4(e, k, all, constnet::RoundingBreaker::CpuStandIn)
-        }),
-        ClaimId::K5 => c.k5.as_ref().map_or_else(missing, |k| constnet::k5(e, k)),
-        ClaimId::K6 => c.k6.as_ref().map_or_else(missing, |k| constnet::k6(e, k)),
-        ClaimId::K7 => c.k7.as_ref().map_or_else(missing, |k| constnet::k7(e, k)),
-        ClaimId::K8 => c.k8.as_ref().map_or_else(missing, |k| leakynet::k8(e, k)),
-        ClaimId::K9 => c.k9.as_ref().map_or_else(missing, |k| width::k9(e, k)),
-    }
+/// A claim's judge: its row from the runs of the experiment that measures it (`all`: every
+/// experiment of the runs folder), by this criterion. Implemented beside each claim's logic.
+pub trait Judge {
+    fn judge(&self, id: ClaimId, runs: &ExperimentRuns, all: &[ExperimentRuns]) -> ClaimRow;
 }
+
+/// `judge_claim`, from the claims' table (`experiment/claim_table.rs`).
+macro_rules! define_judge_claim {
+    ($($(#[$doc:meta])* $id:ident $name:literal $field:ident $(: $ty:ty)?
+        => $words:literal, $text:literal;)*) => {
+        fn judge_claim(id: ClaimId, s: &Source, all: &[ExperimentRuns]) -> ClaimRow {
+            let criteria = criteria(s);
+            let declared = match id {
+                $(ClaimId::$id => criteria.$field.as_ref().map(|c| c as &dyn Judge),)*
+            };
+            match declared {
+                Some(criterion) => criterion.judge(id, s.runs, all),
+                None => not_run(
+                    id,
+                    "the experiment declares no criterion for it",
+                    &s.runs.plan.scale,
+                ),
+            }
+        }
+    };
+}
+
+crate::claim_table!(define_judge_claim);
 
 /// Mean ± std of a point's accuracies, as text.
 pub fn acc_text(p: &stats::Point) -> String {

@@ -832,11 +832,11 @@ fn verdicts_and_claims_read_as_words() {
     .collect();
     assert_eq!(words, ["holds", "refuted", "undecided", "not run"]);
     for id in ClaimId::ALL {
-        let text = super::claim_text(id);
+        let text = id.text();
         assert!(text.len() > 40 && text.ends_with('.'), "{id}: {text}");
     }
-    assert!(super::claim_text(ClaimId::K5).contains("ConstNet"));
-    assert!(super::claim_text(ClaimId::K8).starts_with("LeakyNet"));
+    assert!(ClaimId::K5.text().contains("ConstNet"));
+    assert!(ClaimId::K8.text().starts_with("LeakyNet"));
 }
 
 mod evidence_checks {

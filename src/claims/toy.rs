@@ -2,6 +2,7 @@
 //! harm training (superiority against He), accuracy rises with the number of unique features
 //! (rank correlation and a rise, both required), and a small init noise counteracts the lack of
 //! diversity (most seeds escape chance, and the escaped come within a margin of He).
+use super::Judge;
 use super::evidence::{
     Evidence, Runs, distinct, final_ulps, group, hashes, point, points, require_seeds,
 };
@@ -9,7 +10,9 @@ use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{catching_up, require_caught_up, require_levelled, require_trained};
 use super::stats::{Binomial, Interval, Point, Welch, all_of, holm, spearman, spearman_p};
 use super::{ClaimRow, acc_text, judged};
-use crate::experiment::{ClaimId, K1, K2, K3, Weighing};
+use crate::experiment::{
+    AccuracyRisesWithK, ClaimId, IdenticalFeaturesHarm, SmallNoiseSuffices, Weighing,
+};
 use crate::runs::ExperimentRuns;
 use std::collections::BTreeSet;
 
@@ -53,25 +56,31 @@ fn width_of(p: &crate::experiment::PlannedRun) -> String {
 /// (runs of one seed share their data order; runs with identical records count once). "Behaves as a width-1 network" is
 /// the exact identity of tests/claim_k1_identity.rs, not a comparison of accuracies: the plain
 /// width-1 net at the same rate trains differently and is only measured beside it.
-pub fn k1(e: &ExperimentRuns, c: &K1) -> ClaimRow {
-    let criterion = format!(
-        "harms training (superiority): tied k-unique:1 runs whose features stayed within {} \
+impl Judge for IdenticalFeaturesHarm {
+    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
+        let c = self;
+        let criterion = format!(
+            "harms training (superiority): tied k-unique:1 runs whose features stayed within {} \
          ulps fall more than {} below He (one-sided Welch test); refuted when they are shown \
          no more than {} below it. \"Behaves as a width-1 network\" is an exact identity, \
          checked by make test (tests/claim_k1_identity.rs: the tied net equals a reparametrized \
          width-1 net step for step); the plain width-1 net at the same rate is measured, not \
          judged ({})",
-        c.drift_bound_ulps,
-        c.margin,
-        c.margin,
-        weighing_text(&c.weighing)
-    );
-    let j = Judgement::new(ClaimId::K1, &e.plan.scale, criterion, &c.rationale);
-    judged(j, |j| judge_k1(j, e, c))
+            c.drift_bound_ulps,
+            c.margin,
+            c.margin,
+            weighing_text(&c.weighing)
+        );
+        let j = Judgement::new(ClaimId::K1, &e.plan.scale, criterion, &c.rationale);
+        judged(j, |j| judge_k1(j, e, c))
+    }
 }
 
 /// The tied runs whose features stayed identical, and the others in words.
-fn kept_identical<'a>(e: &'a ExperimentRuns, c: &K1) -> Evidence<(Runs<'a>, Vec<String>)> {
+fn kept_identical<'a>(
+    e: &'a ExperimentRuns,
+    c: &IdenticalFeaturesHarm,
+) -> Evidence<(Runs<'a>, Vec<String>)> {
     let (mut kept, mut parted) = (Vec::new(), Vec::new());
     for (p, f) in tied_runs(e) {
         let ulps = final_ulps(f)?;
@@ -88,7 +97,11 @@ fn kept_identical<'a>(e: &'a ExperimentRuns, c: &K1) -> Evidence<(Runs<'a>, Vec<
     Ok((distinct(kept), parted))
 }
 
-fn judge_k1(j: &mut Judgement, e: &ExperimentRuns, c: &K1) -> Evidence<Decision> {
+fn judge_k1(
+    j: &mut Judgement,
+    e: &ExperimentRuns,
+    c: &IdenticalFeaturesHarm,
+) -> Evidence<Decision> {
     let w = &c.weighing;
     let he_runs = distinct(e.finished("he"));
     require_trained(j, "He", &he_runs, w)?;
@@ -172,21 +185,24 @@ fn per_seed(runs: &Runs, w: &Weighing) -> Evidence<Point> {
 /// largest > `growth` are shown at alpha (an intersection: each test at alpha, no correction),
 /// with the smallest K no longer catching up with the largest; refuted when either contrary
 /// (rise < growth, rho < 0) is shown, Holm over the two. Unit: a distinct run.
-pub fn k2(e: &ExperimentRuns, c: &K2) -> ClaimRow {
-    let criterion = format!(
-        "accuracy rises with K: Spearman rho(K, accuracy) over every distinct run above 0 and \
+impl Judge for AccuracyRisesWithK {
+    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
+        let c = self;
+        let criterion = format!(
+            "accuracy rises with K: Spearman rho(K, accuracy) over every distinct run above 0 and \
          the rise from the smallest K to the largest above {} (Welch), each one-sided; the \
          smallest K stopped catching up with the largest at the high learning rate; refuted \
          when the rise is shown below {} or rho below 0 (Holm over the two) ({})",
-        c.growth,
-        c.growth,
-        weighing_text(&c.weighing)
-    );
-    let j = Judgement::new(ClaimId::K2, &e.plan.scale, criterion, &c.rationale);
-    judged(j, |j| judge_k2(j, e, c))
+            c.growth,
+            c.growth,
+            weighing_text(&c.weighing)
+        );
+        let j = Judgement::new(ClaimId::K2, &e.plan.scale, criterion, &c.rationale);
+        judged(j, |j| judge_k2(j, e, c))
+    }
 }
 
-fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &K2) -> Evidence<Decision> {
+fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &AccuracyRisesWithK) -> Evidence<Decision> {
     let w = &c.weighing;
     require_trained(j, "He", &distinct(e.finished("he")), w)?;
     let curve = points(e, "k-curve", w.accuracy)?;
@@ -279,7 +295,13 @@ struct Escape {
 }
 
 impl Escape {
-    fn of(x: f64, runs: &Runs, he: &Point, c: &K3, chance: f64) -> Evidence<Escape> {
+    fn of(
+        x: f64,
+        runs: &Runs,
+        he: &Point,
+        c: &SmallNoiseSuffices,
+        chance: f64,
+    ) -> Evidence<Escape> {
         let all = point(x, runs, c.weighing.accuracy)?;
         let escaped: Runs = runs
             .iter()
@@ -301,19 +323,19 @@ impl Escape {
     }
 
     /// The p-value of "this eps counteracts": both parts, an intersection.
-    fn p_holds(&self, c: &K3) -> f64 {
+    fn p_holds(&self, c: &SmallNoiseSuffices) -> f64 {
         let gap = self.gap.map_or(1.0, |g| g.p_above(-c.margin));
         all_of(&[self.escaped.p_above(c.escape_fraction), gap])
     }
 
     /// The p-value of "this eps fails": either part shown contrary, Holm over the two.
-    fn p_fails(&self, c: &K3) -> f64 {
+    fn p_fails(&self, c: &SmallNoiseSuffices) -> f64 {
         let gap = self.gap.map_or(1.0, |g| g.p_below(-c.margin));
         (2.0 * self.escaped.p_below(c.escape_fraction).min(gap)).min(1.0)
     }
 
     /// The part of "this eps counteracts" with the weaker evidence, as the number to show.
-    fn estimate(&self, c: &K3) -> Estimate {
+    fn estimate(&self, c: &SmallNoiseSuffices) -> Estimate {
         let confidence = c.weighing.confidence;
         let fraction = self.escaped.p_above(c.escape_fraction);
         match self.gap {
@@ -352,26 +374,29 @@ impl Escape {
 /// minus `margin` (Welch, non-inferiority); (a) and (b) an intersection, the eps a family under
 /// Holm. Refuted when every small eps fails one part (Holm over its two, an intersection over
 /// the eps) and has stopped catching up with He. Unit: a distinct seed.
-pub fn k3(e: &ExperimentRuns, c: &K3) -> ClaimRow {
-    let criterion = format!(
-        "for some eps in (0, {}] (Holm over them): more than {} of the seeds escape chance \
+impl Judge for SmallNoiseSuffices {
+    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
+        let c = self;
+        let criterion = format!(
+            "for some eps in (0, {}] (Holm over them): more than {} of the seeds escape chance \
          (accuracy above chance by {}; exact binomial test) and the escaped come within {} of \
          He (Welch, non-inferiority); eps = 0 stays more than {} below He; refuted when every \
          small eps fails a part and has stopped catching up with He (closed at most {} per \
          epoch of its gap over the last quarter of the high learning rate) ({})",
-        c.small_eps,
-        c.escape_fraction,
-        c.escaped_above,
-        c.margin,
-        c.margin,
-        c.catch_up,
-        weighing_text(&c.weighing)
-    );
-    let j = Judgement::new(ClaimId::K3, &e.plan.scale, criterion, &c.rationale);
-    judged(j, |j| judge_k3(j, e, c))
+            c.small_eps,
+            c.escape_fraction,
+            c.escaped_above,
+            c.margin,
+            c.margin,
+            c.catch_up,
+            weighing_text(&c.weighing)
+        );
+        let j = Judgement::new(ClaimId::K3, &e.plan.scale, criterion, &c.rationale);
+        judged(j, |j| judge_k3(j, e, c))
+    }
 }
 
-fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &K3) -> Evidence<Decision> {
+fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &SmallNoiseSuffices) -> Evidence<Decision> {
     let w = &c.weighing;
     let he_runs = distinct(e.finished("he"));
     require_trained(j, "He", &he_runs, w)?;
@@ -422,7 +447,7 @@ fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &K3) -> Evidence<Decision>
 }
 
 /// eps = 0 must stay more than the margin below He: else there is nothing to counteract.
-fn require_control(j: &mut Judgement, curve: &[Point], he: &Point, c: &K3) {
+fn require_control(j: &mut Judgement, curve: &[Point], he: &Point, c: &SmallNoiseSuffices) {
     let control = curve.iter().find(|p| p.x == 0.0).map(|p| Welch::of(p, he));
     j.require(
         &format!(
@@ -440,7 +465,7 @@ fn require_control(j: &mut Judgement, curve: &[Point], he: &Point, c: &K3) {
 fn decide_k3(
     j: &mut Judgement,
     e: &ExperimentRuns,
-    c: &K3,
+    c: &SmallNoiseSuffices,
     (judged, he_runs): (&[Escape], &Runs),
 ) -> Evidence<Decision> {
     let alpha = 1.0 - c.weighing.confidence;

@@ -1,4 +1,5 @@
 //! K9 on the E2 runs (analysed by E4): given a breaker, ConstNet ends near He's effective width.
+use super::Judge;
 use super::constnet::BREAKERS;
 use super::evidence::{
     Evidence, Runs, distinct, first_above, gap_trajectory, hashes, require_seeds,
@@ -7,7 +8,7 @@ use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{high_lr_evals, last_quarter_start};
 use super::stats::{Interval, Point, Welch, all_of, holm, mean_std, median};
 use super::{ClaimRow, judged};
-use crate::experiment::{ClaimId, K9};
+use crate::experiment::{CharacteristicWidth, ClaimId};
 use crate::metrics::LayerDiversity;
 use crate::records::RunFiles;
 use crate::runs::{ExperimentRuns, Finished};
@@ -83,7 +84,12 @@ fn settling(runs: &Runs) -> Evidence<Option<f64>> {
 }
 
 /// Requires a group's median width to have settled: training has ended near a width.
-fn require_settled(j: &mut Judgement, name: &str, runs: &Runs, c: &K9) -> Evidence<()> {
+fn require_settled(
+    j: &mut Judgement,
+    name: &str,
+    runs: &Runs,
+    c: &CharacteristicWidth,
+) -> Evidence<()> {
     let moved = settling(runs)?;
     j.require(
         &format!(
@@ -104,26 +110,29 @@ fn require_settled(j: &mut Judgement, name: &str, runs: &Runs, c: &K9) -> Eviden
 /// He's seed variance counts) is equivalent to 0 within ln(width_factor): two one-sided tests
 /// (Schuirmann), every breaker must pass (an intersection). Refuted when some breaker is shown
 /// outside the band on either side (Holm over breakers and sides). Unit: a distinct seed.
-pub fn k9(e: &ExperimentRuns, c: &K9) -> ClaimRow {
-    let criterion = format!(
-        "for every breaker, the final effective width (participation ratio; per run the \
+impl Judge for CharacteristicWidth {
+    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
+        let c = self;
+        let criterion = format!(
+            "for every breaker, the final effective width (participation ratio; per run the \
          geometric mean over layers) equivalent to He's within a factor {} (two one-sided Welch \
          tests on the log ratio at alpha {:.2}, over at least {} distinct seeds of each group); \
          refuted when a breaker is shown beyond the factor (Holm over breakers and sides); once \
          the breaker has parted the channels (gap past {:.0e}) and its median width and He's \
          have settled before the learning rate decayed (moved under {} over the last quarter \
          of the evaluations at a high rate, at least half the first)",
-        c.width_factor,
-        1.0 - c.confidence,
-        c.min_seeds,
-        c.macro_gap,
-        c.width_plateau
-    );
-    let j = Judgement::new(ClaimId::K9, &e.plan.scale, criterion, &c.rationale);
-    judged(j, |j| judge_k9(j, e, c))
+            c.width_factor,
+            1.0 - c.confidence,
+            c.min_seeds,
+            c.macro_gap,
+            c.width_plateau
+        );
+        let j = Judgement::new(ClaimId::K9, &e.plan.scale, criterion, &c.rationale);
+        judged(j, |j| judge_k9(j, e, c))
+    }
 }
 
-fn judge_k9(j: &mut Judgement, e: &ExperimentRuns, c: &K9) -> Evidence<Decision> {
+fn judge_k9(j: &mut Judgement, e: &ExperimentRuns, c: &CharacteristicWidth) -> Evidence<Decision> {
     let he_runs = distinct(e.finished("he"));
     require_seeds(j, "He", he_runs.len(), c.min_seeds);
     require_settled(j, "He", &he_runs, c)?;
@@ -170,7 +179,12 @@ fn judge_k9(j: &mut Judgement, e: &ExperimentRuns, c: &K9) -> Evidence<Decision>
 }
 
 /// A breaker's preconditions: seeds, channels parted in every seed, width settled.
-fn require_breaker(j: &mut Judgement, name: &str, runs: &Runs, c: &K9) -> Evidence<()> {
+fn require_breaker(
+    j: &mut Judgement,
+    name: &str,
+    runs: &Runs,
+    c: &CharacteristicWidth,
+) -> Evidence<()> {
     require_seeds(j, name, runs.len(), c.min_seeds);
     for (r, f) in runs {
         j.require(
@@ -188,7 +202,7 @@ fn require_breaker(j: &mut Judgement, name: &str, runs: &Runs, c: &K9) -> Eviden
 
 /// The final width, as a factor of He's, of the breaker least shown to be within the band (of
 /// those tied, the one farthest from He's width).
-fn weakest_width(tests: &[(&str, Welch)], c: &K9) -> Option<Estimate> {
+fn weakest_width(tests: &[(&str, Welch)], c: &CharacteristicWidth) -> Option<Estimate> {
     let band = c.width_factor.ln();
     let within = |t: &Welch| all_of(&[t.p_above(-band), t.p_below(band)]);
     let (g, t) = tests.iter().max_by(|a, b| {
@@ -208,7 +222,7 @@ fn weakest_width(tests: &[(&str, Welch)], c: &K9) -> Option<Estimate> {
     ))
 }
 
-fn decide_k9(tests: &[(&str, Welch)], c: &K9) -> Decision {
+fn decide_k9(tests: &[(&str, Welch)], c: &CharacteristicWidth) -> Decision {
     let alpha = 1.0 - c.confidence;
     let band = c.width_factor.ln();
     let within: Vec<f64> = tests

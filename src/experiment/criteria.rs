@@ -1,52 +1,12 @@
 //! The criteria a claim is judged by, declared in the experiment file under `[claims.Kn]` before
 //! any run: every threshold, which accuracy, how many seeds, what confidence, and a one-line
 //! rationale. Parsed and range-checked like any config key; printed beside the verdict.
+use super::claim_table::define_claims;
 use anyhow::{Result, ensure};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A claim of the paper (docs/paper.md, the claims).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum ClaimId {
-    K1,
-    K2,
-    K3,
-    /// Judged only on GPU runs: nondeterministic kernels are K4's breaker.
-    K4,
-    /// K4's CPU stand-in, its own claim: an asymmetric rounding-level perturbation (gradient
-    /// noise) is amplified until the channels part. It says nothing of GPU arithmetic.
-    #[serde(rename = "K4-cpu")]
-    K4Cpu,
-    K5,
-    K6,
-    K7,
-    K8,
-    K9,
-}
-
-impl ClaimId {
-    pub const ALL: [ClaimId; 10] = [
-        ClaimId::K1,
-        ClaimId::K2,
-        ClaimId::K3,
-        ClaimId::K4,
-        ClaimId::K4Cpu,
-        ClaimId::K5,
-        ClaimId::K6,
-        ClaimId::K7,
-        ClaimId::K8,
-        ClaimId::K9,
-    ];
-}
-
-impl fmt::Display for ClaimId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClaimId::K4Cpu => f.write_str("K4-cpu"),
-            other => write!(f, "{other:?}"),
-        }
-    }
-}
+crate::claim_table!(define_claims);
 
 /// Which accuracy of a run a claim compares: after the last step, or the best end-of-epoch
 /// evaluation (what the authors reported).
@@ -89,7 +49,7 @@ criterion!(
     /// K1 "harms training": tied k-unique:1 runs whose features stayed identical fall more than
     /// `margin` below He (superiority). "Behaves as a width-1 network" is an exact identity,
     /// checked as a property (tests/claim_k1_identity.rs), not a comparison of accuracies.
-    K1 {
+    IdenticalFeaturesHarm {
         weighing: Weighing,
         /// How far below He the tied runs must fall for the lack of diversity to harm training.
         margin: f64,
@@ -101,7 +61,7 @@ criterion!(
 
 criterion!(
     /// K2: accuracy rises with the number K of unique features.
-    K2 {
+    AccuracyRisesWithK {
         weighing: Weighing,
         /// The least rise from the smallest K to the largest that counts as a real dependence.
         growth: f64,
@@ -115,7 +75,7 @@ criterion!(
     /// K3: for some small eps, most seeds of tied k-unique:1 escape chance and the escaped seeds
     /// come within `margin` of He. A seed either escapes or stays at chance, so the two parts
     /// are judged apart: a mean over both kinds of seed has no useful interval.
-    K3 {
+    SmallNoiseSuffices {
         weighing: Weighing,
         margin: f64,
         /// The largest eps (relative to the He std) that counts as small.
@@ -132,7 +92,7 @@ criterion!(
 
 criterion!(
     /// K4: a rounding-level breaker opens ConstNet's symmetry gap past `macro_gap`.
-    K4 {
+    RoundingBreaksSymmetry {
         min_seeds: usize,
         /// A gap above this is macroscopic: the channels have visibly parted.
         macro_gap: f64,
@@ -143,7 +103,7 @@ criterion!(
 
 criterion!(
     /// K5: ConstNet with each breaker within `margin` of He.
-    K5 {
+    BreakerMatchesHe {
         weighing: Weighing,
         margin: f64,
         /// A breaker has broken the symmetry once its gap passed this.
@@ -158,21 +118,21 @@ criterion!(
 
 criterion!(
     /// K6: at init every conv has one distinct channel and the first loss is ln(classes).
-    K6 {
+    ConstNetAtInit {
         loss_tol: f64,
     }
 );
 
 criterion!(
     /// K7: without a breaker ConstNet's channel gap stays exactly 0 at every logged step.
-    K7 {
+    SymmetryStays {
         min_seeds: usize,
     }
 );
 
 criterion!(
     /// K8: averaging layers erase a perturbation at init, and accuracy falls with their number.
-    K8 {
+    AveragingHinders {
         weighing: Weighing,
         /// Reach (to the last layer, relative to the injected size) below which it is erased.
         erase_below: f64,
@@ -187,7 +147,7 @@ criterion!(
 criterion!(
     /// K9: with each breaker, the final effective width equivalent to He's within a factor
     /// (two one-sided tests on the log ratio, He's seed variance included).
-    K9 {
+    CharacteristicWidth {
         /// The confidence of each one-sided test (1 - alpha, at least 0.9).
         confidence: f64,
         min_seeds: usize,
@@ -223,145 +183,80 @@ impl Growth {
     }
 }
 
-/// The `[claims]` table of an experiment file: the claims it measures, each with its criterion.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Criteria {
-    #[serde(rename = "K1", default, skip_serializing_if = "Option::is_none")]
-    pub k1: Option<K1>,
-    #[serde(rename = "K2", default, skip_serializing_if = "Option::is_none")]
-    pub k2: Option<K2>,
-    #[serde(rename = "K3", default, skip_serializing_if = "Option::is_none")]
-    pub k3: Option<K3>,
-    #[serde(rename = "K4", default, skip_serializing_if = "Option::is_none")]
-    pub k4: Option<K4>,
-    #[serde(rename = "K5", default, skip_serializing_if = "Option::is_none")]
-    pub k5: Option<K5>,
-    #[serde(rename = "K6", default, skip_serializing_if = "Option::is_none")]
-    pub k6: Option<K6>,
-    #[serde(rename = "K7", default, skip_serializing_if = "Option::is_none")]
-    pub k7: Option<K7>,
-    #[serde(rename = "K8", default, skip_serializing_if = "Option::is_none")]
-    pub k8: Option<K8>,
-    #[serde(rename = "K9", default, skip_serializing_if = "Option::is_none")]
-    pub k9: Option<K9>,
+impl IdenticalFeaturesHarm {
+    fn check(&self) -> Result<()> {
+        self.weighing.check("K1")?;
+        in_unit(self.margin, "K1.margin")
+    }
 }
 
-impl Criteria {
-    /// The claims with a criterion here, in order.
-    pub fn ids(&self) -> Vec<ClaimId> {
-        let present = [
-            self.k1.is_some(),
-            self.k2.is_some(),
-            self.k3.is_some(),
-            self.k4.is_some(),
-            self.k4.is_some(),
-            self.k5.is_some(),
-            self.k6.is_some(),
-            self.k7.is_some(),
-            self.k8.is_some(),
-            self.k9.is_some(),
-        ];
-        ClaimId::ALL
-            .into_iter()
-            .zip(present)
-            .filter_map(|(id, p)| p.then_some(id))
-            .collect()
+impl AccuracyRisesWithK {
+    fn check(&self) -> Result<()> {
+        self.weighing.check("K2")?;
+        in_unit(self.growth, "K2.growth")?;
+        in_unit(self.catch_up, "K2.catch_up")
     }
+}
 
-    /// Checks every value's range; errors name the key (`claims.K5.margin`).
-    pub fn check(&self) -> Result<()> {
-        if let Some(c) = &self.k1 {
-            c.weighing.check("K1")?;
-            key(fraction(c.margin), "K1.margin", "must be in (0, 1)")?;
-        }
-        if let Some(c) = &self.k2 {
-            c.weighing.check("K2")?;
-            key(fraction(c.growth), "K2.growth", "must be in (0, 1)")?;
-            key(fraction(c.catch_up), "K2.catch_up", "must be in (0, 1)")?;
-        }
-        if let Some(c) = &self.k3 {
-            c.weighing.check("K3")?;
-            key(fraction(c.margin), "K3.margin", "must be in (0, 1)")?;
-            key(
-                positive(c.small_eps),
-                "K3.small_eps",
-                "must be a number > 0",
-            )?;
-            key(fraction(c.catch_up), "K3.catch_up", "must be in (0, 1)")?;
-            key(
-                fraction(c.escaped_above),
-                "K3.escaped_above",
-                "must be in (0, 1)",
-            )?;
-            key(
-                fraction(c.escape_fraction),
-                "K3.escape_fraction",
-                "must be in (0, 1)",
-            )?;
-        }
-        if let Some(c) = &self.k4 {
-            key(c.min_seeds >= 1, "K4.min_seeds", "must be >= 1")?;
-            key(
-                positive(c.macro_gap),
-                "K4.macro_gap",
-                "must be a number > 0",
-            )?;
-            let below = positive(c.rounding_gap) && c.rounding_gap < c.macro_gap;
-            key(below, "K4.rounding_gap", "must be > 0 and below macro_gap")?;
-        }
-        if let Some(c) = &self.k5 {
-            c.weighing.check("K5")?;
-            key(fraction(c.margin), "K5.margin", "must be in (0, 1)")?;
-            key(
-                positive(c.macro_gap),
-                "K5.macro_gap",
-                "must be a number > 0",
-            )?;
-            key(fraction(c.catch_up), "K5.catch_up", "must be in (0, 1)")?;
-        }
-        if let Some(c) = &self.k6 {
-            key(positive(c.loss_tol), "K6.loss_tol", "must be a number > 0")?;
-        }
-        if let Some(c) = &self.k7 {
-            key(c.min_seeds >= 1, "K7.min_seeds", "must be >= 1")?;
-        }
-        self.check_k8_k9()
+impl SmallNoiseSuffices {
+    fn check(&self) -> Result<()> {
+        self.weighing.check("K3")?;
+        in_unit(self.margin, "K3.margin")?;
+        above_zero(self.small_eps, "K3.small_eps")?;
+        in_unit(self.catch_up, "K3.catch_up")?;
+        in_unit(self.escaped_above, "K3.escaped_above")?;
+        in_unit(self.escape_fraction, "K3.escape_fraction")
     }
+}
 
-    fn check_k8_k9(&self) -> Result<()> {
-        if let Some(c) = &self.k8 {
-            c.weighing.check("K8")?;
-            key(
-                positive(c.pass_above),
-                "K8.pass_above",
-                "must be a number > 0",
-            )?;
-            let below = positive(c.erase_below) && c.erase_below < c.pass_above;
-            key(below, "K8.erase_below", "must be > 0 and below pass_above")?;
-            key(fraction(c.catch_up), "K8.catch_up", "must be in (0, 1)")?;
-        }
-        if let Some(c) = &self.k9 {
-            key(confident(c.confidence), "K9.confidence", CONFIDENCE)?;
-            key(
-                c.min_seeds >= 2,
-                "K9.min_seeds",
-                "must be >= 2: one seed has no spread",
-            )?;
-            let factor = c.width_factor.is_finite() && c.width_factor > 1.0;
-            key(factor, "K9.width_factor", "must be a number > 1")?;
-            key(
-                fraction(c.width_plateau),
-                "K9.width_plateau",
-                "must be in (0, 1)",
-            )?;
-            key(
-                positive(c.macro_gap),
-                "K9.macro_gap",
-                "must be a number > 0",
-            )?;
-        }
-        Ok(())
+impl RoundingBreaksSymmetry {
+    fn check(&self) -> Result<()> {
+        key(self.min_seeds >= 1, "K4.min_seeds", "must be >= 1")?;
+        above_zero(self.macro_gap, "K4.macro_gap")?;
+        let below = positive(self.rounding_gap) && self.rounding_gap < self.macro_gap;
+        key(below, "K4.rounding_gap", "must be > 0 and below macro_gap")
+    }
+}
+
+impl BreakerMatchesHe {
+    fn check(&self) -> Result<()> {
+        self.weighing.check("K5")?;
+        in_unit(self.margin, "K5.margin")?;
+        above_zero(self.macro_gap, "K5.macro_gap")?;
+        in_unit(self.catch_up, "K5.catch_up")
+    }
+}
+
+impl ConstNetAtInit {
+    fn check(&self) -> Result<()> {
+        above_zero(self.loss_tol, "K6.loss_tol")
+    }
+}
+
+impl SymmetryStays {
+    fn check(&self) -> Result<()> {
+        key(self.min_seeds >= 1, "K7.min_seeds", "must be >= 1")
+    }
+}
+
+impl AveragingHinders {
+    fn check(&self) -> Result<()> {
+        self.weighing.check("K8")?;
+        above_zero(self.pass_above, "K8.pass_above")?;
+        let below = positive(self.erase_below) && self.erase_below < self.pass_above;
+        key(below, "K8.erase_below", "must be > 0 and below pass_above")?;
+        in_unit(self.catch_up, "K8.catch_up")
+    }
+}
+
+impl CharacteristicWidth {
+    fn check(&self) -> Result<()> {
+        key(confident(self.confidence), "K9.confidence", CONFIDENCE)?;
+        key(self.min_seeds >= 2, "K9.min_seeds", ONE_SEED)?;
+        let factor = self.width_factor.is_finite() && self.width_factor > 1.0;
+        key(factor, "K9.width_factor", "must be a number > 1")?;
+        in_unit(self.width_plateau, "K9.width_plateau")?;
+        above_zero(self.macro_gap, "K9.macro_gap")
     }
 }
 
@@ -373,21 +268,10 @@ impl Weighing {
             &format!("{w}.confidence"),
             CONFIDENCE,
         )?;
-        key(
-            self.min_seeds >= 2,
-            &format!("{w}.min_seeds"),
-            "must be >= 2: one seed has no spread",
-        )?;
-        key(
-            (0.0..1.0).contains(&self.learned),
-            &format!("{w}.learned"),
-            "must be in [0, 1)",
-        )?;
-        key(
-            fraction(self.plateau),
-            &format!("{w}.plateau"),
-            "must be in (0, 1)",
-        )
+        key(self.min_seeds >= 2, &format!("{w}.min_seeds"), ONE_SEED)?;
+        let learned = (0.0..1.0).contains(&self.learned);
+        key(learned, &format!("{w}.learned"), "must be in [0, 1)")?;
+        in_unit(self.plateau, &format!("{w}.plateau"))
     }
 }
 
@@ -399,8 +283,14 @@ fn confident(v: f64) -> bool {
 
 const CONFIDENCE: &str = "must be in [0.9, 1): a test at a level above 0.1 decides nothing";
 
-fn fraction(v: f64) -> bool {
-    v > 0.0 && v < 1.0
+const ONE_SEED: &str = "must be >= 2: one seed has no spread";
+
+fn in_unit(v: f64, name: &str) -> Result<()> {
+    key(v > 0.0 && v < 1.0, name, "must be in (0, 1)")
+}
+
+fn above_zero(v: f64, name: &str) -> Result<()> {
+    key(positive(v), name, "must be a number > 0")
 }
 
 fn positive(v: f64) -> bool {

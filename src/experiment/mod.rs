@@ -3,13 +3,16 @@
 //! into planned runs. A run is named by a hash of its resolved config, so the same run planned
 //! twice (by two experiments, or two shards) is one folder and is trained once.
 mod budget;
+mod claim_table;
 mod criteria;
 pub mod registration;
 pub mod stage;
 
 pub use budget::Budget;
 pub use criteria::{
-    Accuracy, ClaimId, Criteria, Growth, K1, K2, K3, K4, K5, K6, K7, K8, K9, Weighing,
+    Accuracy, AccuracyRisesWithK, AveragingHinders, BreakerMatchesHe, CharacteristicWidth, ClaimId,
+    ConstNetAtInit, Criteria, Growth, IdenticalFeaturesHarm, RoundingBreaksSymmetry,
+    SmallNoiseSuffices, SymmetryStays, Weighing,
 };
 pub use registration::Registration;
 pub use stage::{ExperimentStage, Provenance, Stage, stage_of};

@@ -2,8 +2,8 @@
 //! turns on), generated from committed `claims.json` files so that it cannot drift from the
 //! runs it reports. `featdiv table` prints it, or rewrites it in place between two markers.
 use super::provenance::RunsProvenance;
+use crate::claims::Verdict;
 use crate::claims::judge::Estimate;
-use crate::claims::{Verdict, claim_words};
 use crate::experiment::ClaimId;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -76,10 +76,7 @@ pub fn render(files: &[(PathBuf, ClaimsFile)]) -> Result<String> {
             }
             None => ("not run".to_string(), not_run_cell(files, id)),
         };
-        out.push_str(&format!(
-            "| {id} {} | {verdict} | {cell} |\n",
-            claim_words(id)
-        ));
+        out.push_str(&format!("| {id} {} | {verdict} | {cell} |\n", id.words()));
     }
     out.push('\n');
     for ((path, file), ids) in files.iter().zip(&sources) {

@@ -4,11 +4,11 @@
 //! float32 reduction done in another order); on CUDA it is the GPU's own nondeterministic
 //! kernels. The criterion is the report's: K4's of `configs/experiments/e2-constnet.toml`.
 use featdiv::config::Config;
-use featdiv::experiment::{Experiment, K4};
+use featdiv::experiment::{Experiment, RoundingBreaksSymmetry};
 use featdiv::train::gap_trajectory;
 
 /// K4's criterion as the shipped E2 declares it.
-pub fn criterion() -> K4 {
+pub fn criterion() -> RoundingBreaksSymmetry {
     let path = super::root().join("configs/experiments/e2-constnet.toml");
     Experiment::from_file(&path)
         .expect("the shipped E2")
