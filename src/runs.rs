@@ -72,11 +72,20 @@ pub struct ExperimentRuns {
 }
 
 impl ExperimentRuns {
-    /// Finished runs of `group` (all groups if empty).
+    /// Finished runs of `group`.
     pub fn finished(&self, group: &str) -> Vec<(&PlannedRun, &Finished)> {
+        self.finished_where(|p| p.group == group)
+    }
+
+    /// Finished runs of every group.
+    pub fn all_finished(&self) -> Vec<(&PlannedRun, &Finished)> {
+        self.finished_where(|_| true)
+    }
+
+    fn finished_where(&self, keep: impl Fn(&PlannedRun) -> bool) -> Vec<(&PlannedRun, &Finished)> {
         self.runs
             .iter()
-            .filter(|r| group.is_empty() || r.planned.group == group)
+            .filter(|r| keep(&r.planned))
             .filter_map(|r| r.finished().map(|f| (&r.planned, f)))
             .collect()
     }
@@ -88,7 +97,7 @@ impl ExperimentRuns {
 
     /// The variants, in plan order, each with its finished runs (one a seed).
     pub fn by_variant(&self) -> Vec<(String, Vec<(&PlannedRun, &Finished)>)> {
-        let all = self.finished("");
+        let all = self.all_finished();
         self.distinct(|p| &p.variant)
             .into_iter()
             .map(|v| {

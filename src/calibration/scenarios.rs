@@ -7,6 +7,7 @@ use super::Rng;
 use super::truths::{self, Breakers, CHANCE_DIFF, Escapes, Seeds};
 use crate::claims::Verdict;
 use crate::experiment::{ClaimId, Criteria, Weighing};
+use crate::experiment::{group, named};
 use crate::runs::ExperimentRuns;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -68,10 +69,10 @@ fn need<'a, T>(c: &'a Option<T>, id: &str) -> Result<&'a T> {
 /// Every claim's scenarios, built on the criteria the experiment files declare.
 pub fn scenarios(d: &Declared) -> Result<Vec<Scenario>> {
     let (e1, e2, e3, e4) = (
-        d.of("e1-toy")?.clone(),
-        d.of("e2-constnet")?.clone(),
-        d.of("e3-leakynet")?.clone(),
-        d.of("e4-diversity")?.clone(),
+        d.of(named::E1_TOY)?.clone(),
+        d.of(named::E2_CONSTNET)?.clone(),
+        d.of(named::E3_LEAKYNET)?.clone(),
+        d.of(named::E4_DIVERSITY)?.clone(),
     );
     let mut out = toy(&e1)?;
     out.extend(constnet(&e2, &e4)?);
@@ -328,12 +329,12 @@ fn exact(c2: &Criteria, c4: &Criteria) -> Result<Vec<Scenario>> {
         (
             ClaimId::K4,
             "one GPU seed never passes the macroscopic gap",
-            stuck("nondeterministic"),
+            stuck(group::NONDETERMINISTIC),
         ),
         (
             ClaimId::K4Cpu,
             "one gradient-noise seed never passes the macroscopic gap",
-            stuck("grad-noise"),
+            stuck(group::GRAD_NOISE),
         ),
         (
             ClaimId::K6,
@@ -387,7 +388,7 @@ fn stuck(group: &'static str) -> Plant {
 
 fn wrong_loss(tol: f64) -> Plant {
     std::rc::Rc::new(move |exps, r| {
-        let runs = crate::claims::lab::Lab::runs_mut(&mut exps[0], "none");
+        let runs = crate::claims::lab::Lab::runs_mut(&mut exps[0], group::NO_BREAKER);
         let n = runs.len();
         if let Some(f) = runs.into_iter().nth(r.below(n)) {
             let off = tol * (1.0 + 9.0 * r.uniform());
@@ -398,7 +399,7 @@ fn wrong_loss(tol: f64) -> Plant {
 
 fn one_gap() -> Plant {
     std::rc::Rc::new(|exps, r| {
-        let runs = crate::claims::lab::Lab::runs_mut(&mut exps[0], "none");
+        let runs = crate::claims::lab::Lab::runs_mut(&mut exps[0], group::NO_BREAKER);
         let n = runs.len();
         if let Some(f) = runs.into_iter().nth(r.below(n)) {
             let at = r.below(f.steps.len());

@@ -6,6 +6,7 @@
 use super::Rng;
 use crate::claims::lab::{LEAKY, Lab, MLP, Story, WRN};
 use crate::experiment::Criteria;
+use crate::experiment::{group, named};
 use crate::runs::ExperimentRuns;
 
 /// The lab's test set: the binomial noise every drawn accuracy carries.
@@ -55,20 +56,21 @@ fn at_chance(n: usize) -> Vec<Story> {
 pub fn k1(c: &Criteria, s: Seeds, diff: f64, rng: &mut Rng) -> Vec<ExperimentRuns> {
     let he = stories(rng, s.n, HE, s.spread, &NO_GAP);
     let tied = stories(rng, s.n, HE + diff, s.spread, &NO_GAP);
-    let lab = Lab::new("e1-toy", c.clone(), MLP)
-        .group("he", "he", None, &[], &he)
-        .group("k-curve", "tied K=1", Some(1.0), &[], &tied);
+    let lab = Lab::new(named::E1_TOY, c.clone(), MLP)
+        .group(group::HE, group::HE, None, &[], &he)
+        .group(group::K_CURVE, "tied K=1", Some(1.0), &[], &tied);
     vec![lab.e]
 }
 
 /// E1 for K2: a K curve from chance at K = 1 rising by `rise` to K = 256, monotone in log K.
 pub fn k2(c: &Criteria, s: Seeds, rise: f64, rng: &mut Rng) -> Vec<ExperimentRuns> {
     let he = stories(rng, s.n, HE, s.spread, &NO_GAP);
-    let mut lab = Lab::new("e1-toy", c.clone(), MLP).group("he", "he", None, &[], &he);
+    let mut lab =
+        Lab::new(named::E1_TOY, c.clone(), MLP).group(group::HE, group::HE, None, &[], &he);
     for k in [1.0f64, 2.0, 4.0, 8.0, 16.0, 64.0, 256.0] {
         let mu = CHANCE + 0.2 + rise * k.log2() / 8.0;
         let runs = stories(rng, s.n, mu, s.spread, &NO_GAP);
-        lab = lab.group("k-curve", &format!("tied K={k}"), Some(k), &[], &runs);
+        lab = lab.group(group::K_CURVE, &format!("tied K={k}"), Some(k), &[], &runs);
     }
     vec![lab.e]
 }
@@ -84,9 +86,9 @@ pub struct Escapes {
 /// E1 for K3: He, eps = 0 at chance, and the four small eps drawn from `t`.
 pub fn k3(c: &Criteria, s: Seeds, t: Escapes, rng: &mut Rng) -> Vec<ExperimentRuns> {
     let he = stories(rng, 10, HE, s.spread, &NO_GAP);
-    let mut lab = Lab::new("e1-toy", c.clone(), MLP)
-        .group("he", "he", None, &[], &he)
-        .group("eps-curve", "eps=0", Some(0.0), &[], &at_chance(10));
+    let mut lab = Lab::new(named::E1_TOY, c.clone(), MLP)
+        .group(group::HE, group::HE, None, &[], &he)
+        .group(group::EPS_CURVE, "eps=0", Some(0.0), &[], &at_chance(10));
     for eps in [0.01, 0.03, 0.1, 0.3] {
         let runs: Vec<Story> = (0..s.n)
             .map(|_| {
@@ -97,7 +99,13 @@ pub fn k3(c: &Criteria, s: Seeds, t: Escapes, rng: &mut Rng) -> Vec<ExperimentRu
                 }
             })
             .collect();
-        lab = lab.group("eps-curve", &format!("eps={eps}"), Some(eps), &[], &runs);
+        lab = lab.group(
+            group::EPS_CURVE,
+            &format!("eps={eps}"),
+            Some(eps),
+            &[],
+            &runs,
+        );
     }
     vec![lab.e]
 }
@@ -109,9 +117,6 @@ pub struct Breakers {
     pub diffs: [Option<f64>; 4],
 }
 
-/// The breakers of E2 in `Breakers::diffs` order.
-pub const BREAKER_GROUPS: [&str; 4] = ["dropout", "grad-noise", "init-noise", "nondeterministic"];
-
 /// E2 (and E4, analysing it): He, the run without a breaker well below it, each breaker.
 pub fn e2(
     (c2, c4): (&Criteria, &Criteria),
@@ -122,10 +127,10 @@ pub fn e2(
     let he = stories(rng, s.n, HE, s.spread, &NO_GAP);
     let mut none = stories(rng, 2, 0.5, s.spread, &NO_GAP);
     none.iter_mut().for_each(|s| s.identical_at_init = true);
-    let mut lab = Lab::new("e2-constnet", c2.clone(), WRN)
-        .group("he", "he", None, &[], &he)
-        .group("none", "none", None, &[], &none);
-    for (g, diff) in BREAKER_GROUPS.iter().zip(&b.diffs) {
+    let mut lab = Lab::new(named::E2_CONSTNET, c2.clone(), WRN)
+        .group(group::HE, group::HE, None, &[], &he)
+        .group(group::NO_BREAKER, group::NO_BREAKER, None, &[], &none);
+    for (g, diff) in group::BREAKERS.iter().zip(&b.diffs) {
         if let Some(d) = diff {
             let mut runs = stories(rng, s.n, HE + d, s.spread, &PARTED);
             runs.iter_mut()
@@ -133,7 +138,7 @@ pub fn e2(
             lab = lab.group(g, g, None, &[], &runs);
         }
     }
-    let mut e4 = Lab::new("e4-diversity", c4.clone(), WRN).e;
+    let mut e4 = Lab::new(named::E4_DIVERSITY, c4.clone(), WRN).e;
     e4.plan.analysis_of = vec!["e2-constnet".into()];
     vec![lab.e, e4]
 }
@@ -141,7 +146,8 @@ pub fn e2(
 /// Sets every final width of E2's runs: He's around 20, each breaker's `log_ratio` from it,
 /// each run's log width spread by `spread`.
 pub fn widths(exps: &mut [ExperimentRuns], log_ratio: &[f64; 4], spread: f64, rng: &mut Rng) {
-    let groups = std::iter::once(("he", 0.0)).chain(BREAKER_GROUPS.into_iter().zip(*log_ratio));
+    let groups =
+        std::iter::once((group::HE, 0.0)).chain(group::BREAKERS.into_iter().zip(*log_ratio));
     for (g, r) in groups {
         for f in Lab::runs_mut(&mut exps[0], g) {
             let w = (20f64.ln() + r + spread * rng.normal()).exp();
@@ -156,7 +162,7 @@ pub fn widths(exps: &mut [ExperimentRuns], log_ratio: &[f64; 4], spread: f64, rn
 /// E3 for K8: the authors' seven codes, the structured ones at `means` (in the order of
 /// `CODES[1..]`), the random one near He.
 pub fn k8(c: &Criteria, s: Seeds, means: &[f64; 6], rng: &mut Rng) -> Vec<ExperimentRuns> {
-    let mut lab = Lab::new("e3-leakynet", c.clone(), LEAKY);
+    let mut lab = Lab::new(named::E3_LEAKYNET, c.clone(), LEAKY);
     let all = std::iter::once(HE).chain(means.iter().copied());
     for ((code, reach), mu) in CODES.iter().zip(all) {
         let mut runs = stories(rng, s.n, mu, s.spread, &PARTED);

@@ -12,11 +12,9 @@ use super::{ClaimRow, acc_text, judged};
 use crate::experiment::{
     BreakerMatchesHe, ClaimId, ConstNetAtInit, RoundingBreaksSymmetry, SymmetryStays,
 };
+use crate::experiment::{group, named};
 use crate::records::RunFiles;
 use crate::runs::ExperimentRuns;
-
-/// The breakers of E2, by group: each parts ConstNet's channels a different way.
-pub const BREAKERS: [&str; 4] = ["dropout", "grad-noise", "init-noise", "nondeterministic"];
 
 /// The largest gap over every logged step of every run.
 fn largest_of(runs: &Runs) -> Evidence<f64> {
@@ -57,10 +55,28 @@ impl RoundingBreaker {
         }
     }
 
-    fn group(self) -> &'static str {
+    /// The breaker K4 is shown by in a runs folder: the GPU's kernels where it has their runs,
+    /// else the CPU stand-in.
+    pub fn of(e: &ExperimentRuns) -> RoundingBreaker {
+        if e.finished(RoundingBreaker::Gpu.group()).is_empty() {
+            RoundingBreaker::CpuStandIn
+        } else {
+            RoundingBreaker::Gpu
+        }
+    }
+
+    pub fn group(self) -> &'static str {
         match self {
-            RoundingBreaker::Gpu => "nondeterministic",
-            RoundingBreaker::CpuStandIn => "grad-noise",
+            RoundingBreaker::Gpu => group::NONDETERMINISTIC,
+            RoundingBreaker::CpuStandIn => group::GRAD_NOISE,
+        }
+    }
+
+    /// Its name in a figure's legend.
+    pub fn label(self) -> &'static str {
+        match self {
+            RoundingBreaker::Gpu => "nondeterministic CUDA kernels",
+            RoundingBreaker::CpuStandIn => "gradient noise 2^-24 (CPU stand-in)",
         }
     }
 
@@ -94,7 +110,7 @@ pub fn k4(
     all: &[ExperimentRuns],
     b: RoundingBreaker,
 ) -> ClaimRow {
-    if b == RoundingBreaker::Gpu && e.finished(b.group()).is_empty() {
+    if b == RoundingBreaker::Gpu && RoundingBreaker::of(e) != b {
         let skipped = e.plan.skipped.join(", ");
         return super::judge::not_run(
             ClaimId::K4,
@@ -128,7 +144,7 @@ fn judge_k4(
     all: &[ExperimentRuns],
     b: RoundingBreaker,
 ) -> Evidence<Decision> {
-    require_clean_control(j, &e.finished("none"), c.min_seeds)?;
+    require_clean_control(j, &e.finished(group::NO_BREAKER), c.min_seeds)?;
     let form = b.form();
     let runs = e.finished(b.group());
     require_seeds(j, form, runs.len(), c.min_seeds);
@@ -192,11 +208,11 @@ fn judge_k4(
 
 /// CPU evidence from E1: tied MLP features that float32 rounding alone parted (no breaker).
 fn rounding_in_the_toy_model(all: &[ExperimentRuns], macro_gap: f64) -> Evidence<String> {
-    let Some(e1) = all.iter().find(|e| e.plan.experiment == "e1-toy") else {
+    let Some(e1) = all.iter().find(|e| e.plan.experiment == named::E1_TOY) else {
         return Ok("no E1 runs to look for rounding in the toy model".into());
     };
     let mut parted = Vec::new();
-    for (p, f) in e1.finished("symmetry") {
+    for (p, f) in e1.finished(group::SYMMETRY) {
         if let Some((step, _)) = first_above(&gap_trajectory(f)?, macro_gap) {
             parted.push(format!("{} seed {} at step {step}", p.variant, p.seed));
         }
@@ -246,11 +262,11 @@ impl Judge for BreakerMatchesHe {
 
 fn judge_k5(j: &mut Judgement, e: &ExperimentRuns, c: &BreakerMatchesHe) -> Evidence<Decision> {
     let w = &c.weighing;
-    let he_runs = distinct(e.finished("he"));
+    let he_runs = distinct(e.finished(group::HE));
     require_trained(j, "He", &he_runs, w)?;
-    let he =
-        group(e, "he", w.accuracy)?.ok_or_else(|| Flaw::new(&e.plan.experiment, "no He runs"))?;
-    let none = group(e, "none", w.accuracy)?
+    let he = group(e, group::HE, w.accuracy)?
+        .ok_or_else(|| Flaw::new(&e.plan.experiment, "no He runs"))?;
+    let none = group(e, group::NO_BREAKER, w.accuracy)?
         .ok_or_else(|| Flaw::new(&e.plan.experiment, "no run without a breaker"))?;
     let control = Welch::of(&none, &he);
     let alpha = 1.0 - w.confidence;
@@ -272,10 +288,10 @@ fn judge_k5(j: &mut Judgement, e: &ExperimentRuns, c: &BreakerMatchesHe) -> Evid
     j.runs(
         hashes(&he_runs)
             .into_iter()
-            .chain(hashes(&e.finished("none"))),
+            .chain(hashes(&e.finished(group::NO_BREAKER))),
     );
     let mut tests = Vec::new();
-    for name in BREAKERS {
+    for name in group::BREAKERS {
         if let Some(t) = judge_breaker(j, e, name, &he, c)? {
             tests.push((name, t));
         }
@@ -344,7 +360,7 @@ fn judge_breaker(
     let t = Welch::of(&acc, he);
     // A shortfall counts against the claim only once the breaker stopped catching up.
     if t.p_above(-c.margin) > 1.0 - w.confidence {
-        let he_runs = distinct(e.finished("he"));
+        let he_runs = distinct(e.finished(group::HE));
         require_caught_up(j, (name, &runs), ("He", &he_runs), c.catch_up, w)?;
     }
     j.measure(format!(
@@ -369,7 +385,7 @@ impl Judge for ConstNetAtInit {
 }
 
 fn judge_k6(j: &mut Judgement, e: &ExperimentRuns, c: &ConstNetAtInit) -> Evidence<Decision> {
-    let none = e.finished("none");
+    let none = e.finished(group::NO_BREAKER);
     require_seeds(j, "ConstNet without a breaker", none.len(), 1);
     j.runs(hashes(&none));
     let mut broken = Vec::new();
@@ -427,9 +443,9 @@ impl Judge for SymmetryStays {
 }
 
 fn judge_k7(j: &mut Judgement, e: &ExperimentRuns, c: &SymmetryStays) -> Evidence<Decision> {
-    let none = e.finished("none");
+    let none = e.finished(group::NO_BREAKER);
     require_seeds(j, "ConstNet without a breaker", none.len(), c.min_seeds);
-    let dropout = e.finished("dropout");
+    let dropout = e.finished(group::DROPOUT);
     let control = largest_of(&dropout)?;
     j.require(
         "the dropout control parts the channels (gap > 0)",

@@ -10,6 +10,7 @@ use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{catching_up, require_caught_up, require_levelled, require_trained};
 use super::stats::{Binomial, Interval, Point, Welch, all_of, holm, spearman, spearman_p};
 use super::{ClaimRow, acc_text, judged};
+use crate::experiment::group;
 use crate::experiment::{
     AccuracyRisesWithK, ClaimId, IdenticalFeaturesHarm, SmallNoiseSuffices, Weighing,
 };
@@ -35,10 +36,10 @@ pub fn weighing_text(w: &Weighing) -> String {
 /// each once.
 fn tied_runs(e: &ExperimentRuns) -> Runs<'_> {
     let mut seen = BTreeSet::new();
-    e.finished("k-curve")
+    e.finished(group::K_CURVE)
         .into_iter()
         .filter(|(p, _)| p.x == Some(1.0))
-        .chain(e.finished("symmetry"))
+        .chain(e.finished(group::SYMMETRY))
         .filter(|(p, _)| seen.insert(p.hash.clone()))
         .collect()
 }
@@ -103,7 +104,7 @@ fn judge_k1(
     c: &IdenticalFeaturesHarm,
 ) -> Evidence<Decision> {
     let w = &c.weighing;
-    let he_runs = distinct(e.finished("he"));
+    let he_runs = distinct(e.finished(group::HE));
     require_trained(j, "He", &he_runs, w)?;
     let (kept, parted) = kept_identical(e, c)?;
     let tied = per_seed(&kept, w)?;
@@ -134,7 +135,7 @@ fn judge_k1(
             parted.join(", ")
         ));
     }
-    let width1 = distinct(e.finished("width-1"));
+    let width1 = distinct(e.finished(group::WIDTH_1));
     if !width1.is_empty() {
         let one = point(0.0, &width1, w.accuracy)?;
         j.measure(format!(
@@ -143,7 +144,7 @@ fn judge_k1(
             Welch::of(&tied, &one).interval(w.confidence).text()
         ));
     }
-    if let Some(untied) = group(e, "untied", w.accuracy)? {
+    if let Some(untied) = group(e, group::UNTIED, w.accuracy)? {
         j.measure(format!("control: untied k-unique:1 {}", acc_text(&untied)));
     }
     j.runs(hashes(&kept).into_iter().chain(hashes(&he_runs)));
@@ -204,8 +205,8 @@ impl Judge for AccuracyRisesWithK {
 
 fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &AccuracyRisesWithK) -> Evidence<Decision> {
     let w = &c.weighing;
-    require_trained(j, "He", &distinct(e.finished("he")), w)?;
-    let curve = points(e, "k-curve", w.accuracy)?;
+    require_trained(j, "He", &distinct(e.finished(group::HE)), w)?;
+    let curve = points(e, group::K_CURVE, w.accuracy)?;
     j.require(
         "three or more values of K",
         curve.len() >= 3,
@@ -215,7 +216,7 @@ fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &AccuracyRisesWithK) -> Ev
     for p in &curve {
         require_seeds(j, &format!("K = {}", p.x), p.accs.len(), w.min_seeds);
     }
-    j.runs(hashes(&e.finished("k-curve")));
+    j.runs(hashes(&e.finished(group::K_CURVE)));
     j.measure(format!("accuracy by K: {}", curve_text(&curve)));
     let (Some(lo), Some(hi)) = (curve.first(), curve.last()) else {
         return Ok(Decision::Inconclusive("no K curve".into()));
@@ -246,7 +247,7 @@ fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &AccuracyRisesWithK) -> Ev
         let (name, base) = (format!("K = {}", lo.x), format!("K = {}", hi.x));
         let runs = |x: f64| -> Runs {
             distinct(
-                e.finished("k-curve")
+                e.finished(group::K_CURVE)
                     .into_iter()
                     .filter(|(p, _)| p.x == Some(x))
                     .collect(),
@@ -278,7 +279,7 @@ fn curve_text(c: &[Point]) -> String {
 /// The distinct eps-curve runs at noise `x`.
 fn eps_runs(e: &ExperimentRuns, x: f64) -> Runs<'_> {
     distinct(
-        e.finished("eps-curve")
+        e.finished(group::EPS_CURVE)
             .into_iter()
             .filter(|(r, _)| r.x == Some(x))
             .collect(),
@@ -398,14 +399,14 @@ impl Judge for SmallNoiseSuffices {
 
 fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &SmallNoiseSuffices) -> Evidence<Decision> {
     let w = &c.weighing;
-    let he_runs = distinct(e.finished("he"));
+    let he_runs = distinct(e.finished(group::HE));
     require_trained(j, "He", &he_runs, w)?;
     let Some((_, first)) = he_runs.first() else {
         return Err(Flaw::new(&e.plan.experiment, "no He runs"));
     };
     let chance = super::evidence::chance(first)?;
     let he = point(0.0, &he_runs, w.accuracy)?;
-    let curve = points(e, "eps-curve", w.accuracy)?;
+    let curve = points(e, group::EPS_CURVE, w.accuracy)?;
     j.measure(format!(
         "He {}; tied k-unique:1 + eps: {}",
         acc_text(&he),
@@ -414,7 +415,7 @@ fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &SmallNoiseSuffices) -> Ev
     j.runs(
         hashes(&he_runs)
             .into_iter()
-            .chain(hashes(&e.finished("eps-curve"))),
+            .chain(hashes(&e.finished(group::EPS_CURVE))),
     );
     require_control(j, &curve, &he, c);
     let small: Vec<f64> = curve

@@ -1,6 +1,5 @@
 //! K9 on the E2 runs (analysed by E4): given a breaker, ConstNet ends near He's effective width.
 use super::Judge;
-use super::constnet::BREAKERS;
 use super::evidence::{
     Evidence, Runs, distinct, first_above, gap_trajectory, hashes, require_seeds,
 };
@@ -8,6 +7,7 @@ use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{high_lr_evals, last_quarter_start};
 use super::stats::{Interval, Point, Welch, all_of, holm, mean_std, median};
 use super::{ClaimRow, judged};
+use crate::experiment::group;
 use crate::experiment::{CharacteristicWidth, ClaimId};
 use crate::metrics::LayerDiversity;
 use crate::records::RunFiles;
@@ -133,7 +133,7 @@ impl Judge for CharacteristicWidth {
 }
 
 fn judge_k9(j: &mut Judgement, e: &ExperimentRuns, c: &CharacteristicWidth) -> Evidence<Decision> {
-    let he_runs = distinct(e.finished("he"));
+    let he_runs = distinct(e.finished(group::HE));
     require_seeds(j, "He", he_runs.len(), c.min_seeds);
     require_settled(j, "He", &he_runs, c)?;
     let he = log_widths(&he_runs, None)?;
@@ -142,7 +142,7 @@ fn judge_k9(j: &mut Judgement, e: &ExperimentRuns, c: &CharacteristicWidth) -> E
         .map(|(_, f)| f.summary.diversity_final.len());
     j.runs(hashes(&he_runs));
     let mut tests = Vec::new();
-    for name in BREAKERS.iter().copied().chain(["none"]) {
+    for name in group::BREAKERS.iter().copied().chain([group::NO_BREAKER]) {
         let runs = distinct(e.finished(name));
         if runs.is_empty() {
             continue;
@@ -160,7 +160,7 @@ fn judge_k9(j: &mut Judgement, e: &ExperimentRuns, c: &CharacteristicWidth) -> E
             i.lo.exp(),
             i.hi.exp()
         ));
-        if name == "none" {
+        if name == group::NO_BREAKER {
             continue;
         }
         require_breaker(j, name, &runs, c)?;

@@ -7,6 +7,7 @@ mod claim_table;
 mod criteria;
 pub mod registration;
 pub mod stage;
+mod vocabulary;
 
 pub use budget::Budget;
 pub use criteria::{
@@ -16,6 +17,7 @@ pub use criteria::{
 };
 pub use registration::Registration;
 pub use stage::{ExperimentStage, Provenance, Stage, stage_of};
+pub use vocabulary::{group, named};
 
 use crate::config::{Config, DeviceSpec, Precision};
 use anyhow::{Context, Result, bail, ensure};

@@ -4,11 +4,12 @@
 //! come last. Flawed records draw nothing: the claim's row names the flaw.
 use super::Figure;
 use super::figures::{Chart, Series, Style};
-use crate::claims::constnet::BREAKERS;
+use crate::claims::constnet::RoundingBreaker;
 use crate::claims::evidence::{gap_trajectory, points};
 use crate::claims::growth::GrowthFit;
 use crate::claims::stats::{Point, mean_interval, mean_std, median, spearman};
 use crate::experiment::{Accuracy, ClaimId};
+use crate::experiment::{group, named};
 use crate::metrics::LayerDiversity;
 use crate::runs::{ExperimentRuns, Finished};
 
@@ -106,17 +107,17 @@ fn figure(claim: ClaimId, id: &str, caption: String, chart: Chart) -> Figure {
 
 fn baselines(e: &ExperimentRuns) -> Vec<(String, f64)> {
     let mut lines = Vec::new();
-    if let Some(h) = mean_of(e, "he", Accuracy::Final) {
+    if let Some(h) = mean_of(e, group::HE, Accuracy::Final) {
         lines.push((format!("He, mean {h:.3}"), h));
     }
-    if let Some(w) = mean_of(e, "width-1", Accuracy::Final) {
+    if let Some(w) = mean_of(e, group::WIDTH_1, Accuracy::Final) {
         lines.push((format!("a width-1 net, mean {w:.3}"), w));
     }
     lines
 }
 
 fn k1(e: &ExperimentRuns) -> Option<Figure> {
-    let tied: Vec<Point> = accuracies(e, "symmetry", Accuracy::Final);
+    let tied: Vec<Point> = accuracies(e, group::SYMMETRY, Accuracy::Final);
     (!tied.is_empty()).then(|| {
         figure(
             ClaimId::K1,
@@ -139,7 +140,7 @@ fn k1(e: &ExperimentRuns) -> Option<Figure> {
 }
 
 fn k2(e: &ExperimentRuns) -> Option<Figure> {
-    let k = accuracies(e, "k-curve", Accuracy::Final);
+    let k = accuracies(e, group::K_CURVE, Accuracy::Final);
     (!k.is_empty()).then(|| {
         figure(
             ClaimId::K2,
@@ -162,7 +163,7 @@ fn k2(e: &ExperimentRuns) -> Option<Figure> {
 }
 
 fn k3(e: &ExperimentRuns) -> Option<Figure> {
-    let all = accuracies(e, "eps-curve", Accuracy::Final);
+    let all = accuracies(e, group::EPS_CURVE, Accuracy::Final);
     let eps: Vec<Point> = all.iter().filter(|p| p.x > 0.0).cloned().collect();
     let zero = all.iter().find(|p| p.x == 0.0);
     let c = e.plan.criteria.k3.as_ref()?;
@@ -235,10 +236,14 @@ fn he_and_constnets(
     value: impl Fn(&Finished) -> Vec<(f64, f64)> + Copy,
 ) -> Vec<Series> {
     let mut series = Vec::new();
-    for (i, g) in ["he", "none"].into_iter().chain(BREAKERS).enumerate() {
+    for (i, g) in [group::HE, group::NO_BREAKER]
+        .into_iter()
+        .chain(group::BREAKERS)
+        .enumerate()
+    {
         let runs = runs_of(e, g);
         if !runs.is_empty() {
-            let label = if g == "he" {
+            let label = if g == group::HE {
                 "He".to_string()
             } else {
                 format!("ConstNet, {g}")
@@ -250,15 +255,8 @@ fn he_and_constnets(
 }
 
 fn k4(e: &ExperimentRuns) -> Option<Figure> {
-    let gpu = runs_of(e, "nondeterministic");
-    let (name, broken) = if gpu.is_empty() {
-        (
-            "gradient noise 2^-24 (CPU stand-in)",
-            runs_of(e, "grad-noise"),
-        )
-    } else {
-        ("nondeterministic CUDA kernels", gpu)
-    };
+    let breaker = RoundingBreaker::of(e);
+    let (name, broken) = (breaker.label(), runs_of(e, breaker.group()));
     let level = e.plan.criteria.k4.as_ref().map(|c| c.macro_gap);
     (!broken.is_empty()).then(|| {
         figure(
@@ -268,7 +266,7 @@ fn k4(e: &ExperimentRuns) -> Option<Figure> {
                 "K4: ConstNet's largest channel gap against the step, each seed thin and the mean bold, with a rounding-level breaker and without one (exact zeros on the bottom row). Look for the breaker's gap climbing from rounding level past the macroscopic line while the control stays at exactly 0. {}",
                 e.plan.scale
             ),
-            gap_chart("Rounding-level noise against exact symmetry", &[(name, broken), ("no breaker", runs_of(e, "none"))], level),
+            gap_chart("Rounding-level noise against exact symmetry", &[(name, broken), ("no breaker", runs_of(e, group::NO_BREAKER))], level),
         )
     })
 }
@@ -296,7 +294,7 @@ fn k5(e: &ExperimentRuns) -> Option<Figure> {
 }
 
 fn k6(e: &ExperimentRuns) -> Option<Figure> {
-    let runs = runs_of(e, "none");
+    let runs = runs_of(e, group::NO_BREAKER);
     let loss = |f: &Finished| {
         f.steps
             .iter()
@@ -326,7 +324,7 @@ fn k6(e: &ExperimentRuns) -> Option<Figure> {
 }
 
 fn k7(e: &ExperimentRuns) -> Option<Figure> {
-    let none = runs_of(e, "none");
+    let none = runs_of(e, group::NO_BREAKER);
     (!none.is_empty()).then(|| {
         figure(
             ClaimId::K7,
@@ -335,7 +333,7 @@ fn k7(e: &ExperimentRuns) -> Option<Figure> {
                 "K7: ConstNet's largest channel gap against the step without a breaker (every seed, on the exact-zero row when the channels are bitwise identical) and with dropout (the control). Look for the no-breaker runs never leaving the zero row. {}",
                 e.plan.scale
             ),
-            gap_chart("Exact symmetry without a breaker", &[("no breaker", none), ("dropout (control)", runs_of(e, "dropout"))], None),
+            gap_chart("Exact symmetry without a breaker", &[("no breaker", none), ("dropout (control)", runs_of(e, group::DROPOUT))], None),
         )
     })
 }
@@ -494,24 +492,24 @@ pub(super) fn growth_figure(fits: &[GrowthFit]) -> Option<Figure> {
 /// Every figure: the claims' in order, then the rest.
 pub(super) fn figures_of(exps: &[ExperimentRuns], growth: &[GrowthFit]) -> Vec<Figure> {
     let mut figs = Vec::new();
-    if let Some(e) = find(exps, "e1-toy") {
+    if let Some(e) = find(exps, named::E1_TOY) {
         figs.extend([k1(e), k2(e), k3(e)].into_iter().flatten());
     }
-    if let Some(e) = find(exps, "e2-constnet") {
+    if let Some(e) = find(exps, named::E2_CONSTNET) {
         figs.extend(k4(e));
     }
     figs.extend(growth_figure(growth));
-    if let Some(e) = find(exps, "e2-constnet") {
+    if let Some(e) = find(exps, named::E2_CONSTNET) {
         figs.extend([k5(e), k6(e), k7(e)].into_iter().flatten());
     }
-    if let Some(e) = find(exps, "e3-leakynet") {
+    if let Some(e) = find(exps, named::E3_LEAKYNET) {
         figs.extend(k8(e));
     }
-    if find(exps, "e5-perturbation").is_some() {
+    if find(exps, named::E5_PERTURBATION).is_some() {
         figs.extend(super::layers::perturbation_figures(exps));
     }
-    if let Some(e) = find(exps, "e2-constnet")
-        && find(exps, "e4-diversity").is_some()
+    if let Some(e) = find(exps, named::E2_CONSTNET)
+        && find(exps, named::E4_DIVERSITY).is_some()
     {
         figs.extend(k9(e));
         figs.extend(super::layers::diversity_figures(e));

@@ -25,7 +25,7 @@ pub struct RunsProvenance {
 
 /// The provenance of every finished run in `experiments`.
 pub fn of(experiments: &[ExperimentRuns]) -> RunsProvenance {
-    let finished: Vec<_> = experiments.iter().flat_map(|e| e.finished("")).collect();
+    let finished: Vec<_> = experiments.iter().flat_map(|e| e.all_finished()).collect();
     let set = |f: &dyn Fn(&crate::environment::Environment) -> String| -> Vec<String> {
         let s: BTreeSet<String> = finished.iter().map(|(_, r)| f(&r.environment)).collect();
         s.into_iter().collect()
