@@ -536,7 +536,8 @@ fn check(ok: bool, key: &str, what: &str) -> Result<()> {
     }
 }
 
-/// `a.b.c=value`: value parsed as TOML (number, bool, array, quoted string), else taken as a string.
+/// `a.b.c=value`: value parsed as TOML (number, bool, array, quoted string), else taken as a
+/// string.
 fn apply_override(root: &mut toml::Table, spec: &str) -> Result<()> {
     let (key, raw) = spec
         .split_once('=')

@@ -54,7 +54,8 @@ pub(super) struct RawModel {
     #[serde(default = "default_hidden")]
     hidden: Vec<usize>,
     /// mlp: he | xavier | zero | k-unique:K | k-unique-untied:K; wrn: he | constnet |
-    /// constnet+residual:S | delta-orthogonal | zero-o | fixup; leakynet: a code like 1_iiii_1111_iiii.
+    /// constnet+residual:S | delta-orthogonal | zero-o | fixup; leakynet: a code like
+    /// 1_iiii_1111_iiii.
     #[serde(default = "he")]
     init: String,
     /// wrn, leakynet

@@ -50,7 +50,8 @@ impl Shard {
 pub enum Executor {
     /// In this process, one after another.
     InProcess,
-    /// `jobs` child processes of this featdiv binary (`featdiv worker`), each training runs in turn.
+    /// `jobs` child processes of this featdiv binary (`featdiv worker`), each training runs in
+    /// turn.
     Spawn { featdiv: PathBuf, jobs: usize },
 }
 
