@@ -118,7 +118,8 @@ impl RecordConfig {
     pub fn check_layer(&self, activations: usize) -> Result<()> {
         if self.perturbation_layer >= activations {
             bail!(
-                "invalid config key record.perturbation_layer: {} is out of range, the model has {activations} activations",
+                "invalid config key record.perturbation_layer: {} is out of range, the model has \
+                 {activations} activations",
                 self.perturbation_layer
             );
         }

@@ -246,7 +246,8 @@ impl ModelConfig {
         let classes = self.classes.unwrap_or(data_classes);
         anyhow::ensure!(
             classes >= data_classes,
-            "invalid config key model.classes: {classes} is fewer than the {data_classes} classes of the data"
+            "invalid config key model.classes: {classes} is fewer than the {data_classes} classes \
+             of the data"
         );
         Ok(classes)
     }
