@@ -3,7 +3,8 @@ use crate::models::FeatureLayer;
 use crate::models::init::he_std;
 use tch::Tensor;
 
-/// W += eps * Z * std_He on the incoming weights of every feature layer (docs/paper.md, the toy model).
+/// W += eps * Z * std_He on the incoming weights of every feature layer (docs/paper.md, the toy
+/// model).
 pub fn add_init_noise(layers: &[FeatureLayer], eps: f64) {
     if eps == 0.0 {
         return;

@@ -18,7 +18,8 @@ macro_rules! out {
 #[command(
     name = "featdiv",
     version,
-    about = "Is feature diversity necessary at initialization? Claims checker and experiment runner."
+    about = "Is feature diversity necessary at initialization? Claims checker and experiment \
+             runner."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -58,7 +59,8 @@ enum Command {
         /// smoke (the committed fixture: exercises every code path) | quick (Fashion-MNIST
         /// subsets, short budgets) | standard (the budgets the verdicts are published at) |
         /// full (all of Fashion-MNIST) | paper (the authors' scale: WRN-16-10, CIFAR-10, GPU).
-        /// Each experiment file states each profile's scale; docs/results.md says what each decided.
+        /// Each experiment file states each profile's scale; docs/results.md says what each
+        /// decided.
         #[arg(long, default_value = "quick")]
         profile: ProfileName,
         #[arg(long, default_value = "configs/experiments")]
@@ -204,7 +206,8 @@ struct HostArgs {
     /// auto | cpu | cuda | cuda:N
     #[arg(long, default_value = "auto")]
     device: DeviceSpec,
-    /// Runs at a time, in as many worker processes (each trains runs in turn); bounded by the cores (CPU) or GPUs (CUDA).
+    /// Runs at a time, in as many worker processes (each trains runs in turn); bounded by the
+    /// cores (CPU) or GPUs (CUDA).
     #[arg(long, default_value_t = 1)]
     jobs: usize,
 }
@@ -252,7 +255,8 @@ fn stamp_registration(plans: &mut [featdiv::experiment::Plan]) -> Result<()> {
 }
 
 impl HostArgs {
-    /// The host with its device resolved (auto becomes cpu or cuda): a run's hash says where it ran.
+    /// The host with its device resolved (auto becomes cpu or cuda): a run's hash says where it
+    /// ran.
     fn host(&self) -> Result<Host> {
         featdiv::device::prepare(self.device);
         let device = match (featdiv::device::resolve(self.device)?, self.device) {
@@ -381,7 +385,8 @@ fn calibrate(experiments: &Path, draws: usize, seed: u64, file: &Path) -> Result
     for c in &cal.claims {
         let level = if c.within_level() { "within" } else { "ABOVE" };
         out!(
-            "{:<7} alpha {:.2}: size {:.4} (holds), {:.4} (refuted), {level} its level; power {:.3}",
+            "{:<7} alpha {:.2}: size {:.4} (holds), {:.4} (refuted), {level} its level; \
+             power {:.3}",
             c.id.to_string(),
             c.alpha,
             c.size,
@@ -530,13 +535,8 @@ fn bench(
             let (min, median) = (secs[0], secs[secs.len() / 2]);
             let gflops = step.flops()? / min / 1e9;
             out!(
-                "featdiv wrn step (ConstNet WRN-{}-{}, 3x32x32, batch {}, {} {}, {}, {threads} threads): min {min:.4} s, median {median:.4} s over {repeats}; {gflops:.1} GFLOP/s",
-                w.depth,
-                w.widen,
-                w.batch,
-                precision.name(),
-                memory_format.name(),
-                w.device,
+                "{}",
+                wrn_step_summary(w, threads, repeats, (min, median), gflops)
             );
         }
         BenchModel::Mlp => {
@@ -544,7 +544,8 @@ fn bench(
             let (min, median) = (secs[0], secs[secs.len() / 2]);
             let gflops = flops / min / 1e9;
             out!(
-                "featdiv mlp epoch (784-256-10, batch 128, {threads} threads): min {min:.3} s, median {median:.3} s over {repeats}; {gflops:.1} GFLOP/s"
+                "{}",
+                mlp_epoch_summary(threads, repeats, (min, median), gflops)
             );
         }
         BenchModel::Gemm => {
@@ -563,6 +564,39 @@ fn bench(
         }
     }
     Ok(())
+}
+
+/// The line `featdiv bench --model wrn` prints: the step's shape and settings, then its times.
+fn wrn_step_summary(
+    w: &BenchWrnArgs,
+    threads: usize,
+    repeats: usize,
+    (min, median): (f64, f64),
+    gflops: f64,
+) -> String {
+    format!(
+        "featdiv wrn step (ConstNet WRN-{}-{}, 3x32x32, batch {}, {} {}, {}, {threads} threads): \
+         min {min:.4} s, median {median:.4} s over {repeats}; {gflops:.1} GFLOP/s",
+        w.depth,
+        w.widen,
+        w.batch,
+        w.precision.name(),
+        w.memory_format.name(),
+        w.device,
+    )
+}
+
+/// The line `featdiv bench --model mlp` prints: the epoch's times.
+fn mlp_epoch_summary(
+    threads: usize,
+    repeats: usize,
+    (min, median): (f64, f64),
+    gflops: f64,
+) -> String {
+    format!(
+        "featdiv mlp epoch (784-256-10, batch 128, {threads} threads): min {min:.3} s, \
+         median {median:.3} s over {repeats}; {gflops:.1} GFLOP/s"
+    )
 }
 
 fn diversity_table(layers: &[featdiv::metrics::LayerDiversity]) -> String {

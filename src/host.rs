@@ -38,6 +38,10 @@ fn describe_cpu(info: &str) -> String {
     format!("{model} ({cpus} CPUs; {bf16}, {amx})")
 }
 
+/// Why `identity` fails: none of the files that identify a machine is readable.
+const NO_MACHINE_ID: &str = "cannot tell this machine from others: none of /etc/machine-id, \
+                             /var/lib/dbus/machine-id, /proc/sys/kernel/random/boot_id is readable";
+
 /// A file-name-safe identity of this machine that no other machine shares: the short host name
 /// plus the first 12 hex digits of /etc/machine-id (or, without one, of the boot id). Sweeps on
 /// several nodes share OUT, and only this machine can tell whether one of its processes still
@@ -53,9 +57,7 @@ pub fn identity() -> Result<String> {
     .map(|s| s.trim().replace('-', ""))
     .find(|s| s.len() >= 12 && s.chars().all(|c| c.is_ascii_hexdigit()));
     let Some(id) = id else {
-        bail!(
-            "cannot tell this machine from others: none of /etc/machine-id, /var/lib/dbus/machine-id, /proc/sys/kernel/random/boot_id is readable"
-        );
+        bail!(NO_MACHINE_ID);
     };
     let name = hostname();
     let short: String = name

@@ -1,5 +1,5 @@
-//! featdiv: reproduce and check the claims of Blumenfeld, Gilboa & Soudry (ICML 2020),
-//! "Beyond Signal Propagation: Is Feature Diversity Necessary in Deep Neural Network Initialization?"
+//! featdiv: reproduce and check the claims of Blumenfeld, Gilboa & Soudry (ICML 2020), "Beyond
+//! Signal Propagation: Is Feature Diversity Necessary in Deep Neural Network Initialization?"
 //!
 //! Data flows one way: config -> data + model + init -> train (with breakers) -> records ->
 //! metrics / claims -> report. docs/architecture.md draws the layers; `ci/layers` checks that no
@@ -15,7 +15,8 @@
 //! let overrides = ["seed=7".to_string(), "model.init=k-unique:4".to_string()];
 //! let cfg = Config::from_file("configs/toy.toml".as_ref(), &overrides)?;
 //! assert_eq!(cfg.seed, 7);
-//! assert!(Config::from_file("configs/toy.toml".as_ref(), &["model.init=k-unique:0".into()]).is_err());
+//! let bad = ["model.init=k-unique:0".to_string()];
+//! assert!(Config::from_file("configs/toy.toml".as_ref(), &bad).is_err());
 //! # Ok(()) }
 //! ```
 //!
@@ -43,9 +44,10 @@
 //!     groups: vec![0; weight.size()[0] as usize],
 //!     weight,
 //! };
-//! let identical = layer_diversity(&layer(Tensor::ones([8, 4], (Kind::Float, Device::Cpu))), false);
+//! let options = (Kind::Float, Device::Cpu);
+//! let identical = layer_diversity(&layer(Tensor::ones([8, 4], options)), false);
 //! assert_eq!((identical.distinct_exact, identical.gap_abs), (1, 0.0));
-//! let random = layer_diversity(&layer(Tensor::randn([8, 4], (Kind::Float, Device::Cpu))), false);
+//! let random = layer_diversity(&layer(Tensor::randn([8, 4], options)), false);
 //! assert_eq!(random.distinct_exact, 8);
 //! ```
 //!

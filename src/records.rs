@@ -175,4 +175,5 @@ pub struct DataInfo {
     pub classes: Option<usize>,
 }
 
-pub const ACCURACY_NOTE: &str = "final = after the last step; best = max over end-of-epoch evaluations (the authors reported best)";
+pub const ACCURACY_NOTE: &str = "final = after the last step; best = max over end-of-epoch \
+                                 evaluations (the authors reported best)";

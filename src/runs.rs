@@ -143,16 +143,15 @@ pub fn load(dir: &Path) -> Result<Vec<ExperimentRuns>> {
 fn load_plan(out: &OutDir, path: &Path) -> Result<ExperimentRuns> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let plan: Plan = serde_json::from_str(&text)
-        .with_context(|| {
-            // A plan freezes the criteria it was made with; one from an older featdiv lacks keys
-            // added since, and re-planning costs nothing: finished runs are kept by hash.
-            format!(
-                "{} is not a featdiv plan of this version (one made by an older featdiv: run \
-                 `featdiv reproduce` again with the same --out to re-plan; finished runs are skipped)",
-                path.display()
-            )
-        })?;
+    let plan: Plan = serde_json::from_str(&text).with_context(|| {
+        // A plan freezes the criteria it was made with; one from an older featdiv lacks keys
+        // added since, and re-planning costs nothing: finished runs are kept by hash.
+        format!(
+            "{} is not a featdiv plan of this version (one made by an older featdiv: run \
+             `featdiv reproduce` again with the same --out to re-plan; finished runs are skipped)",
+            path.display()
+        )
+    })?;
     let runs = plan
         .runs
         .iter()

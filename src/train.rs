@@ -402,8 +402,9 @@ pub fn gap_trajectory(cfg: &Config, ds: &Dataset, device: Device) -> Result<Vec<
 mod gap_tests {
     #[test]
     fn gap_trajectory_logs_every_logged_step_and_sees_a_breaker() {
-        // The tied toy MLP on the committed fixture for 20 steps, logged every 5 (and at powers of two): without a breaker
-        // the gap is exactly 0 at every logged step, with init noise 0.05 it is open from step 0.
+        // The tied toy MLP on the committed fixture for 20 steps, logged every 5 (and at powers of
+        // two): without a breaker the gap is exactly 0 at every logged step, with init noise 0.05
+        // it is open from step 0.
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let data = format!(
             "data.path={:?}",

@@ -237,38 +237,74 @@ mod tests {
         #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
 
         #[test]
-        fn k5_never_holds_above_its_level_at_the_margin(n in 2usize..7, spread in 0.001f64..0.03, seed in 0u64..1000) {
+        fn k5_never_holds_above_its_level_at_the_margin(
+            n in 2usize..7,
+            spread in 0.001f64..0.03,
+            seed in 0u64..1000,
+        ) {
             let d = declared();
-            let (c2, c4) = (d.of("e2-constnet").unwrap().clone(), d.of("e4-diversity").unwrap().clone());
+            let (c2, c4) = (
+                d.of("e2-constnet").unwrap().clone(),
+                d.of("e4-diversity").unwrap().clone(),
+            );
             let margin = -c2.k5.as_ref().unwrap().margin;
             let b = Breakers { diffs: [Some(margin), Some(0.0), Some(0.0), None] };
             let s = Seeds { n, spread };
-            let rate = rate_of(ClaimId::K5, Verdict::Holds, 200, seed, |r| truths::e2((&c2, &c4), s, &b, r));
+            let rate = rate_of(ClaimId::K5, Verdict::Holds, 200, seed, |r| {
+                truths::e2((&c2, &c4), s, &b, r)
+            });
             prop_assert!(rate <= ceiling(0.05, 200), "{} at n {} spread {}", rate, n, spread);
             let all = Breakers { diffs: [Some(margin), Some(margin), Some(margin), None] };
-            let rate = rate_of(ClaimId::K5, Verdict::Refuted, 200, seed, |r| truths::e2((&c2, &c4), s, &all, r));
-            prop_assert!(rate <= ceiling(0.05, 200), "refuted {} at n {} spread {}", rate, n, spread);
+            let rate = rate_of(ClaimId::K5, Verdict::Refuted, 200, seed, |r| {
+                truths::e2((&c2, &c4), s, &all, r)
+            });
+            prop_assert!(
+                rate <= ceiling(0.05, 200),
+                "refuted {} at n {} spread {}",
+                rate,
+                n,
+                spread
+            );
         }
 
         #[test]
-        fn k3_never_holds_above_its_level_at_either_boundary(n in 8usize..30, spread in 0.005f64..0.05, seed in 0u64..1000) {
+        fn k3_never_holds_above_its_level_at_either_boundary(
+            n in 8usize..30,
+            spread in 0.005f64..0.05,
+            seed in 0u64..1000,
+        ) {
             let c = declared().of("e1-toy").unwrap().clone();
             let k3 = c.k3.clone().unwrap();
-            for t in [Escapes { escape: k3.escape_fraction, gap: 0.0 }, Escapes { escape: 1.0, gap: -k3.margin }] {
-                let rate = rate_of(ClaimId::K3, Verdict::Holds, 150, seed, |r| truths::k3(&c, Seeds { n, spread }, t, r));
+            let boundaries = [
+                Escapes { escape: k3.escape_fraction, gap: 0.0 },
+                Escapes { escape: 1.0, gap: -k3.margin },
+            ];
+            for t in boundaries {
+                let rate = rate_of(ClaimId::K3, Verdict::Holds, 150, seed, |r| {
+                    truths::k3(&c, Seeds { n, spread }, t, r)
+                });
                 prop_assert!(rate <= ceiling(0.05, 150), "{} at {:?}, n {}", rate, t, n);
             }
         }
 
         #[test]
-        fn k1_and_k9_never_hold_above_their_level_at_the_boundary(n in 3usize..12, spread in 0.002f64..0.2, seed in 0u64..1000) {
+        fn k1_and_k9_never_hold_above_their_level_at_the_boundary(
+            n in 3usize..12,
+            spread in 0.002f64..0.2,
+            seed in 0u64..1000,
+        ) {
             let d = declared();
             let c1 = d.of("e1-toy").unwrap().clone();
             let margin = c1.k1.as_ref().unwrap().margin;
             let s = Seeds { n, spread: spread / 10.0 };
-            let rate = rate_of(ClaimId::K1, Verdict::Holds, 200, seed, |r| truths::k1(&c1, s, -margin, r));
+            let rate = rate_of(ClaimId::K1, Verdict::Holds, 200, seed, |r| {
+                truths::k1(&c1, s, -margin, r)
+            });
             prop_assert!(rate <= ceiling(0.05, 200), "K1 {} at {:?}", rate, s);
-            let (c2, c4) = (d.of("e2-constnet").unwrap().clone(), d.of("e4-diversity").unwrap().clone());
+            let (c2, c4) = (
+                d.of("e2-constnet").unwrap().clone(),
+                d.of("e4-diversity").unwrap().clone(),
+            );
             let band = c4.k9.as_ref().unwrap().width_factor.ln();
             let b = Breakers { diffs: [Some(0.0), Some(0.0), Some(0.0), None] };
             let rate = rate_of(ClaimId::K9, Verdict::Holds, 200, seed, |r| {
@@ -280,9 +316,15 @@ mod tests {
         }
 
         #[test]
-        fn k8_never_holds_above_its_level_without_a_trend(n in 2usize..5, spread in 0.005f64..0.08, seed in 0u64..1000) {
+        fn k8_never_holds_above_its_level_without_a_trend(
+            n in 2usize..5,
+            spread in 0.005f64..0.08,
+            seed in 0u64..1000,
+        ) {
             let c = declared().of("e3-leakynet").unwrap().clone();
-            let rate = rate_of(ClaimId::K8, Verdict::Holds, 200, seed, |r| truths::k8(&c, Seeds { n, spread }, &[0.6; 6], r));
+            let rate = rate_of(ClaimId::K8, Verdict::Holds, 200, seed, |r| {
+                truths::k8(&c, Seeds { n, spread }, &[0.6; 6], r)
+            });
             prop_assert!(rate <= ceiling(0.05, 200), "{} at n {} spread {}", rate, n, spread);
         }
     }

@@ -55,6 +55,30 @@ pub struct LeakyCode {
     layers: Vec<LeakyLayerInit>,
 }
 
+/// A LeakyNet code with a character other than h, 1, i or _ at `pos` (underscores not counted).
+fn leakynet_character_error(text: &str, other: char, pos: usize) -> String {
+    format!(
+        "LeakyNet code {text:?}: unknown character {other:?} at position {pos} \
+         (expected h, 1, i or _)"
+    )
+}
+
+/// A LeakyNet code of `found` characters where `depth` needs `want`.
+fn leakynet_length_error(text: &str, found: usize, depth: usize, want: usize) -> String {
+    format!(
+        "LeakyNet code {text:?} has {found} characters (without underscores), depth {depth} needs \
+         {want}: one for the stem and one per layer"
+    )
+}
+
+/// An init code of arch `of` given to arch `arch`, whose codes are `expected`.
+fn other_arch_error(code: &str, arch: &str, of: &str, expected: &str) -> String {
+    format!(
+        "{code:?} does not apply to arch \"{arch}\" (it is an init of arch \"{of}\"); \
+         expected {expected}"
+    )
+}
+
 impl LeakyCode {
     /// Parses `text`; `depth` fixes its length: one character for the stem and one per layer.
     pub fn parse(text: &str, depth: usize) -> Result<LeakyCode, String> {
@@ -66,18 +90,13 @@ impl LeakyCode {
                 '1' => LeakyLayerInit::Average,
                 'i' => LeakyLayerInit::Identity,
                 other => {
-                    return Err(format!(
-                        "LeakyNet code {text:?}: unknown character {other:?} at position {pos} (expected h, 1, i or _)"
-                    ));
+                    return Err(leakynet_character_error(text, *other, pos));
                 }
             });
         }
         let want = 1 + depth.saturating_sub(4);
         if layers.len() != want {
-            return Err(format!(
-                "LeakyNet code {text:?} has {} characters (without underscores), depth {depth} needs {want}: one for the stem and one per layer",
-                layers.len()
-            ));
+            return Err(leakynet_length_error(text, layers.len(), depth, want));
         }
         Ok(LeakyCode {
             text: text.to_string(),
@@ -136,9 +155,7 @@ impl FromStr for MlpInit {
                         tied: true,
                     })
                 } else if code.parse::<WrnInit>().is_ok() {
-                    Err(format!(
-                        "{code:?} does not apply to arch \"mlp\" (it is an init of arch \"wrn\"); expected {MLP_INITS}"
-                    ))
+                    Err(other_arch_error(code, "mlp", "wrn", MLP_INITS))
                 } else {
                     Err(format!("unknown init code {code:?}; expected {MLP_INITS}"))
                 }
@@ -178,9 +195,7 @@ impl FromStr for WrnInit {
                     )),
                 },
                 None if code.starts_with("k-unique") || code == "xavier" || code == "zero" => {
-                    Err(format!(
-                        "{code:?} does not apply to arch \"wrn\" (it is an init of arch \"mlp\"); expected {WRN_INITS}"
-                    ))
+                    Err(other_arch_error(code, "wrn", "mlp", WRN_INITS))
                 }
                 None => Err(format!("unknown init code {code:?}; expected {WRN_INITS}")),
             },

@@ -118,7 +118,8 @@ impl RecordConfig {
     pub fn check_layer(&self, activations: usize) -> Result<()> {
         if self.perturbation_layer >= activations {
             bail!(
-                "invalid config key record.perturbation_layer: {} is out of range, the model has {activations} activations",
+                "invalid config key record.perturbation_layer: {} is out of range, the model has \
+                 {activations} activations",
                 self.perturbation_layer
             );
         }
@@ -536,7 +537,8 @@ fn check(ok: bool, key: &str, what: &str) -> Result<()> {
     }
 }
 
-/// `a.b.c=value`: value parsed as TOML (number, bool, array, quoted string), else taken as a string.
+/// `a.b.c=value`: value parsed as TOML (number, bool, array, quoted string), else taken as a
+/// string.
 fn apply_override(root: &mut toml::Table, spec: &str) -> Result<()> {
     let (key, raw) = spec
         .split_once('=')

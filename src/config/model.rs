@@ -54,7 +54,8 @@ pub(super) struct RawModel {
     #[serde(default = "default_hidden")]
     hidden: Vec<usize>,
     /// mlp: he | xavier | zero | k-unique:K | k-unique-untied:K; wrn: he | constnet |
-    /// constnet+residual:S | delta-orthogonal | zero-o | fixup; leakynet: a code like 1_iiii_1111_iiii.
+    /// constnet+residual:S | delta-orthogonal | zero-o | fixup; leakynet: a code like
+    /// 1_iiii_1111_iiii.
     #[serde(default = "he")]
     init: String,
     /// wrn, leakynet
@@ -245,7 +246,8 @@ impl ModelConfig {
         let classes = self.classes.unwrap_or(data_classes);
         anyhow::ensure!(
             classes >= data_classes,
-            "invalid config key model.classes: {classes} is fewer than the {data_classes} classes of the data"
+            "invalid config key model.classes: {classes} is fewer than the {data_classes} classes \
+             of the data"
         );
         Ok(classes)
     }

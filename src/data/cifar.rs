@@ -11,7 +11,8 @@ fn read_batch(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
     ensure!(!bytes.is_empty(), "{}: empty file", path.display());
     if bytes.len() % RECORD != 0 {
         bail!(
-            "{}: {} bytes is not a whole number of {RECORD}-byte CIFAR-10 records (truncated or corrupt)",
+            "{}: {} bytes is not a whole number of {RECORD}-byte CIFAR-10 records \
+             (truncated or corrupt)",
             path.display(),
             bytes.len()
         );

@@ -1,4 +1,5 @@
-//! The IDX format of MNIST and Fashion-MNIST: big-endian magic (0x0000_08_NN, NN = rank), dims, u8 data.
+//! The IDX format of MNIST and Fashion-MNIST: big-endian magic (0x0000_08_NN, NN = rank), dims, u8
+//! data.
 use super::{Split, check_split};
 use anyhow::{Context, Result, bail, ensure};
 use flate2::read::GzDecoder;
@@ -58,7 +59,8 @@ fn parse_idx(r: &mut impl Read, limit: usize, exact: bool) -> Result<(Vec<usize>
     let room = limit.saturating_sub(header);
     ensure!(
         expected <= room,
-        "dims {dims:?} need {expected} data bytes, the file holds at most {room} (truncated or corrupt)"
+        "dims {dims:?} need {expected} data bytes, the file holds at most {room} \
+         (truncated or corrupt)"
     );
     let mut data = Vec::new();
     r.take(expected as u64 + 1)
@@ -71,7 +73,8 @@ fn parse_idx(r: &mut impl Read, limit: usize, exact: bool) -> Result<(Vec<usize>
     Ok((dims, data))
 }
 
-/// Loads an images file ([N, H, W]) and its labels file ([N]) into a checked split, pixels in [0, 1].
+/// Loads an images file ([N, H, W]) and its labels file ([N]) into a checked split, pixels in
+/// [0, 1].
 pub fn load_idx_pair(images: &Path, labels: &Path, classes: usize) -> Result<Split> {
     let (idims, ibytes) = read_idx(images)?;
     let (ldims, lbytes) = read_idx(labels)?;

@@ -205,8 +205,8 @@ pub fn load_idx_dir(name: &str, dir: &Path) -> Result<Dataset> {
         bail!(
             "data folder {} does not exist; run `make data` (Fashion-MNIST from Debian's \
              dataset-fashion-mnist package) or set data.path to a folder holding \
-             train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz] \
-             and t10k-labels-idx1-ubyte[.gz]",
+             train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], \
+             t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]",
             dir.display()
         );
     }

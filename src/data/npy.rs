@@ -101,8 +101,9 @@ fn read_header_text(reader: &mut impl Read) -> Result<String> {
     String::from_utf8(text).context("the npy header is not text")
 }
 
-/// The value of `key` in a header like `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`:
-/// the text after `'key':` up to the next top-level comma or brace.
+/// The value of `key` in a header like
+/// `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`: the text after `'key':` up to the
+/// next top-level comma or brace.
 fn field<'a>(header: &'a str, key: &str) -> Result<&'a str> {
     let at = header
         .find(&format!("'{key}'"))

@@ -1,4 +1,5 @@
-//! A seeded synthetic data set (10 Gaussian class prototypes in 1x8x8 plus noise): fast and offline.
+//! A seeded synthetic data set (10 Gaussian class prototypes in 1x8x8 plus noise): fast and
+//! offline.
 use super::{Dataset, Split};
 use tch::{Kind, Tensor};
 

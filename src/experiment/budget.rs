@@ -38,7 +38,8 @@ impl Budget {
         let scaled = n as f64 * self.0;
         ensure!(
             (scaled - scaled.round()).abs() < 1e-9 && scaled >= 1.0,
-            "--budget {}: {key} = {n} would become {scaled}; choose a factor that makes it a whole number",
+            "--budget {}: {key} = {n} would become {scaled}; choose a factor that makes it a \
+             whole number",
             self.0
         );
         Ok(Some(format!("{key}={}", scaled.round() as usize)))

@@ -1,5 +1,5 @@
-//! Perturbation propagation (docs/paper.md, measures): add a small inter-channel perturbation to one
-//! layer's activation and measure how much of it reaches every later layer.
+//! Perturbation propagation (docs/paper.md, measures): add a small inter-channel perturbation to
+//! one layer's activation and measure how much of it reaches every later layer.
 use super::channel_deviation;
 use crate::files::nan_if_null;
 use crate::models::Model;

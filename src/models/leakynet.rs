@@ -1,5 +1,5 @@
-//! LeakyNet (docs/paper.md, LeakyNet): no skip connections. Stem conv (16, C_in, 3, 3), then 3 groups of
-//! n = (d-4)/3 layers with the channel plan of the WRN; layer i computes
+//! LeakyNet (docs/paper.md, LeakyNet): no skip connections. Stem conv (16, C_in, 3, 3), then 3
+//! groups of n = (d-4)/3 layers with the channel plan of the WRN; layer i computes
 //! y = act(conv3x3(x + b_i)) with a learnable scalar b_i (0 at init), dropout if p > 0, then
 //! BN(C_out) on odd i only, after the activation. act = LeakyReLU(alpha). Head: act, global
 //! average pool, Linear (zero at init).

@@ -1,5 +1,6 @@
 //! Models of the paper. Every model exposes its feature layers (weights whose rows are features,
-//! with the groups of features that were identical at init) so metrics and claims are model-agnostic.
+//! with the groups of features that were identical at init) so metrics and claims are
+//! model-agnostic.
 pub mod dropout;
 pub mod init;
 pub mod leakynet;

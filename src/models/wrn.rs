@@ -1,6 +1,6 @@
-//! The paper's Wide-ResNet skeleton (docs/paper.md, ConstNet): a pre-activation WRN with one 3x3 conv per
-//! residual block. Depth d, (d-4) % 3 == 0, n = (d-4)/3 blocks in each of 3 groups of 16k, 32k, 64k
-//! channels; groups 2 and 3 start with stride 2. Block: a = ReLU(BN(x)); out = conv3x3(a)
+//! The paper's Wide-ResNet skeleton (docs/paper.md, ConstNet): a pre-activation WRN with one 3x3
+//! conv per residual block. Depth d, (d-4) % 3 == 0, n = (d-4)/3 blocks in each of 3 groups of 16k,
+//! 32k, 64k channels; groups 2 and 3 start with stride 2. Block: a = ReLU(BN(x)); out = conv3x3(a)
 //! (dropout on out); returns x + out, or conv1x1(a) + out where the width changes: the shortcut
 //! sees ReLU(BN(x)), as in the authors' code (their in-place ReLU). Head: ReLU, global average
 //! pool, Linear. Convs have no bias.

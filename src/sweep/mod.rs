@@ -50,7 +50,8 @@ impl Shard {
 pub enum Executor {
     /// In this process, one after another.
     InProcess,
-    /// `jobs` child processes of this featdiv binary (`featdiv worker`), each training runs in turn.
+    /// `jobs` child processes of this featdiv binary (`featdiv worker`), each training runs in
+    /// turn.
     Spawn { featdiv: PathBuf, jobs: usize },
 }
 
@@ -176,6 +177,10 @@ pub fn execute(runs: &[PlannedRun], out: &Path, executor: &Executor) -> Result<T
     Ok(progress.tally)
 }
 
+/// The context of a run's error that stops the sweep: OUT's file system is full.
+const OUT_FULL: &str = "stopping the sweep: the file system of OUT is full; free space and run it \
+                        again (finished runs are kept)";
+
 /// Trains the runs of `todo` this process can claim; returns those another process holds.
 fn run_round<'a>(
     todo: &[&'a PlannedRun],
@@ -204,9 +209,7 @@ fn run_round<'a>(
         let released = me.release(out, &r.hash);
         progress.report(r, &result);
         match result {
-            Err(e) if crate::files::out_of_space(&e) => {
-                Err(e.context("stopping the sweep: the file system of OUT is full; free space and run it again (finished runs are kept)"))
-            }
+            Err(e) if crate::files::out_of_space(&e) => Err(e.context(OUT_FULL)),
             _ => released,
         }
     };

@@ -440,8 +440,10 @@ mod tests {
         let worker = script(
             dir.path(),
             &format!(
-                "if [ ! -e {c} ]; then touch {c}; read job; echo 'not a report'; echo 'boom' >&2; exit 3; fi\n\
-                 while read job; do echo 'featdiv-report {{\"error\":\"bad\",\"no_space\":false}}'; done\n",
+                "if [ ! -e {c} ]; then touch {c}; read job; echo 'not a report'; \
+                 echo 'boom' >&2; exit 3; fi\n\
+                 while read job; do \
+                 echo 'featdiv-report {{\"error\":\"bad\",\"no_space\":false}}'; done\n",
                 c = count.display()
             ),
         );

@@ -55,7 +55,8 @@ pub fn init_mlp(mlp: &mut Mlp, init: MlpInit) -> Result<()> {
                 let k = k as i64;
                 // Incoming rows: k unique (hidden layers); the head keeps one row per class.
                 let k_out = if is_head { out } else { k };
-                // Incoming columns of layers after the first are outgoing weights of duplicated units.
+                // Incoming columns of layers after the first are outgoing weights of duplicated
+                // units.
                 let k_in = if l > 0 && tied { k } else { fan_in };
                 tile(
                     &(Tensor::randn([k_out, k_in], opts) * he_std(fan_in, is_head)),
