@@ -199,7 +199,8 @@ fn judge_k4(
         ))
     } else {
         Decision::Inconclusive(format!(
-            "{reached} of {} seeds passed {:.0e}; the others grew but the budget ran out: a longer run would decide",
+            "{reached} of {} seeds passed {:.0e}; the others grew but the budget ran out: a \
+             longer run would decide",
             runs.len(),
             c.macro_gap
         ))
@@ -221,7 +222,8 @@ fn rounding_in_the_toy_model(all: &[ExperimentRuns], macro_gap: f64) -> Evidence
         format!("toy model without a breaker: no tied run's gap passed {macro_gap:.0e}")
     } else {
         format!(
-            "toy model without a breaker, parted by float32 rounding alone (gap > {macro_gap:.0e}): {}",
+            "toy model without a breaker, parted by float32 rounding alone (gap > \
+             {macro_gap:.0e}): {}",
             parted.join(", ")
         )
     })
@@ -241,7 +243,8 @@ impl Judge for BreakerMatchesHe {
          binomial noise; every breaker must pass), once it has parted the channels (gap past \
          {:.0e}), levelled off (rise at most {} per epoch) and, if short of He, stopped catching \
          up with it at the high learning rate (closed at most {} per epoch over its last \
-         quarter, but for one standard error); refuted when a breaker is shown more than {} below He \
+         quarter, but for one standard error); refuted when a breaker is shown more than {} below \
+         He \
          (Holm over the breakers); the run without a breaker more than {} below He; He beats \
          chance by {} and levelled off at its high learning rate",
             format!("{:?}", w.accuracy).to_lowercase(),
@@ -376,7 +379,9 @@ impl Judge for ConstNetAtInit {
     fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
         let c = self;
         let criterion = format!(
-            "for every run without a breaker: at init every conv has exactly one distinct channel, and the loss at step 0 is ln(classes) within {:.0e} (the closed form and the step-0 gradients are checked by make test)",
+            "for every run without a breaker: at init every conv has exactly one distinct \
+             channel, and the loss at step 0 is ln(classes) within {:.0e} (the closed form and \
+             the step-0 gradients are checked by make test)",
             c.loss_tol
         );
         let j = Judgement::new(ClaimId::K6, &e.plan.scale, criterion, &c.rationale);
@@ -411,7 +416,11 @@ fn judge_k6(j: &mut Judgement, e: &ExperimentRuns, c: &ConstNetAtInit) -> Eviden
         let want = -chance(f)?.ln();
         let distinct: Vec<usize> = layers.iter().map(|l| l.distinct_exact).collect();
         most = distinct.iter().copied().fold(most, usize::max);
-        j.measure(format!("seed {}: loss at step 0 {loss:.6} vs ln(classes) {want:.6}; distinct channels per conv {distinct:?}", p.seed));
+        j.measure(format!(
+            "seed {}: loss at step 0 {loss:.6} vs ln(classes) {want:.6}; distinct \
+                           channels per conv {distinct:?}",
+            p.seed
+        ));
         if distinct.iter().any(|&d| d != 1) || (loss - want).abs() > c.loss_tol {
             broken.push(format!("seed {}", p.seed));
         }
@@ -434,7 +443,9 @@ impl Judge for SymmetryStays {
     fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
         let c = self;
         let criterion = format!(
-            "in every run without a breaker (at least {} seeds) the largest channel gap over every logged step and layer is exactly 0; the dropout runs, parted, show the measure sees a gap",
+            "in every run without a breaker (at least {} seeds) the largest channel gap over \
+             every logged step and layer is exactly 0; the dropout runs, parted, show the measure \
+             sees a gap",
             c.min_seeds
         );
         let j = Judgement::new(ClaimId::K7, &e.plan.scale, criterion, &c.rationale);
@@ -460,7 +471,8 @@ fn judge_k7(j: &mut Judgement, e: &ExperimentRuns, c: &SymmetryStays) -> Evidenc
         gap,
     ));
     j.measure(format!(
-        "largest channel gap over {logged} logged steps of {} seeds (all layers): {gap:.1e}; control with dropout: {control:.2e}",
+        "largest channel gap over {logged} logged steps of {} seeds (all layers): {gap:.1e}; \
+         control with dropout: {control:.2e}",
         none.len()
     ));
     j.runs(hashes(&none));

@@ -163,7 +163,8 @@ pub fn chance(f: &Finished) -> Evidence<f64> {
         _ => Err(Flaw::new(
             RunFiles(&f.dir).summary(),
             format!(
-                "the records do not say how many classes data {:?} has (schema 1); train the run again",
+                "the records do not say how many classes data {:?} has (schema 1); train the run \
+                 again",
                 f.data.name
             ),
         )),

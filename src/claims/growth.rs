@@ -186,7 +186,8 @@ impl GrowthFit {
             format!("gap exactly 0 at sigma = {}", s.join(", "))
         };
         format!(
-            "{}: {line}; lambda {} per step from the breaking steps, {} from the trajectories; {zeros}",
+            "{}: {line}; lambda {} per step from the breaking steps, {} from the trajectories; \
+             {zeros}",
             self.group,
             num(self.lambda_from_breaking, 4),
             num(self.lambda_from_trajectories, 4)

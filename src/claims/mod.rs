@@ -80,9 +80,12 @@ pub struct Source<'a> {
     pub runs: &'a ExperimentRuns,
 }
 
-/// Where `id` is judged, or the row saying why it cannot be: not run (no experiment declares it,
-/// or runs are missing) or undecided (a run failed).
-pub fn source<'a>(exps: &'a [ExperimentRuns], id: ClaimId) -> Result<Source<'a>, Box<ClaimRow>> {
+/// The experiments that measure `id`, finished or not (the report's figures draw what there
+/// is), or the not-run row saying why there are none.
+pub fn measured_by<'a>(
+    exps: &'a [ExperimentRuns],
+    id: ClaimId,
+) -> Result<Source<'a>, Box<ClaimRow>> {
     let declared = exps
         .iter()
         .find(|e| e.plan.claims.contains(&id))
@@ -109,6 +112,14 @@ pub fn source<'a>(exps: &'a [ExperimentRuns], id: ClaimId) -> Result<Source<'a>,
                 )
             })?,
     };
+    Ok(Source { declared, runs })
+}
+
+/// Where `id` is judged, or the row saying why it cannot be: not run (no experiment declares it,
+/// or runs are missing) or undecided (a run failed).
+pub fn source<'a>(exps: &'a [ExperimentRuns], id: ClaimId) -> Result<Source<'a>, Box<ClaimRow>> {
+    let source = measured_by(exps, id)?;
+    let runs = source.runs;
     let scale = &runs.plan.scale;
     if let Some((file, error)) = runs.runs.iter().find_map(|r| r.failure()) {
         return Err(Box::new(judge::failed_run(id, file, error, scale)));
@@ -122,7 +133,7 @@ pub fn source<'a>(exps: &'a [ExperimentRuns], id: ClaimId) -> Result<Source<'a>,
         );
         return Err(Box::new(not_run(id, &why, scale)));
     }
-    Ok(Source { declared, runs })
+    Ok(source)
 }
 
 /// The criteria of the experiment that declares a claim.

@@ -54,9 +54,10 @@ fn width_of(p: &crate::experiment::PlannedRun) -> String {
 /// K1, "harms training": H0 mean(tied) - mean(He) >= -margin against H1 below it (Welch,
 /// one-sided at alpha); refuted by the mirror test (the tied runs no more than `margin` below
 /// He). Unit: a seed, its tied runs whose features stayed identical averaged over the widths
-/// (runs of one seed share their data order; runs with identical records count once). "Behaves as a width-1 network" is
-/// the exact identity of tests/claim_k1_identity.rs, not a comparison of accuracies: the plain
-/// width-1 net at the same rate trains differently and is only measured beside it.
+/// (runs of one seed share their data order; runs with identical records count once). "Behaves
+/// as a width-1 network" is the exact identity of tests/claim_k1_identity.rs, not a comparison
+/// of accuracies: the plain width-1 net at the same rate trains differently and is only measured
+/// beside it.
 impl Judge for IdenticalFeaturesHarm {
     fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
         let c = self;

@@ -93,7 +93,8 @@ fn require_settled(
     let moved = settling(runs)?;
     j.require(
         &format!(
-            "{name}'s width settled: moved at most {} over the last quarter of the high learning rate",
+            "{name}'s width settled: moved at most {} over the last quarter of the high learning \
+             rate",
             c.width_plateau
         ),
         moved.is_some_and(|m| m <= c.width_plateau),

@@ -27,9 +27,10 @@ features at initialization falls.";
             K4 "K4" k4: RoundingBreaksSymmetry
                 => "GPU nondeterminism breaks the symmetry",
                 "Even the noise of standard non-deterministic GPU computation is enough to break \
-the symmetry.";
-            /// K4's CPU stand-in, its own claim: an asymmetric rounding-level perturbation (gradient
-            /// noise) is amplified until the channels part. It says nothing of GPU arithmetic.
+                 the symmetry.";
+            /// K4's CPU stand-in, its own claim: an asymmetric rounding-level perturbation
+            /// (gradient noise) is amplified until the channels part. It says nothing of GPU
+            /// arithmetic.
             K4Cpu "K4-cpu" k4
                 => "rounding-level noise is amplified (K4's CPU stand-in)",
                 "CPU stand-in for K4: an asymmetric rounding-level perturbation (gradient noise \

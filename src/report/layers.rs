@@ -1,7 +1,7 @@
 //! Per-layer figures: E5's perturbation reach at every layer (at init for K8, after training as
 //! more), and E4's correlations, gap and width of every layer of every E2 run (more figures).
 use super::Figure;
-use super::figures::{Chart, Series, Style};
+use super::svg::{Chart, Series, Style};
 use crate::experiment::ClaimId;
 use crate::metrics::LayerDiversity;
 use crate::records::PerturbationLine;
@@ -86,10 +86,15 @@ pub(super) fn diversity_figures(e: &ExperimentRuns) -> Vec<Figure> {
                 claim: None,
                 id: format!("e4-{}-{g}", m.what),
                 caption: format!(
-                    "E4: {} of every feature layer against the epoch, run \"{g}\" (seed {}); epoch 0 is the init{}.",
+                    "E4: {} of every feature layer against the epoch, run \"{g}\" (seed {}); \
+                     epoch 0 is the init{}.",
                     m.title,
                     p.seed,
-                    if m.y_log { "; exact zeros on the bottom row" } else { "" }
+                    if m.y_log {
+                        "; exact zeros on the bottom row"
+                    } else {
+                        ""
+                    }
                 ),
                 chart: Chart {
                     title: format!("{g}: {}", m.title),
@@ -149,7 +154,12 @@ pub(super) fn perturbation_figures(exps: &[ExperimentRuns]) -> Vec<Figure> {
         figs.push(Figure {
             claim: Some(ClaimId::K8),
             id: "e5-perturbation-init".into(),
-            caption: "K8, E5: the rms inter-channel deviation caused by a perturbation injected at the stem's output, relative to its size, at every later activation at init (eval mode, 128 test images). Look for every code with an averaging layer dropping to the exact-zero row at its first averaging layer, and identity codes keeping it whole.".into(),
+            caption: "K8, E5: the rms inter-channel deviation caused by a perturbation injected \
+                      at the stem's output, relative to its size, at every later activation at \
+                      init (eval mode, 128 test images). Look for every code with an averaging \
+                      layer dropping to the exact-zero row at its first averaging layer, and \
+                      identity codes keeping it whole."
+                .into(),
             chart: chart("at init", at_init),
         });
         figs.push(Figure {

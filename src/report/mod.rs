@@ -1,11 +1,11 @@
 //! `featdiv report`: the runs of `reproduce` / `sweep` (any number of shards, merged by reading
 //! the shared folder) -> claims table, SVG figures, environment, as `index.html` (self-contained)
 //! and `report.md`.
-mod exhibits;
-pub mod figures;
+mod figures;
 mod layers;
 pub mod provenance;
 mod render;
+pub mod svg;
 pub mod table;
 
 pub use render::stage_line;
@@ -16,8 +16,8 @@ use crate::experiment::registration::{self, Registration};
 use crate::experiment::{ExperimentStage, Stage};
 use crate::runs::ExperimentRuns;
 use anyhow::Result;
-use figures::Chart;
 use std::path::Path;
+use svg::Chart;
 
 /// One figure: the claim it shows evidence for (None: more figures), file stem, the chart, and
 /// a caption saying what to look for.
@@ -57,7 +57,7 @@ pub fn build(runs_dir: &Path) -> Result<Report> {
     let experiments = crate::runs::load(runs_dir)?;
     let claims = claims_table(&experiments);
     let growth = crate::claims::growth::growth_fits(&experiments);
-    let figures = exhibits::figures_of(&experiments, &growth);
+    let figures = figures::figures_of(&experiments, &growth);
     let registration = Registration::load_if_exists(Path::new(registration::DEFAULT_PATH))?;
     let calibration = Path::new(CALIBRATION)
         .is_file()

@@ -1,7 +1,7 @@
 //! The report as files: a self-contained HTML page (one panel per claim with its verdict,
 //! criterion, preconditions, numbers, figures and the runs behind it; no network), Markdown with
 //! the figures beside it, and the claims as JSON.
-use super::{Figure, Report, figures};
+use super::{Figure, Report, svg};
 use crate::claims::{ClaimRow, Verdict};
 use crate::experiment::ClaimId;
 use crate::files::{write_atomic, write_json};
@@ -185,7 +185,9 @@ fn relative(from: &Path, to: &Path) -> PathBuf {
 
 fn markdown(report: &Report, runs_link: &Path) -> String {
     let mut s = format!(
-        "# featdiv report\n\nClaims of Blumenfeld, Gilboa & Soudry (ICML 2020) beside our measurements, each judged by the criterion its experiment file declares, against a baseline trained in the same experiment.\n\n**{}.**\n\n",
+        "# featdiv report\n\nClaims of Blumenfeld, Gilboa & Soudry (ICML 2020) beside our \
+         measurements, each judged by the criterion its experiment file declares, against a \
+         baseline trained in the same experiment.\n\n**{}.**\n\n",
         summary(report)
     );
     s.push_str(&format!("{}.\n\n", stage_line(report)));
@@ -196,7 +198,10 @@ fn markdown(report: &Report, runs_link: &Path) -> String {
             s.push_str(&format!("Calibration: {cal}\n\n"));
         }
     }
-    s.push_str("## Experiments\n\n| experiment | title | claims | runs finished | scale |\n|---|---|---|---|---|\n");
+    s.push_str(
+        "## Experiments\n\n| experiment | title | claims | runs finished | scale \
+                |\n|---|---|---|---|---|\n",
+    );
     for r in plan_rows(report) {
         s.push_str(&format!(
             "| {} |\n",
@@ -268,45 +273,9 @@ fn claim_md(c: &ClaimRow, figs: &[Figure], runs_link: &Path) -> String {
 /// Marks the page with what rendered, so a headless browser can check it: every claim panel with
 /// its verdict and a drawn figure, and whether the page fits its window without sideways
 /// scrolling: `<body data-rendered="panels=N figures=M fits=yes">`.
-const SELF_CHECK: &str = r#"<script>
-window.addEventListener('load', function () {
-  var panels = 0, figs = 0;
-  document.querySelectorAll('section.claim').forEach(function (sec) {
-    var drawn = 0;
-    sec.querySelectorAll('figure svg').forEach(function (svg) {
-      var b = svg.getBBox();
-      if (b.width > 100 && b.height > 100 && svg.querySelectorAll('text').length > 0) drawn++;
-    });
-    figs += drawn;
-    if (/^K[1-9]$/.test(sec.id) && sec.querySelector('.badge') && drawn > 0) panels++;
-  });
-  var fits = document.documentElement.scrollWidth <= document.documentElement.clientWidth;
-  document.body.setAttribute('data-rendered', 'panels=' + panels + ' figures=' + figs + ' fits=' + (fits ? 'yes' : 'no'));
-});
-</script>"#;
+const SELF_CHECK: &str = include_str!("assets/self_check.html");
 
-const HTML_HEAD: &str = r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>featdiv report</title>
-<style>
-body{font-family:sans-serif;max-width:1180px;margin:1.5em auto;padding:0 1em;color:#222;line-height:1.4}
-table{border-collapse:collapse;width:100%;margin:.6em 0;font-size:14px;table-layout:auto}
-th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left;overflow-wrap:anywhere}
-th{background:#f2f2f2}
-nav a{display:inline-block;margin:2px 6px 2px 0;padding:2px 8px;border-radius:4px;text-decoration:none;color:#111}
-section.claim{border-top:2px solid #ddd;margin-top:1.6em;padding-top:.4em}
-blockquote{margin:.4em 0;padding:.2em .8em;border-left:4px solid #bbb;color:#333;font-style:italic}
-.badge{padding:2px 10px;border-radius:4px;font-size:15px;font-weight:normal;margin-left:.5em}
-.holds{background:#cfe8d6}.refuted{background:#f6cdbd}.undecided{background:#f6e6b0}.not-run{background:#e4e4e4;color:#555}
-.unmet{background:#fbeaea}.why{font-weight:bold}
-figure{margin:1em 0}figure svg{max-width:100%;height:auto}figcaption{font-size:14px;color:#444}
-ul.measured{font-size:14px;margin:.4em 0}
-.runs{font-size:13px;overflow-wrap:anywhere}.runs a{margin-right:.4em}
-details{margin:.6em 0}
-</style></head><body>
-<h1>featdiv report</h1>
-<p>Claims of Blumenfeld, Gilboa &amp; Soudry, <em>Beyond Signal Propagation: Is Feature Diversity Necessary in Deep Neural Network Initialization?</em> (ICML 2020), beside our measurements. Each claim is judged by the criterion its experiment file declares, before any run, against a baseline trained in the same experiment: <b>holds</b> and <b>refuted</b> only with every precondition met and beyond seed noise, <b>undecided</b> (saying what is missing) otherwise.</p>
-"#;
+const HTML_HEAD: &str = include_str!("assets/head.html");
 
 fn badge(v: Verdict) -> String {
     let class = v.to_string().replace(' ', "-");
@@ -326,7 +295,8 @@ fn preconditions_html(c: &ClaimRow) -> String {
         return String::new();
     }
     let mut s = String::from(
-        "<table class=\"pre\"><thead><tr><th>precondition</th><th>met</th><th>value</th></tr></thead><tbody>\n",
+        "<table class=\"pre\"><thead>\
+         <tr><th>precondition</th><th>met</th><th>value</th></tr></thead><tbody>\n",
     );
     for p in &c.preconditions {
         let (class, met) = if p.met {
@@ -443,7 +413,10 @@ fn html(report: &Report, svgs: &[String], runs_link: &Path) -> String {
         &header,
         plan_rows(report).into_iter().map(Vec::from),
     ));
-    s.push_str("<details><summary><b>More figures</b> (E4: every layer's diversity; E5: reach after training)</summary>\n");
+    s.push_str(
+        "<details><summary><b>More figures</b> (E4: every layer's diversity; E5: reach \
+                after training)</summary>\n",
+    );
     for (f, svg) in report
         .figures
         .iter()
@@ -486,7 +459,7 @@ pub fn write(report: &Report, runs_dir: &Path, out: &Path) -> Result<()> {
     remove_stale_figures(report, &out.join("figures"))?;
     let mut svgs = Vec::new();
     for f in &report.figures {
-        let svg = figures::svg(&f.chart)?;
+        let svg = svg::draw(&f.chart)?;
         write_atomic(
             &out.join("figures").join(format!("{}.svg", f.id)),
             svg.as_bytes(),

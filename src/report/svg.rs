@@ -358,7 +358,7 @@ fn legend_rows(chart: &Chart) -> u32 {
 }
 
 /// The chart as a standalone SVG document, sized to its plot and legend.
-pub fn svg(chart: &Chart) -> Result<String> {
+pub fn draw(chart: &Chart) -> Result<String> {
     let mut out = String::new();
     let err = |e: &dyn std::fmt::Display| draw_error(chart, e);
     let height = PLOT_HEIGHT + legend_rows(chart) * LEGEND_ROW + 12;
