@@ -127,7 +127,7 @@ pub fn train(
     let started = Instant::now();
     let model = build_model(cfg, ds, device)?;
     crate::precision::apply_format(cfg.train.memory_format, model.var_store());
-    let mut run = Run::new(cfg, ds, model.as_ref(), sink)?;
+    let mut run = Training::new(cfg, ds, model.as_ref(), sink)?;
     for step in 0..run.total {
         run.step(step)?;
     }
@@ -136,7 +136,7 @@ pub fn train(
 }
 
 /// The state of a run between steps.
-struct Run<'a, 's> {
+struct Training<'a, 's> {
     cfg: &'a Config,
     ds: &'a Dataset,
     model: &'a dyn Model,
@@ -154,7 +154,7 @@ struct Run<'a, 's> {
     timings: Timings,
 }
 
-impl<'a, 's> Run<'a, 's> {
+impl<'a, 's> Training<'a, 's> {
     fn new(
         cfg: &'a Config,
         ds: &'a Dataset,
@@ -177,7 +177,7 @@ impl<'a, 's> Run<'a, 's> {
         .build(model.var_store(), t.lr)
         .context("cannot build the SGD optimizer")?;
         let (total, per_epoch) = budget(cfg, ds.train.len());
-        let mut run = Run {
+        let mut run = Training {
             cfg,
             ds,
             model,

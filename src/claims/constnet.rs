@@ -198,7 +198,7 @@ fn judge_k4(
             runs.len()
         ))
     } else {
-        Decision::Inconclusive(format!(
+        Decision::Undecided(format!(
             "{reached} of {} seeds passed {:.0e}; the others grew but the budget ran out: a \
              longer run would decide",
             runs.len(),
@@ -319,7 +319,7 @@ fn judge_k5(j: &mut Judgement, e: &ExperimentRuns, c: &BreakerMatchesHe) -> Evid
         } else if !tests.is_empty() && all_of(&within) <= alpha {
             Decision::Holds
         } else {
-            Decision::Inconclusive(format!(
+            Decision::Undecided(format!(
                 "a breaker is not shown within {} of He (its bound straddles -{}): more seeds \
                  would decide",
                 c.margin, c.margin

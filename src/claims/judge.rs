@@ -126,7 +126,7 @@ pub enum Decision {
     /// Why it fails beyond seed noise.
     Refuted(String),
     /// Why the evidence cannot tell, and what would.
-    Inconclusive(String),
+    Undecided(String),
 }
 
 /// A claim's row in the making.
@@ -213,7 +213,7 @@ impl Judgement {
             match decision {
                 Decision::Holds => (Verdict::Holds, None),
                 Decision::Refuted(why) => (Verdict::Refuted, Some(why)),
-                Decision::Inconclusive(why) => (Verdict::Undecided, Some(why)),
+                Decision::Undecided(why) => (Verdict::Undecided, Some(why)),
             }
         };
         self.row(verdict, reason)

@@ -200,9 +200,9 @@ fn judge_k8(j: &mut Judgement, e: &ExperimentRuns, c: &AveragingHinders) -> Evid
             "accuracy rises with the averaging layers: rho {rho:.2}"
         ))
     } else if rho.is_nan() {
-        Decision::Inconclusive("every structured code reached the same accuracy".into())
+        Decision::Undecided("every structured code reached the same accuracy".into())
     } else {
-        Decision::Inconclusive(format!(
+        Decision::Undecided(format!(
             "rho {rho:.2} is not shown below 0 (p {p_fall:.2e}): more seeds or a longer budget \
              would decide"
         ))

@@ -159,7 +159,7 @@ fn judge_k1(
             t.interval(w.confidence).text()
         ))
     } else {
-        Decision::Inconclusive(format!(
+        Decision::Undecided(format!(
             "tied minus He {} straddles -{}; more seeds would decide",
             t.interval(w.confidence).text(),
             c.margin
@@ -220,7 +220,7 @@ fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &AccuracyRisesWithK) -> Ev
     j.runs(hashes(&e.finished(group::K_CURVE)));
     j.measure(format!("accuracy by K: {}", curve_text(&curve)));
     let (Some(lo), Some(hi)) = (curve.first(), curve.last()) else {
-        return Ok(Decision::Inconclusive("no K curve".into()));
+        return Ok(Decision::Undecided("no K curve".into()));
     };
     let (ks, accs): (Vec<f64>, Vec<f64>) = curve
         .iter()
@@ -263,7 +263,7 @@ fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &AccuracyRisesWithK) -> Ev
             c.growth
         ))
     } else {
-        Decision::Inconclusive(format!(
+        Decision::Undecided(format!(
             "rho {rho:.2} and rise {} do not settle it; more seeds would",
             rise.interval(w.confidence).text()
         ))
@@ -503,7 +503,7 @@ fn decide_k3(
         )));
     }
     measure_catch_up(j, e, (judged, he_runs), &c.weighing)?;
-    Ok(Decision::Inconclusive(format!(
+    Ok(Decision::Undecided(format!(
         "no small eps is shown to counteract (Holm over {} at alpha {alpha:.2}), nor every one \
          shown to fail; more seeds would narrow the bounds",
         judged.len()

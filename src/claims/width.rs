@@ -247,7 +247,7 @@ fn decide_k9(tests: &[(&str, Welch)], c: &CharacteristicWidth) -> Decision {
     } else if !tests.is_empty() && all_of(&within) <= alpha {
         Decision::Holds
     } else {
-        Decision::Inconclusive(format!(
+        Decision::Undecided(format!(
             "a breaker's width is not shown within a factor {} of He's: more seeds would decide",
             c.width_factor
         ))

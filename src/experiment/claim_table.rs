@@ -27,7 +27,7 @@ features at initialization falls.";
             K4 "K4" k4: RoundingBreaksSymmetry
                 => "GPU nondeterminism breaks the symmetry",
                 "Even the noise of standard non-deterministic GPU computation is enough to break \
-                 the symmetry.";
+         the symmetry.";
             /// K4's CPU stand-in, its own claim: an asymmetric rounding-level perturbation
             /// (gradient noise) is amplified until the channels part. It says nothing of GPU
             /// arithmetic.
