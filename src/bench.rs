@@ -178,9 +178,9 @@ pub fn bf16_slower(plans: &[crate::experiment::Plan]) -> Result<Option<String>> 
     tch::set_num_threads(before);
     Ok((bf16 < fp32).then(|| {
         format!(
-            "note: runs planned in bf16 on this CPU, where bf16 is the slower (a 1024² product \
-             on {threads} thread(s): bf16 {bf16:.0} GFLOP/s, fp32 {fp32:.0}; no AMX?); \
-             --precision fp32 would train them faster, as other runs in another folder"
+            "note: runs planned in bf16 on this CPU, where bf16 is the slower (a 1024² product on \
+             {threads} thread(s): bf16 {bf16:.0} GFLOP/s, fp32 {fp32:.0}; no AMX?); --precision \
+             fp32 would train them faster, as other runs in another folder"
         )
     }))
 }

@@ -594,8 +594,8 @@ fn mlp_epoch_summary(
     gflops: f64,
 ) -> String {
     format!(
-        "featdiv mlp epoch (784-256-10, batch 128, {threads} threads): min {min:.3} s, \
-         median {median:.3} s over {repeats}; {gflops:.1} GFLOP/s"
+        "featdiv mlp epoch (784-256-10, batch 128, {threads} threads): min {min:.3} s, median \
+         {median:.3} s over {repeats}; {gflops:.1} GFLOP/s"
     )
 }
 

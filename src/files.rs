@@ -183,10 +183,9 @@ mod tests {
 
     #[test]
     fn error_text_drops_libtorchs_stack_trace_and_keeps_every_cause() {
-        let torch = "PytorchStreamReader failed: not a ZIP archive.\n\
-            Exception raised from valid at x.cc:242 (most recent call first):\n\
-            frame #0: c10::Error::Error() + 0x9d\n\
-            frame #1: f() + 0xc3\n";
+        let torch = "PytorchStreamReader failed: not a ZIP archive.\nException raised from valid \
+                     at x.cc:242 (most recent call first):\nframe #0: c10::Error::Error() + \
+                     0x9d\nframe #1: f() + 0xc3\n";
         let err = anyhow::anyhow!(torch.to_string()).context("w.ot: cannot read checkpoint");
         assert_eq!(
             error_text(&err),

@@ -40,7 +40,8 @@ fn describe_cpu(info: &str) -> String {
 
 /// Why `identity` fails: none of the files that identify a machine is readable.
 const NO_MACHINE_ID: &str = "cannot tell this machine from others: none of /etc/machine-id, \
-                             /var/lib/dbus/machine-id, /proc/sys/kernel/random/boot_id is readable";
+                             /var/lib/dbus/machine-id, /proc/sys/kernel/random/boot_id is \
+                             readable";
 
 /// A file-name-safe identity of this machine that no other machine shares: the short host name
 /// plus the first 12 hex digits of /etc/machine-id (or, without one, of the boot id). Sweeps on
@@ -107,8 +108,9 @@ mod cpu_tests {
 
     #[test]
     fn the_cpu_is_named_with_its_bf16_units() {
-        let info = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx512f avx512_bf16\n\n\
-                    processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx512f avx512_bf16\n";
+        let info = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx512f \
+                    avx512_bf16\n\nprocessor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx512f \
+                    avx512_bf16\n";
         assert_eq!(describe_cpu(info), "AMD EPYC (2 CPUs; AVX512-BF16, no AMX)");
         let amx = "processor\t: 0\nmodel name\t: Intel Xeon\nflags\t: amx_bf16 avx512_bf16\n";
         assert_eq!(describe_cpu(amx), "Intel Xeon (1 CPUs; AVX512-BF16, AMX)");

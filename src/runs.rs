@@ -147,8 +147,8 @@ fn load_plan(out: &OutDir, path: &Path) -> Result<ExperimentRuns> {
         // A plan freezes the criteria it was made with; one from an older featdiv lacks keys
         // added since, and re-planning costs nothing: finished runs are kept by hash.
         format!(
-            "{} is not a featdiv plan of this version (one made by an older featdiv: run \
-             `featdiv reproduce` again with the same --out to re-plan; finished runs are skipped)",
+            "{} is not a featdiv plan of this version (one made by an older featdiv: run `featdiv \
+             reproduce` again with the same --out to re-plan; finished runs are skipped)",
             path.display()
         )
     })?;

@@ -239,14 +239,13 @@ impl Judge for BreakerMatchesHe {
         let w = &c.weighing;
         let criterion = format!(
             "every breaker's {} accuracy within {} of He (non-inferiority, one-sided Welch at \
-         alpha {:.2} over at least {} distinct seeds, spreads floored at the test set's \
-         binomial noise; every breaker must pass), once it has parted the channels (gap past \
-         {:.0e}), levelled off (rise at most {} per epoch) and, if short of He, stopped catching \
-         up with it at the high learning rate (closed at most {} per epoch over its last \
-         quarter, but for one standard error); refuted when a breaker is shown more than {} below \
-         He \
-         (Holm over the breakers); the run without a breaker more than {} below He; He beats \
-         chance by {} and levelled off at its high learning rate",
+             alpha {:.2} over at least {} distinct seeds, spreads floored at the test set's \
+             binomial noise; every breaker must pass), once it has parted the channels (gap past \
+             {:.0e}), levelled off (rise at most {} per epoch) and, if short of He, stopped \
+             catching up with it at the high learning rate (closed at most {} per epoch over its \
+             last quarter, but for one standard error); refuted when a breaker is shown more than \
+             {} below He (Holm over the breakers); the run without a breaker more than {} below \
+             He; He beats chance by {} and levelled off at its high learning rate",
             format!("{:?}", w.accuracy).to_lowercase(),
             c.margin,
             1.0 - w.confidence,
@@ -417,8 +416,8 @@ fn judge_k6(j: &mut Judgement, e: &ExperimentRuns, c: &ConstNetAtInit) -> Eviden
         let distinct: Vec<usize> = layers.iter().map(|l| l.distinct_exact).collect();
         most = distinct.iter().copied().fold(most, usize::max);
         j.measure(format!(
-            "seed {}: loss at step 0 {loss:.6} vs ln(classes) {want:.6}; distinct \
-                           channels per conv {distinct:?}",
+            "seed {}: loss at step 0 {loss:.6} vs ln(classes) {want:.6}; distinct channels per \
+             conv {distinct:?}",
             p.seed
         ));
         if distinct.iter().any(|&d| d != 1) || (loss - want).abs() > c.loss_tol {

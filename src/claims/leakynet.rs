@@ -114,15 +114,12 @@ impl Judge for AveragingHinders {
         let w = &c.weighing;
         let criterion = format!(
             "at init a perturbation at the stem's output reaches the last layer below {:.0e} \
-             through \
-         any averaging layer and above {} through identities only; over the structured codes' \
-         distinct runs, Spearman rho(averaging layers, {} accuracy) below 0 (one-sided \
-         permutation test at alpha {:.2}); the identity codes beat chance by {} and level off \
-         (at most {} per epoch \
-         but for one standard error), and each averaging code has stopped catching up with them \
-         at the \
-         high learning rate (closed at most {} per epoch over its last quarter) (at least {} \
-         distinct seeds a code)",
+             through any averaging layer and above {} through identities only; over the \
+             structured codes' distinct runs, Spearman rho(averaging layers, {} accuracy) below 0 \
+             (one-sided permutation test at alpha {:.2}); the identity codes beat chance by {} \
+             and level off (at most {} per epoch but for one standard error), and each averaging \
+             code has stopped catching up with them at the high learning rate (closed at most {} \
+             per epoch over its last quarter) (at least {} distinct seeds a code)",
             c.erase_below,
             c.pass_above,
             format!("{:?}", w.accuracy).to_lowercase(),

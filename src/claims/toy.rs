@@ -21,8 +21,8 @@ use std::collections::BTreeSet;
 pub fn weighing_text(w: &Weighing) -> String {
     format!(
         "{} accuracy; each test one-sided at alpha {:.2} over at least {} distinct seeds, every \
-         group's spread floored at its test set's binomial noise; He beats chance by {} and \
-         rises at most {} per epoch (but for one standard error) over the last quarter of its high \
+         group's spread floored at its test set's binomial noise; He beats chance by {} and rises \
+         at most {} per epoch (but for one standard error) over the last quarter of its high \
          learning rate",
         format!("{:?}", w.accuracy).to_lowercase(),
         1.0 - w.confidence,
@@ -63,11 +63,11 @@ impl Judge for IdenticalFeaturesHarm {
         let c = self;
         let criterion = format!(
             "harms training (superiority): tied k-unique:1 runs whose features stayed within {} \
-         ulps fall more than {} below He (one-sided Welch test); refuted when they are shown \
-         no more than {} below it. \"Behaves as a width-1 network\" is an exact identity, \
-         checked by make test (tests/claim_k1_identity.rs: the tied net equals a reparametrized \
-         width-1 net step for step); the plain width-1 net at the same rate is measured, not \
-         judged ({})",
+             ulps fall more than {} below He (one-sided Welch test); refuted when they are shown \
+             no more than {} below it. \"Behaves as a width-1 network\" is an exact identity, \
+             checked by make test (tests/claim_k1_identity.rs: the tied net equals a \
+             reparametrized width-1 net step for step); the plain width-1 net at the same rate is \
+             measured, not judged ({})",
             c.drift_bound_ulps,
             c.margin,
             c.margin,
@@ -192,9 +192,9 @@ impl Judge for AccuracyRisesWithK {
         let c = self;
         let criterion = format!(
             "accuracy rises with K: Spearman rho(K, accuracy) over every distinct run above 0 and \
-         the rise from the smallest K to the largest above {} (Welch), each one-sided; the \
-         smallest K stopped catching up with the largest at the high learning rate; refuted \
-         when the rise is shown below {} or rho below 0 (Holm over the two) ({})",
+             the rise from the smallest K to the largest above {} (Welch), each one-sided; the \
+             smallest K stopped catching up with the largest at the high learning rate; refuted \
+             when the rise is shown below {} or rho below 0 (Holm over the two) ({})",
             c.growth,
             c.growth,
             weighing_text(&c.weighing)
@@ -234,8 +234,8 @@ fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &AccuracyRisesWithK) -> Ev
         &rise.interval(w.confidence),
     ));
     j.measure(format!(
-        "Spearman rho(K, accuracy) = {rho:.2} over {} runs (permutation p {p_up:.4}); rise \
-         from K = {} to K = {}: {}",
+        "Spearman rho(K, accuracy) = {rho:.2} over {} runs (permutation p {p_up:.4}); rise from K \
+         = {} to K = {}: {}",
         ks.len(),
         lo.x,
         hi.x,
@@ -381,10 +381,10 @@ impl Judge for SmallNoiseSuffices {
         let c = self;
         let criterion = format!(
             "for some eps in (0, {}] (Holm over them): more than {} of the seeds escape chance \
-         (accuracy above chance by {}; exact binomial test) and the escaped come within {} of \
-         He (Welch, non-inferiority); eps = 0 stays more than {} below He; refuted when every \
-         small eps fails a part and has stopped catching up with He (closed at most {} per \
-         epoch of its gap over the last quarter of the high learning rate) ({})",
+             (accuracy above chance by {}; exact binomial test) and the escaped come within {} of \
+             He (Welch, non-inferiority); eps = 0 stays more than {} below He; refuted when every \
+             small eps fails a part and has stopped catching up with He (closed at most {} per \
+             epoch of its gap over the last quarter of the high learning rate) ({})",
             c.small_eps,
             c.escape_fraction,
             c.escaped_above,
@@ -497,8 +497,8 @@ fn decide_k3(
             )?;
         }
         return Ok(Decision::Refuted(format!(
-            "every eps up to {} fails: too few seeds escape chance, or the escaped stay more \
-             than {} below He",
+            "every eps up to {} fails: too few seeds escape chance, or the escaped stay more than \
+             {} below He",
             c.small_eps, c.margin
         )));
     }

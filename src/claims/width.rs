@@ -116,12 +116,12 @@ impl Judge for CharacteristicWidth {
         let c = self;
         let criterion = format!(
             "for every breaker, the final effective width (participation ratio; per run the \
-         geometric mean over layers) equivalent to He's within a factor {} (two one-sided Welch \
-         tests on the log ratio at alpha {:.2}, over at least {} distinct seeds of each group); \
-         refuted when a breaker is shown beyond the factor (Holm over breakers and sides); once \
-         the breaker has parted the channels (gap past {:.0e}) and its median width and He's \
-         have settled before the learning rate decayed (moved under {} over the last quarter \
-         of the evaluations at a high rate, at least half the first)",
+             geometric mean over layers) equivalent to He's within a factor {} (two one-sided \
+             Welch tests on the log ratio at alpha {:.2}, over at least {} distinct seeds of each \
+             group); refuted when a breaker is shown beyond the factor (Holm over breakers and \
+             sides); once the breaker has parted the channels (gap past {:.0e}) and its median \
+             width and He's have settled before the learning rate decayed (moved under {} over \
+             the last quarter of the evaluations at a high rate, at least half the first)",
             c.width_factor,
             1.0 - c.confidence,
             c.min_seeds,

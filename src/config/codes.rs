@@ -58,8 +58,8 @@ pub struct LeakyCode {
 /// A LeakyNet code with a character other than h, 1, i or _ at `pos` (underscores not counted).
 fn leakynet_character_error(text: &str, other: char, pos: usize) -> String {
     format!(
-        "LeakyNet code {text:?}: unknown character {other:?} at position {pos} \
-         (expected h, 1, i or _)"
+        "LeakyNet code {text:?}: unknown character {other:?} at position {pos} (expected h, 1, i \
+         or _)"
     )
 }
 
@@ -74,8 +74,8 @@ fn leakynet_length_error(text: &str, found: usize, depth: usize, want: usize) ->
 /// An init code of arch `of` given to arch `arch`, whose codes are `expected`.
 fn other_arch_error(code: &str, arch: &str, of: &str, expected: &str) -> String {
     format!(
-        "{code:?} does not apply to arch \"{arch}\" (it is an init of arch \"{of}\"); \
-         expected {expected}"
+        "{code:?} does not apply to arch \"{arch}\" (it is an init of arch \"{of}\"); expected \
+         {expected}"
     )
 }
 

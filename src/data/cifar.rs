@@ -11,8 +11,8 @@ fn read_batch(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
     ensure!(!bytes.is_empty(), "{}: empty file", path.display());
     if bytes.len() % RECORD != 0 {
         bail!(
-            "{}: {} bytes is not a whole number of {RECORD}-byte CIFAR-10 records \
-             (truncated or corrupt)",
+            "{}: {} bytes is not a whole number of {RECORD}-byte CIFAR-10 records (truncated or \
+             corrupt)",
             path.display(),
             bytes.len()
         );
@@ -56,8 +56,8 @@ fn to_split(files: &[std::path::PathBuf]) -> Result<Split> {
 pub fn load_cifar10(dir: &Path) -> Result<Dataset> {
     if !dir.is_dir() {
         bail!(
-            "CIFAR-10 folder {} does not exist; set data.path (or --data-dir) to the folder of the \
-             binary version (data_batch_1.bin .. data_batch_5.bin, test_batch.bin)",
+            "CIFAR-10 folder {} does not exist; set data.path (or --data-dir) to the folder of \
+             the binary version (data_batch_1.bin .. data_batch_5.bin, test_batch.bin)",
             dir.display()
         );
     }

@@ -59,8 +59,8 @@ fn parse_idx(r: &mut impl Read, limit: usize, exact: bool) -> Result<(Vec<usize>
     let room = limit.saturating_sub(header);
     ensure!(
         expected <= room,
-        "dims {dims:?} need {expected} data bytes, the file holds at most {room} \
-         (truncated or corrupt)"
+        "dims {dims:?} need {expected} data bytes, the file holds at most {room} (truncated or \
+         corrupt)"
     );
     let mut data = Vec::new();
     r.take(expected as u64 + 1)

@@ -17,13 +17,20 @@ pub const DEFAULT_PATH: &str = "configs/registration.toml";
 /// declares seeds below 100, and exploratory runs so far stayed below 1000.
 pub const FRESH_SEEDS_FROM: u64 = 1000;
 
-const HEADER: &str = "\
-# Written by `featdiv register` (make register), never by hand: the experiment files as frozen for
-# confirmatory runs. `hash` covers everything in an experiment's file that can move a verdict
-# (criteria, growth, base config, variants, seeds, profiles' overrides), not its comments, title,
-# or profiles' scale and expected_time. A run folder is confirmatory when every plan in it was made
-# from files with these hashes, at a seed offset >= fresh_seeds_from (seeds no run has seen), at
-# the declared budget and precision (docs/judging.md, exploratory and confirmatory).
+const HEADER: &str = "# Written by `featdiv register` (make register), never by hand: the \
+                      experiment files as frozen for
+# confirmatory runs. `hash` covers \
+                      everything in an experiment's file that can move a verdict
+# (criteria, \
+                      growth, base config, variants, seeds, profiles' overrides), not its \
+                      comments, title,
+# or profiles' scale and expected_time. A run folder is \
+                      confirmatory when every plan in it was made
+# from files with these hashes, \
+                      at a seed offset >= fresh_seeds_from (seeds no run has seen), at
+# the \
+                      declared budget and precision (docs/judging.md, exploratory and \
+                      confirmatory).
 ";
 
 /// The registration file: one entry an experiment, in file-name order.

@@ -154,12 +154,13 @@ pub(super) fn perturbation_figures(exps: &[ExperimentRuns]) -> Vec<Figure> {
         figs.push(Figure {
             claim: Some(ClaimId::K8),
             id: "e5-perturbation-init".into(),
-            caption: "K8, E5: the rms inter-channel deviation caused by a perturbation injected \
-                      at the stem's output, relative to its size, at every later activation at \
-                      init (eval mode, 128 test images). Look for every code with an averaging \
-                      layer dropping to the exact-zero row at its first averaging layer, and \
-                      identity codes keeping it whole."
-                .into(),
+            caption:
+                "K8, E5: the rms inter-channel deviation caused by a perturbation injected at the \
+                 stem's output, relative to its size, at every later activation at init (eval \
+                 mode, 128 test images). Look for every code with an averaging layer dropping to \
+                 the exact-zero row at its first averaging layer, and identity codes keeping it \
+                 whole."
+                    .into(),
             chart: chart("at init", at_init),
         });
         figs.push(Figure {

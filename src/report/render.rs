@@ -200,7 +200,7 @@ fn markdown(report: &Report, runs_link: &Path) -> String {
     }
     s.push_str(
         "## Experiments\n\n| experiment | title | claims | runs finished | scale \
-                |\n|---|---|---|---|---|\n",
+         |\n|---|---|---|---|---|\n",
     );
     for r in plan_rows(report) {
         s.push_str(&format!(
@@ -414,8 +414,8 @@ fn html(report: &Report, svgs: &[String], runs_link: &Path) -> String {
         plan_rows(report).into_iter().map(Vec::from),
     ));
     s.push_str(
-        "<details><summary><b>More figures</b> (E4: every layer's diversity; E5: reach \
-                after training)</summary>\n",
+        "<details><summary><b>More figures</b> (E4: every layer's diversity; E5: reach after \
+         training)</summary>\n",
     );
     for (f, svg) in report
         .figures

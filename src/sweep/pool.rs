@@ -416,8 +416,8 @@ mod tests {
         let worker = script(
             dir.path(),
             &format!(
-                "while read job; do echo \"a library's line\"; echo '{ok}'; done\n\
-                 echo started >> {}/starts\n",
+                "while read job; do echo \"a library's line\"; echo '{ok}'; done\necho started >> \
+                 {}/starts\n",
                 dir.path().display()
             ),
         );
@@ -440,10 +440,9 @@ mod tests {
         let worker = script(
             dir.path(),
             &format!(
-                "if [ ! -e {c} ]; then touch {c}; read job; echo 'not a report'; \
-                 echo 'boom' >&2; exit 3; fi\n\
-                 while read job; do \
-                 echo 'featdiv-report {{\"error\":\"bad\",\"no_space\":false}}'; done\n",
+                "if [ ! -e {c} ]; then touch {c}; read job; echo 'not a report'; echo 'boom' >&2; \
+                 exit 3; fi\nwhile read job; do echo 'featdiv-report \
+                 {{\"error\":\"bad\",\"no_space\":false}}'; done\n",
                 c = count.display()
             ),
         );
@@ -462,8 +461,8 @@ mod tests {
         let dir = tempfile::TempDir::new().unwrap();
         let worker = script(
             dir.path(),
-            "read job; echo 'featdiv-report {\"error\":null,\"no_space\":false}'\n\
-             read job; echo 'lost my stdin' >&2; exit 4\n",
+            "read job; echo 'featdiv-report {\"error\":null,\"no_space\":false}'\nread job; echo \
+             'lost my stdin' >&2; exit 4\n",
         );
         let err = outcomes(&worker, 1, &[run(0)]).unwrap_err();
         assert!(

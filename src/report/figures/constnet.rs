@@ -22,11 +22,7 @@ pub(super) fn k4(e: &ExperimentRuns) -> Option<Figure> {
                 "Rounding-level noise against exact symmetry",
                 &[
                     (name, broken),
-                    (
-                        "no \
-                       breaker",
-                        runs_of(e, group::NO_BREAKER),
-                    ),
+                    ("no breaker", runs_of(e, group::NO_BREAKER)),
                 ],
                 level,
             ),
@@ -107,11 +103,7 @@ pub(super) fn k7(e: &ExperimentRuns) -> Option<Figure> {
                 "Exact symmetry without a breaker",
                 &[
                     ("no breaker", none),
-                    (
-                        "dropout \
-                       (control)",
-                        runs_of(e, group::DROPOUT),
-                    ),
+                    ("dropout (control)", runs_of(e, group::DROPOUT)),
                 ],
                 None,
             ),
@@ -165,7 +157,8 @@ pub(super) fn growth_figure(fits: &[GrowthFit]) -> Option<Figure> {
              {:.0e}) against the relative size sigma of the gradient noise, each run a dot, each \
              configuration's least-squares line in ln sigma. Look for the steps falling linearly \
              in ln sigma (exponential growth of the gap at rate lambda) above float32 rounding, \
-             and no dot below it: noise that rounds away leaves the channels exactly identical. {}",
+             and no dot below it: noise that rounds away leaves the channels exactly identical. \
+             {}",
             fits.first().map_or(1e-3, |f| f.macro_gap),
             fits_text.join(" ")
         ),
