@@ -235,31 +235,35 @@ fn rounding_in_the_toy_model(all: &[ExperimentRuns], macro_gap: f64) -> Evidence
 /// (Holm over the breakers). Unit: a distinct seed (init, data order, breaker draws).
 impl Judge for BreakerMatchesHe {
     fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let c = self;
-        let w = &c.weighing;
-        let criterion = format!(
-            "every breaker's {} accuracy within {} of He (non-inferiority, one-sided Welch at \
-             alpha {:.2} over at least {} distinct seeds, spreads floored at the test set's \
-             binomial noise; every breaker must pass), once it has parted the channels (gap past \
-             {:.0e}), levelled off (rise at most {} per epoch) and, if short of He, stopped \
-             catching up with it at the high learning rate (closed at most {} per epoch over its \
-             last quarter, but for one standard error); refuted when a breaker is shown more than \
-             {} below He (Holm over the breakers); the run without a breaker more than {} below \
-             He; He beats chance by {} and levelled off at its high learning rate",
-            format!("{:?}", w.accuracy).to_lowercase(),
-            c.margin,
-            1.0 - w.confidence,
-            w.min_seeds,
-            c.macro_gap,
-            w.plateau,
-            c.catch_up,
-            c.margin,
-            c.margin,
-            w.learned
-        );
-        let j = Judgement::new(ClaimId::K5, &e.plan.scale, criterion, &c.rationale);
-        judged(j, |j| judge_k5(j, e, c))
+        let criterion = k5_criterion(self);
+        let j = Judgement::new(ClaimId::K5, &e.plan.scale, criterion, &self.rationale);
+        judged(j, |j| judge_k5(j, e, self))
     }
+}
+
+/// K5's criterion in words, with its thresholds.
+fn k5_criterion(c: &BreakerMatchesHe) -> String {
+    let w = &c.weighing;
+    format!(
+        "every breaker's {} accuracy within {} of He (non-inferiority, one-sided Welch at alpha \
+         {:.2} over at least {} distinct seeds, spreads floored at the test set's binomial noise; \
+         every breaker must pass), once it has parted the channels (gap past {:.0e}), levelled \
+         off (rise at most {} per epoch) and, if short of He, stopped catching up with it at the \
+         high learning rate (closed at most {} per epoch over its last quarter, but for one \
+         standard error); refuted when a breaker is shown more than {} below He (Holm over the \
+         breakers); the run without a breaker more than {} below He; He beats chance by {} and \
+         levelled off at its high learning rate",
+        format!("{:?}", w.accuracy).to_lowercase(),
+        c.margin,
+        1.0 - w.confidence,
+        w.min_seeds,
+        c.macro_gap,
+        w.plateau,
+        c.catch_up,
+        c.margin,
+        c.margin,
+        w.learned
+    )
 }
 
 fn judge_k5(j: &mut Judgement, e: &ExperimentRuns, c: &BreakerMatchesHe) -> Evidence<Decision> {
@@ -376,16 +380,20 @@ fn judge_breaker(
 
 impl Judge for ConstNetAtInit {
     fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let c = self;
-        let criterion = format!(
-            "for every run without a breaker: at init every conv has exactly one distinct \
-             channel, and the loss at step 0 is ln(classes) within {:.0e} (the closed form and \
-             the step-0 gradients are checked by make test)",
-            c.loss_tol
-        );
-        let j = Judgement::new(ClaimId::K6, &e.plan.scale, criterion, &c.rationale);
-        judged(j, |j| judge_k6(j, e, c))
+        let criterion = k6_criterion(self);
+        let j = Judgement::new(ClaimId::K6, &e.plan.scale, criterion, &self.rationale);
+        judged(j, |j| judge_k6(j, e, self))
     }
+}
+
+/// K6's criterion in words, with its thresholds.
+fn k6_criterion(c: &ConstNetAtInit) -> String {
+    format!(
+        "for every run without a breaker: at init every conv has exactly one distinct channel, \
+         and the loss at step 0 is ln(classes) within {:.0e} (the closed form and the step-0 \
+         gradients are checked by make test)",
+        c.loss_tol
+    )
 }
 
 fn judge_k6(j: &mut Judgement, e: &ExperimentRuns, c: &ConstNetAtInit) -> Evidence<Decision> {
@@ -440,16 +448,20 @@ fn judge_k6(j: &mut Judgement, e: &ExperimentRuns, c: &ConstNetAtInit) -> Eviden
 
 impl Judge for SymmetryStays {
     fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let c = self;
-        let criterion = format!(
-            "in every run without a breaker (at least {} seeds) the largest channel gap over \
-             every logged step and layer is exactly 0; the dropout runs, parted, show the measure \
-             sees a gap",
-            c.min_seeds
-        );
-        let j = Judgement::new(ClaimId::K7, &e.plan.scale, criterion, &c.rationale);
-        judged(j, |j| judge_k7(j, e, c))
+        let criterion = k7_criterion(self);
+        let j = Judgement::new(ClaimId::K7, &e.plan.scale, criterion, &self.rationale);
+        judged(j, |j| judge_k7(j, e, self))
     }
+}
+
+/// K7's criterion in words, with its thresholds.
+fn k7_criterion(c: &SymmetryStays) -> String {
+    format!(
+        "in every run without a breaker (at least {} seeds) the largest channel gap over every \
+         logged step and layer is exactly 0; the dropout runs, parted, show the measure sees a \
+         gap",
+        c.min_seeds
+    )
 }
 
 fn judge_k7(j: &mut Judgement, e: &ExperimentRuns, c: &SymmetryStays) -> Evidence<Decision> {

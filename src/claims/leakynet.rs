@@ -110,28 +110,32 @@ fn erasure(codes: &[Code], c: &AveragingHinders) -> Result<(), String> {
 /// catching up with them. Refuted by rho shown above 0 or the mechanism failing at init.
 impl Judge for AveragingHinders {
     fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let c = self;
-        let w = &c.weighing;
-        let criterion = format!(
-            "at init a perturbation at the stem's output reaches the last layer below {:.0e} \
-             through any averaging layer and above {} through identities only; over the \
-             structured codes' distinct runs, Spearman rho(averaging layers, {} accuracy) below 0 \
-             (one-sided permutation test at alpha {:.2}); the identity codes beat chance by {} \
-             and level off (at most {} per epoch but for one standard error), and each averaging \
-             code has stopped catching up with them at the high learning rate (closed at most {} \
-             per epoch over its last quarter) (at least {} distinct seeds a code)",
-            c.erase_below,
-            c.pass_above,
-            format!("{:?}", w.accuracy).to_lowercase(),
-            1.0 - w.confidence,
-            w.learned,
-            w.plateau,
-            c.catch_up,
-            w.min_seeds
-        );
-        let j = Judgement::new(ClaimId::K8, &e.plan.scale, criterion, &c.rationale);
-        judged(j, |j| judge_k8(j, e, c))
+        let criterion = k8_criterion(self);
+        let j = Judgement::new(ClaimId::K8, &e.plan.scale, criterion, &self.rationale);
+        judged(j, |j| judge_k8(j, e, self))
     }
+}
+
+/// K8's criterion in words, with its thresholds.
+fn k8_criterion(c: &AveragingHinders) -> String {
+    let w = &c.weighing;
+    format!(
+        "at init a perturbation at the stem's output reaches the last layer below {:.0e} through \
+         any averaging layer and above {} through identities only; over the structured codes' \
+         distinct runs, Spearman rho(averaging layers, {} accuracy) below 0 (one-sided \
+         permutation test at alpha {:.2}); the identity codes beat chance by {} and level off (at \
+         most {} per epoch but for one standard error), and each averaging code has stopped \
+         catching up with them at the high learning rate (closed at most {} per epoch over its \
+         last quarter) (at least {} distinct seeds a code)",
+        c.erase_below,
+        c.pass_above,
+        format!("{:?}", w.accuracy).to_lowercase(),
+        1.0 - w.confidence,
+        w.learned,
+        w.plateau,
+        c.catch_up,
+        w.min_seeds
+    )
 }
 
 fn judge_k8(j: &mut Judgement, e: &ExperimentRuns, c: &AveragingHinders) -> Evidence<Decision> {

@@ -60,22 +60,25 @@ fn width_of(p: &crate::experiment::PlannedRun) -> String {
 /// beside it.
 impl Judge for IdenticalFeaturesHarm {
     fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let c = self;
-        let criterion = format!(
-            "harms training (superiority): tied k-unique:1 runs whose features stayed within {} \
-             ulps fall more than {} below He (one-sided Welch test); refuted when they are shown \
-             no more than {} below it. \"Behaves as a width-1 network\" is an exact identity, \
-             checked by make test (tests/claim_k1_identity.rs: the tied net equals a \
-             reparametrized width-1 net step for step); the plain width-1 net at the same rate is \
-             measured, not judged ({})",
-            c.drift_bound_ulps,
-            c.margin,
-            c.margin,
-            weighing_text(&c.weighing)
-        );
-        let j = Judgement::new(ClaimId::K1, &e.plan.scale, criterion, &c.rationale);
-        judged(j, |j| judge_k1(j, e, c))
+        let criterion = k1_criterion(self);
+        let j = Judgement::new(ClaimId::K1, &e.plan.scale, criterion, &self.rationale);
+        judged(j, |j| judge_k1(j, e, self))
     }
+}
+
+/// K1's criterion in words, with its thresholds.
+fn k1_criterion(c: &IdenticalFeaturesHarm) -> String {
+    format!(
+        "harms training (superiority): tied k-unique:1 runs whose features stayed within {} ulps \
+         fall more than {} below He (one-sided Welch test); refuted when they are shown no more \
+         than {} below it. \"Behaves as a width-1 network\" is an exact identity, checked by make \
+         test (tests/claim_k1_identity.rs: the tied net equals a reparametrized width-1 net step \
+         for step); the plain width-1 net at the same rate is measured, not judged ({})",
+        c.drift_bound_ulps,
+        c.margin,
+        c.margin,
+        weighing_text(&c.weighing)
+    )
 }
 
 /// The tied runs whose features stayed identical, and the others in words.
@@ -189,19 +192,23 @@ fn per_seed(runs: &Runs, w: &Weighing) -> Evidence<Point> {
 /// (rise < growth, rho < 0) is shown, Holm over the two. Unit: a distinct run.
 impl Judge for AccuracyRisesWithK {
     fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let c = self;
-        let criterion = format!(
-            "accuracy rises with K: Spearman rho(K, accuracy) over every distinct run above 0 and \
-             the rise from the smallest K to the largest above {} (Welch), each one-sided; the \
-             smallest K stopped catching up with the largest at the high learning rate; refuted \
-             when the rise is shown below {} or rho below 0 (Holm over the two) ({})",
-            c.growth,
-            c.growth,
-            weighing_text(&c.weighing)
-        );
-        let j = Judgement::new(ClaimId::K2, &e.plan.scale, criterion, &c.rationale);
-        judged(j, |j| judge_k2(j, e, c))
+        let criterion = k2_criterion(self);
+        let j = Judgement::new(ClaimId::K2, &e.plan.scale, criterion, &self.rationale);
+        judged(j, |j| judge_k2(j, e, self))
     }
+}
+
+/// K2's criterion in words, with its thresholds.
+fn k2_criterion(c: &AccuracyRisesWithK) -> String {
+    format!(
+        "accuracy rises with K: Spearman rho(K, accuracy) over every distinct run above 0 and the \
+         rise from the smallest K to the largest above {} (Welch), each one-sided; the smallest K \
+         stopped catching up with the largest at the high learning rate; refuted when the rise is \
+         shown below {} or rho below 0 (Holm over the two) ({})",
+        c.growth,
+        c.growth,
+        weighing_text(&c.weighing)
+    )
 }
 
 fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &AccuracyRisesWithK) -> Evidence<Decision> {
@@ -378,24 +385,28 @@ impl Escape {
 /// the eps) and has stopped catching up with He. Unit: a distinct seed.
 impl Judge for SmallNoiseSuffices {
     fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let c = self;
-        let criterion = format!(
-            "for some eps in (0, {}] (Holm over them): more than {} of the seeds escape chance \
-             (accuracy above chance by {}; exact binomial test) and the escaped come within {} of \
-             He (Welch, non-inferiority); eps = 0 stays more than {} below He; refuted when every \
-             small eps fails a part and has stopped catching up with He (closed at most {} per \
-             epoch of its gap over the last quarter of the high learning rate) ({})",
-            c.small_eps,
-            c.escape_fraction,
-            c.escaped_above,
-            c.margin,
-            c.margin,
-            c.catch_up,
-            weighing_text(&c.weighing)
-        );
-        let j = Judgement::new(ClaimId::K3, &e.plan.scale, criterion, &c.rationale);
-        judged(j, |j| judge_k3(j, e, c))
+        let criterion = k3_criterion(self);
+        let j = Judgement::new(ClaimId::K3, &e.plan.scale, criterion, &self.rationale);
+        judged(j, |j| judge_k3(j, e, self))
     }
+}
+
+/// K3's criterion in words, with its thresholds.
+fn k3_criterion(c: &SmallNoiseSuffices) -> String {
+    format!(
+        "for some eps in (0, {}] (Holm over them): more than {} of the seeds escape chance \
+         (accuracy above chance by {}; exact binomial test) and the escaped come within {} of He \
+         (Welch, non-inferiority); eps = 0 stays more than {} below He; refuted when every small \
+         eps fails a part and has stopped catching up with He (closed at most {} per epoch of its \
+         gap over the last quarter of the high learning rate) ({})",
+        c.small_eps,
+        c.escape_fraction,
+        c.escaped_above,
+        c.margin,
+        c.margin,
+        c.catch_up,
+        weighing_text(&c.weighing)
+    )
 }
 
 fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &SmallNoiseSuffices) -> Evidence<Decision> {

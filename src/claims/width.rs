@@ -113,24 +113,28 @@ fn require_settled(
 /// outside the band on either side (Holm over breakers and sides). Unit: a distinct seed.
 impl Judge for CharacteristicWidth {
     fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let c = self;
-        let criterion = format!(
-            "for every breaker, the final effective width (participation ratio; per run the \
-             geometric mean over layers) equivalent to He's within a factor {} (two one-sided \
-             Welch tests on the log ratio at alpha {:.2}, over at least {} distinct seeds of each \
-             group); refuted when a breaker is shown beyond the factor (Holm over breakers and \
-             sides); once the breaker has parted the channels (gap past {:.0e}) and its median \
-             width and He's have settled before the learning rate decayed (moved under {} over \
-             the last quarter of the evaluations at a high rate, at least half the first)",
-            c.width_factor,
-            1.0 - c.confidence,
-            c.min_seeds,
-            c.macro_gap,
-            c.width_plateau
-        );
-        let j = Judgement::new(ClaimId::K9, &e.plan.scale, criterion, &c.rationale);
-        judged(j, |j| judge_k9(j, e, c))
+        let criterion = k9_criterion(self);
+        let j = Judgement::new(ClaimId::K9, &e.plan.scale, criterion, &self.rationale);
+        judged(j, |j| judge_k9(j, e, self))
     }
+}
+
+/// K9's criterion in words, with its thresholds.
+fn k9_criterion(c: &CharacteristicWidth) -> String {
+    format!(
+        "for every breaker, the final effective width (participation ratio; per run the geometric \
+         mean over layers) equivalent to He's within a factor {} (two one-sided Welch tests on \
+         the log ratio at alpha {:.2}, over at least {} distinct seeds of each group); refuted \
+         when a breaker is shown beyond the factor (Holm over breakers and sides); once the \
+         breaker has parted the channels (gap past {:.0e}) and its median width and He's have \
+         settled before the learning rate decayed (moved under {} over the last quarter of the \
+         evaluations at a high rate, at least half the first)",
+        c.width_factor,
+        1.0 - c.confidence,
+        c.min_seeds,
+        c.macro_gap,
+        c.width_plateau
+    )
 }
 
 fn judge_k9(j: &mut Judgement, e: &ExperimentRuns, c: &CharacteristicWidth) -> Evidence<Decision> {

@@ -15,11 +15,11 @@ macro_rules! claim_table {
             K1 "K1" k1: IdenticalFeaturesHarm
                 => "identical features harm training",
                 "A complete lack of feature diversity at initialization (all hidden features \
- identical) harms training: the network behaves as a width-1 network.";
+identical) harms training: the network behaves as a width-1 network.";
             K2 "K2" k2: AccuracyRisesWithK
                 => "fewer unique features, lower accuracy",
                 "Accuracy of a one-hidden-layer ReLU network falls as the number of unique \
- features at initialization falls.";
+features at initialization falls.";
             K3 "K3" k3: SmallNoiseSuffices
                 => "a small noise counteracts it",
                 "A relatively small added noise counteracts the lack of diversity.";
@@ -27,33 +27,33 @@ macro_rules! claim_table {
             K4 "K4" k4: RoundingBreaksSymmetry
                 => "GPU nondeterminism breaks the symmetry",
                 "Even the noise of standard non-deterministic GPU computation is enough to break \
- the symmetry.";
+the symmetry.";
             /// K4's CPU stand-in, its own claim: an asymmetric rounding-level perturbation
             /// (gradient noise) is amplified until the channels part. It says nothing of GPU
             /// arithmetic.
             K4Cpu "K4-cpu" k4
                 => "rounding-level noise is amplified (K4's CPU stand-in)",
                 "CPU stand-in for K4: an asymmetric rounding-level perturbation (gradient noise \
- of relative std 2^-24) is amplified by training until the channels part.";
+of relative std 2^-24) is amplified by training until the channels part.";
             K5 "K5" k5: BreakerMatchesHe
                 => "ConstNet + a breaker matches He",
                 "ConstNet (identical features, almost all weights 0) trains to the accuracy of \
- its randomly initialized counterpart, given a symmetry breaker.";
+its randomly initialized counterpart, given a symmetry breaker.";
             K6 "K6" k6: ConstNetAtInit
                 => "ConstNet at init: identical channels, loss ln(classes)",
                 "ConstNet has perfect signal propagation and stable gradients at initialization.";
             K7 "K7" k7: SymmetryStays
                 => "without a breaker the symmetry stays",
                 "Without any symmetry breaker ConstNet stays channel-symmetric for the whole of \
- training.";
+training.";
             K8 "K8" k8: AveragingHinders
                 => "averaging layers hinder symmetry breaking",
                 "LeakyNet: channel-averaging layers erase inter-channel perturbations and so \
- hinder symmetry breaking; more averaging layers, lower accuracy.";
+hinder symmetry breaking; more averaging layers, lower accuracy.";
             K9 "K9" k9: CharacteristicWidth
                 => "training ends near a characteristic width",
                 "Given a symmetry breaker, training ends near solutions of a characteristic \
- effective width, whatever the initial diversity.";
+effective width, whatever the initial diversity.";
         }
     };
 }
