@@ -532,20 +532,14 @@ fn bench(
                 device,
             };
             let secs = featdiv::bench::bench_wrn_step(&step, threads, repeats)?;
-            let (min, median) = (secs[0], secs[secs.len() / 2]);
-            let gflops = step.flops()? / min / 1e9;
-            out!(
-                "{}",
-                wrn_step_summary(w, threads, repeats, (min, median), gflops)
-            );
+            let t = Timed::of(&secs, step.flops()?, threads, repeats);
+            out!("{}", wrn_step_summary(w, &t));
         }
         BenchModel::Mlp => {
             let (secs, flops) = featdiv::bench::bench_epoch(data_dir, threads, repeats)?;
-            let (min, median) = (secs[0], secs[secs.len() / 2]);
-            let gflops = flops / min / 1e9;
             out!(
                 "{}",
-                mlp_epoch_summary(threads, repeats, (min, median), gflops)
+                mlp_epoch_summary(&Timed::of(&secs, flops, threads, repeats))
             );
         }
         BenchModel::Gemm => {
@@ -566,14 +560,37 @@ fn bench(
     Ok(())
 }
 
-/// The line `featdiv bench --model wrn` prints: the step's shape and settings, then its times.
-fn wrn_step_summary(
-    w: &BenchWrnArgs,
+/// A benchmark's times (sorted seconds a repeat) and the rate at the fastest.
+struct Timed {
     threads: usize,
     repeats: usize,
-    (min, median): (f64, f64),
+    min: f64,
+    median: f64,
     gflops: f64,
-) -> String {
+}
+
+impl Timed {
+    fn of(sorted_secs: &[f64], flops: f64, threads: usize, repeats: usize) -> Timed {
+        let min = sorted_secs[0];
+        Timed {
+            threads,
+            repeats,
+            min,
+            median: sorted_secs[sorted_secs.len() / 2],
+            gflops: flops / min / 1e9,
+        }
+    }
+}
+
+/// The line `featdiv bench --model wrn` prints: the step's shape and settings, then its times.
+fn wrn_step_summary(w: &BenchWrnArgs, t: &Timed) -> String {
+    let Timed {
+        threads,
+        repeats,
+        min,
+        median,
+        gflops,
+    } = t;
     format!(
         "featdiv wrn step (ConstNet WRN-{}-{}, 3x32x32, batch {}, {} {}, {}, {threads} threads): \
          min {min:.4} s, median {median:.4} s over {repeats}; {gflops:.1} GFLOP/s",
@@ -587,12 +604,14 @@ fn wrn_step_summary(
 }
 
 /// The line `featdiv bench --model mlp` prints: the epoch's times.
-fn mlp_epoch_summary(
-    threads: usize,
-    repeats: usize,
-    (min, median): (f64, f64),
-    gflops: f64,
-) -> String {
+fn mlp_epoch_summary(t: &Timed) -> String {
+    let Timed {
+        threads,
+        repeats,
+        min,
+        median,
+        gflops,
+    } = t;
     format!(
         "featdiv mlp epoch (784-256-10, batch 128, {threads} threads): min {min:.3} s, median \
          {median:.3} s over {repeats}; {gflops:.1} GFLOP/s"
