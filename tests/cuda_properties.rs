@@ -6,6 +6,7 @@
 //!   deterministic mode; in nondeterministic mode the step at which its gap passes the report's
 //!   macroscopic level is reported, or "not observed".
 #![cfg(feature = "cuda-tests")]
+#[path = "it/common/mod.rs"]
 mod common;
 
 use common::k4::{K4On, assert_breaks, assert_control_symmetric, k4_trajectories};

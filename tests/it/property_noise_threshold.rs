@@ -23,7 +23,7 @@
 //!
 //! The fitted growth rate of a fixed configuration is snapshotted (rounded), so a change that
 //! moves it shows in review.
-mod common;
+use crate::common;
 
 use featdiv::claims::growth::{breaking_step, fit_line, trajectory_rate};
 use featdiv::config::Config;
