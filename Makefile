@@ -40,7 +40,7 @@ test: setup test-tools      ## the default claims checker: unit tests + claims a
 
 
 fuzz: setup                 ## the loaders fuzzed for 10 minutes (mutated IDX, CIFAR-10, npz, safetensors, TOML)
-	FEATDIV_FUZZ_SECONDS=600 $(CARGO) test --release --test fuzz_loaders -- --nocapture
+	FEATDIV_FUZZ_SECONDS=600 $(CARGO) test --release --test it fuzz_loaders:: -- --nocapture
 
 MUTANTS_SHARDS ?= 2
 mutants: setup              ## cargo-mutants over src/claims and src/metrics at HEAD, 2 shards at once: target/mutants-run/score.txt

@@ -2,10 +2,11 @@
 //! `cargo test --release --features cuda-tests --test cuda_properties`.
 //! - deterministic mode: two identical backward passes of a WRN are bitwise identical;
 //!   nondeterministic mode: whether they differ is reported (observed or not observed);
-//! - K4's body (tests/common/k4.rs): ConstNet on the GPU stays exactly channel-symmetric in
+//! - K4's body (tests/it/common/k4.rs): ConstNet on the GPU stays exactly channel-symmetric in
 //!   deterministic mode; in nondeterministic mode the step at which its gap passes the report's
 //!   macroscopic level is reported, or "not observed".
 #![cfg(feature = "cuda-tests")]
+#[path = "it/common/mod.rs"]
 mod common;
 
 use common::k4::{K4On, assert_breaks, assert_control_symmetric, k4_trajectories};
@@ -99,7 +100,7 @@ fn nondeterministic_backward_differs_and_deterministic_does_not() {
     );
 }
 
-/// K4's body (tests/common/k4.rs) on CUDA: the deterministic control must stay exactly
+/// K4's body (tests/it/common/k4.rs) on CUDA: the deterministic control must stay exactly
 /// symmetric; whether the nondeterministic kernels part the channels is a measurement, reported
 /// either way ("not observed" is a result, not a broken CUDA path).
 #[test]

@@ -37,7 +37,7 @@
 //! wrong rates (V = N v, every parameter at lr) must both miss the same tolerance. They show the
 //! check resolves the scale and the rates, not merely "some net of width 1": they miss it by
 //! 1e14 ulps a step and more; the identity's worst was 8.2 over 960 cases (`make proptest-deep`).
-mod common;
+use crate::common;
 
 use approx::relative_eq;
 use featdiv::config::Config;

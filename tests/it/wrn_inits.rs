@@ -46,6 +46,7 @@ fn off_centre_max(w: &Tensor) -> f64 {
 
 #[test]
 fn he_uses_the_authors_fan_out_stds() {
+    let _turn = featdiv::determinism::global_state_lock();
     let net = wrn(WrnInit::He, 4, 3);
     let conv = &net.blocks[5].conv.ws; // 128 -> 128, 3x3
     let want = 2f64.sqrt() * (1.0f64 / (9.0 * 128.0)).sqrt();
@@ -66,6 +67,7 @@ fn he_uses_the_authors_fan_out_stds() {
 
 #[test]
 fn constnet_residual_keeps_constnet_stem_and_shortcuts() {
+    let _turn = featdiv::determinism::global_state_lock();
     let net = wrn(WrnInit::ConstNetResidual { scale: 0.5 }, 2, 3);
     assert_eq!(spread_along(&net.stem.ws, 0), 0.0);
     for b in &net.blocks {
@@ -78,6 +80,7 @@ fn constnet_residual_keeps_constnet_stem_and_shortcuts() {
 
 #[test]
 fn delta_orthogonal_centre_taps_are_orthogonal() {
+    let _turn = featdiv::determinism::global_state_lock();
     let net = wrn(WrnInit::DeltaOrthogonal, 2, 3);
     for f in net.feature_layers() {
         assert_eq!(
@@ -101,6 +104,7 @@ fn delta_orthogonal_centre_taps_are_orthogonal() {
 
 #[test]
 fn zero_o_uses_zeros_ones_and_hadamard() {
+    let _turn = featdiv::determinism::global_state_lock();
     let eye = zero_o_matrix(4, 4);
     assert!(eye.equal(&Tensor::eye(4, (Kind::Float, Device::Cpu))));
     let partial = zero_o_matrix(2, 4);
@@ -155,6 +159,7 @@ fn zero_o_uses_zeros_ones_and_hadamard() {
 
 #[test]
 fn fixup_has_no_normalization_and_identity_blocks() {
+    let _turn = featdiv::determinism::global_state_lock();
     let net = wrn(WrnInit::Fixup, 2, 3);
     let names: Vec<String> = net.var_store().variables().into_keys().collect();
     assert!(
@@ -183,6 +188,7 @@ fn fixup_has_no_normalization_and_identity_blocks() {
 
 #[test]
 fn fixup_trains_without_normalization() {
+    let _turn = featdiv::determinism::global_state_lock();
     let net = wrn(WrnInit::Fixup, 1, 1);
     // Two classes told apart by brightness, which survives the global average pool.
     let y = Tensor::arange(16, (Kind::Int64, Device::Cpu)).remainder(2);
@@ -211,6 +217,7 @@ fn fixup_trains_without_normalization() {
 
 #[test]
 fn inits_refuse_the_wrong_skeleton() {
+    let _turn = featdiv::determinism::global_state_lock();
     let e = skeleton(WrnInit::Fixup, 1, 3, true).err().unwrap();
     assert!(format!("{e:#}").contains("without normalization"), "{e:#}");
     let e = skeleton(WrnInit::ConstNet, 1, 3, false).err().unwrap();

@@ -1,6 +1,6 @@
 //! Diversity metrics: the authors' correlations on their reference weights, and properties of
 //! the symmetry gap, distinct-feature counts and effective width.
-mod common;
+use crate::common;
 
 use approx::assert_abs_diff_eq;
 use featdiv::config::MlpInit;
@@ -35,6 +35,7 @@ fn correlations_match_the_authors_reference_to_1e_6() {
 
 #[test]
 fn correlations_negative_control_a_perturbed_weight_moves_off_the_reference() {
+    let _turn = featdiv::determinism::global_state_lock();
     let expected = reference();
     let weights = Tensor::read_npz(common::fixture("reference/correlation_public.npz")).unwrap();
     let (name, w) = &weights[1];
@@ -70,6 +71,7 @@ proptest! {
 
     #[test]
     fn correlations_are_invariant_under_permuting_features(o in 2i64..40, i in 2i64..40, seed in 0i64..1000) {
+        let _turn = featdiv::determinism::global_state_lock();
         tch::manual_seed(seed);
         let w = weight(o, i);
         let c = correlations(&w);
@@ -85,6 +87,7 @@ proptest! {
 
     #[test]
     fn symmetry_gap_is_zero_exactly_for_identical_features(n in 2i64..64, d in 1i64..50, k in 1usize..8, seed in 0i64..1000, which in 0usize..1000, bump_exp in -20i32..0) {
+        let _turn = featdiv::determinism::global_state_lock();
         let k = k.min(n as usize);
         tch::manual_seed(seed);
         let unique = weight(k as i64, d);
@@ -137,6 +140,7 @@ const TAIL_X: f64 = 20.0;
 /// <= 0.15 K + 0.5, ignored that S is negative half the time: width_rho > K is as likely as
 /// width_rho < K, and 2S/K has std sqrt(2/d) = 0.05, so K = 13 at 15.6 was a 3-sigma draw.)
 fn check_k_unique_width(k: usize, copies: usize, seed: i64) -> Result<(), TestCaseError> {
+    let _turn = featdiv::determinism::global_state_lock();
     let width = k * copies;
     let mut mlp =
         featdiv::models::mlp::Mlp::new(tch::Device::Cpu, ROW_DIM as i64, &[width], 10, 0.0);

@@ -3,7 +3,7 @@
 //! (ConstNet) (1e-5). Over random depth, widen factor, batch size, input shape and seed.
 //! Negative controls: the He ("varnet") init breaks identity and the closed form; a non-zero head
 //! sends gradient to the convs.
-mod common;
+use crate::common;
 
 use featdiv::config::{MemoryFormat, Precision, WrnInit};
 use featdiv::models::Model;
@@ -48,6 +48,7 @@ proptest! {
         bf16 in proptest::bool::ANY,
         channels_last in proptest::bool::ANY,
     ) {
+        let _turn = featdiv::determinism::global_state_lock();
         let format = if channels_last { MemoryFormat::ChannelsLast } else { MemoryFormat::Contiguous };
         let net = wrn(depth, widen, channels, WrnInit::ConstNet, seed);
         featdiv::precision::apply_format(format, net.var_store());
@@ -103,6 +104,7 @@ proptest! {
 
 #[test]
 fn negative_control_a_nonzero_head_sends_gradient_to_the_convs() {
+    let _turn = featdiv::determinism::global_state_lock();
     let net = wrn(10, 2, 3, WrnInit::ConstNet, 0);
     let _ = tch::no_grad(|| net.head.ws.shallow_clone().normal_(0.0, 0.1));
     let (x, y) = input(4, 3, 16, 0);
@@ -115,6 +117,7 @@ fn negative_control_a_nonzero_head_sends_gradient_to_the_convs() {
 
 #[test]
 fn depth_does_not_act_on_the_signal() {
+    let _turn = featdiv::determinism::global_state_lock();
     let (x, _) = input(4, 3, 32, 7);
     let shallow = wrn(7, 2, 3, WrnInit::ConstNet, 0).features_t(&x, true);
     let deep = wrn(28, 2, 3, WrnInit::ConstNet, 0).features_t(&x, true);

@@ -1,7 +1,7 @@
 //! Perturbation propagation: LeakyNet's identity layers pass an inter-channel perturbation and its
 //! averaging layers erase it; ConstNet's averaging shortcuts erase it at init, its identity blocks
 //! pass it. Negative control: random (He) layers keep a share of it everywhere.
-mod common;
+use crate::common;
 
 use featdiv::config::WrnInit;
 use featdiv::metrics::propagate;
@@ -28,6 +28,7 @@ fn x() -> Tensor {
 
 #[test]
 fn leakynet_identity_layers_pass_and_averaging_layers_erase() {
+    let _turn = featdiv::determinism::global_state_lock();
     // Injected after the stem: the `iiii` group returns it whole (each (even, odd) pair maps
     // x -> -x); injected between the layers of a pair it is amplified (odd layers scale by
     // -1/alpha); the first `1` layer erases it either way.
@@ -59,6 +60,7 @@ fn leakynet_identity_layers_pass_and_averaging_layers_erase() {
 
 #[test]
 fn constnet_shortcuts_erase_what_identity_blocks_pass() {
+    let _turn = featdiv::determinism::global_state_lock();
     let reach = propagate(&wrn(WrnInit::ConstNet), &x(), 0, 1e-3, true).unwrap();
     let by_name: Vec<(String, f64)> = reach.iter().map(|r| (r.layer.clone(), r.ratio)).collect();
     eprintln!("ConstNet WRN-10-1, perturbation at the stem: {by_name:?}");
@@ -78,6 +80,7 @@ fn constnet_shortcuts_erase_what_identity_blocks_pass() {
 
 #[test]
 fn out_of_range_layer_is_an_error() {
+    let _turn = featdiv::determinism::global_state_lock();
     let err = propagate(&wrn(WrnInit::ConstNet), &x(), 99, 1e-3, true).unwrap_err();
     assert!(format!("{err}").contains("out of range"));
 }

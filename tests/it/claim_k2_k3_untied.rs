@@ -4,7 +4,7 @@
 //! Fashion-MNIST cut, 10 epochs (160 steps), 3 seeds, one thread. Negative controls: untied
 //! outgoing weights make accuracy independent of K, so K2's criterion must not hold for them;
 //! without noise tied k-unique:1 stays far below He.
-mod common;
+use crate::common;
 
 use featdiv::claims::{Judge, Verdict};
 use featdiv::config::DeviceSpec;

@@ -9,7 +9,7 @@
 //! for a configuration when K5 holds; a refutation, or undecided at 48 epochs, fails the test
 //! with the numbers. The control is K5's own: ConstNet without a breaker must stay below He.
 #![cfg(feature = "full-claims")]
-mod common;
+use crate::common;
 
 use featdiv::claims::Verdict;
 use featdiv::experiment::ClaimId;

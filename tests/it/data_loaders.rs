@@ -1,6 +1,6 @@
 //! Loaders: IDX, CIFAR-10 binary and npz read what they should, and every corrupt or missing file
 //! is an error that names the file and the problem.
-mod common;
+use crate::common;
 
 use featdiv::config::DataConfig;
 use featdiv::data::{self, Batches, Split, write_cifar_batch, write_idx};
@@ -184,6 +184,7 @@ fn cifar_errors_name_file_and_problem() {
 }
 
 fn split(n: i64) -> Split {
+    let _turn = featdiv::determinism::global_state_lock();
     Split {
         images: Tensor::randn([n, 3, 4, 4], (Kind::Float, tch::Device::Cpu)),
         labels: Tensor::arange(n, (Kind::Int64, tch::Device::Cpu)).remainder(3),
@@ -333,6 +334,7 @@ fn subsets_and_synthetic_source() {
 
 #[test]
 fn unshuffled_batches_follow_file_order_and_wrap() {
+    let _turn = featdiv::determinism::global_state_lock();
     let s = Split {
         images: Tensor::arange(10, (Kind::Float, tch::Device::Cpu)).view([10, 1, 1, 1]),
         labels: Tensor::zeros([10], (Kind::Int64, tch::Device::Cpu)),
@@ -363,6 +365,7 @@ fn unshuffled_batches_follow_file_order_and_wrap() {
 
 #[test]
 fn augmentation_is_a_random_crop_of_the_reflect_padded_image_maybe_flipped() {
+    let _turn = featdiv::determinism::global_state_lock();
     let x = Tensor::randn([6, 3, 32, 32], (Kind::Float, tch::Device::Cpu));
     tch::manual_seed(1);
     let y = data::augment_batch(&x).unwrap();

@@ -1,7 +1,7 @@
 //! The `featdiv` binary end to end: train writes its records, diversity reads any checkpoint,
 //! sweep --budget stretches a plan, and bad input fails with a clear message without damaging
 //! what was written.
-mod common;
+use crate::common;
 
 use common::read_json;
 use std::path::Path;
@@ -249,7 +249,10 @@ fn diversity_reproduces_the_reference_values() {
 #[test]
 fn diversity_reads_safetensors_and_ot_and_rejects_bad_files() {
     let dir = TempDir::new().unwrap();
-    let w = tch::Tensor::randn([8, 5], (tch::Kind::Float, tch::Device::Cpu));
+    let w = {
+        let _turn = featdiv::determinism::global_state_lock();
+        tch::Tensor::randn([8, 5], (tch::Kind::Float, tch::Device::Cpu))
+    };
     let st = dir.path().join("w.safetensors");
     let ot = dir.path().join("w.ot");
     tch::Tensor::write_safetensors(&[("layer.weight", &w)], &st).unwrap();

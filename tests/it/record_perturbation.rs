@@ -1,7 +1,7 @@
 //! Recording perturbation propagation during training (`record.perturbation`) changes nothing
 //! else in the run. Alone in its test binary: libtorch's generator is process-global, and tests
 //! running beside it would draw from it between the steps compared here.
-mod common;
+use crate::common;
 
 use featdiv::records::Line;
 use tch::Device;

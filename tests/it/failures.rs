@@ -2,7 +2,7 @@
 //! worker fails its run alone, and a full disk stops the sweep at once with the file and the
 //! cause; every finished run stays whole, and a restart ends with the records and report of an
 //! uninterrupted sweep.
-mod common;
+use crate::common;
 
 use common::sweeps::*;
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! The determinism switch: what a config asks for is set in libtorch and read back from it.
-mod common;
+use crate::common;
 
 use featdiv::config::{DeterminismConfig, DeterminismMode};
 use featdiv::determinism::{apply, state};
@@ -15,6 +15,7 @@ fn cfg(mode: DeterminismMode, benchmark: bool, tf32: bool) -> DeterminismConfig 
 // One test: the switches are process-global.
 #[test]
 fn switches_are_set_and_read_back() {
+    let _turn = featdiv::determinism::global_state_lock();
     let s = apply(&cfg(DeterminismMode::Deterministic, false, false));
     assert!(
         s.cudnn_deterministic && s.deterministic_algorithms && s.deterministic_algorithms_warn_only

@@ -1,7 +1,7 @@
 //! The experiment files: every shipped one plans for every profile it has, runs are named by a
 //! stable hash of their config, shards partition the runs, and bad files or values are errors
 //! that name the file, the variant and the key.
-mod common;
+use crate::common;
 
 use featdiv::config::{DeviceSpec, MemoryFormat, Precision};
 use featdiv::experiment::{Budget, Experiment, Host, ProfileName, config_hash, load_dir};

@@ -2,7 +2,7 @@
 //! identical stay identical. Exactly, where the float32 kernels treat all features alike; within
 //! drift_bound_ulps() elsewhere (SIMD-tail units, docs/paper.md, arithmetic), and such drift is reported.
 //! Negative control: every breaker on the same configuration breaks the symmetry beyond that bound.
-mod common;
+use crate::common;
 
 use featdiv::config::Config;
 use featdiv::data::Dataset;

@@ -3,7 +3,7 @@
 //! per-step losses and final logits within 1e-4 relative, fc weights within 1e-5, and every conv's
 //! output channels still identical. Negative controls: a 10% different learning rate fails the
 //! loss check; dropout 0.01 fails the symmetry check.
-mod common;
+use crate::common;
 
 use featdiv::config::Config;
 use std::path::Path;

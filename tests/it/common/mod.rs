@@ -90,7 +90,8 @@ pub fn criteria(file: &str) -> featdiv::experiment::Criteria {
         .claims
 }
 
-/// A Wide-ResNet of `shape` with `init` from generator seed `seed`.
+/// A Wide-ResNet of `shape` with `init` from generator seed `seed`. The caller holds
+/// `featdiv::determinism::global_state_lock()` across this and whatever else it draws.
 pub fn wrn(shape: WrnShape, init: WrnInit, seed: i64) -> Wrn {
     tch::manual_seed(seed);
     let mut w = Wrn::new(tch::Device::Cpu, &shape).expect("a valid WRN shape");
@@ -98,7 +99,8 @@ pub fn wrn(shape: WrnShape, init: WrnInit, seed: i64) -> Wrn {
     w
 }
 
-/// A LeakyNet-16 of widen factor `widen` initialized by `code`, from generator seed `seed`.
+/// A LeakyNet-16 of widen factor `widen` initialized by `code`, from generator seed `seed`. The
+/// caller holds `featdiv::determinism::global_state_lock()`, as for `wrn`.
 pub fn leaky(code: &str, widen: usize, seed: i64) -> featdiv::models::leakynet::LeakyNet {
     let shape = featdiv::models::leakynet::LeakyShape {
         widen,

@@ -2,7 +2,7 @@
 //! weights, batch-norm parameters and activations) for T steps, over random depth, widen factor,
 //! batch size, learning rate and seed. Negative control: dropout 0.01 on the residual branch
 //! makes the spread > 0 within 10 steps.
-mod common;
+use crate::common;
 
 use featdiv::config::Config;
 use featdiv::metrics::channel_symmetry;

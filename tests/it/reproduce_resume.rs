@@ -1,7 +1,7 @@
 //! Resuming: a sweep killed with SIGKILL and started again finishes without redoing finished runs
 //! and with the records of an uninterrupted sweep; only this machine's dead partial runs are
 //! cleared.
-mod common;
+use crate::common;
 
 use common::sweeps::*;
 use std::collections::BTreeMap;

@@ -4,7 +4,7 @@
 //! noise stays exactly symmetric. ConstNet WRN-10-1 (`configs/constnet.toml`) on the
 //! Fashion-MNIST cut. The same body runs on CUDA with the GPU's nondeterministic kernels as the
 //! breaker (`cuda_properties`).
-mod common;
+use crate::common;
 
 use common::k4::{K4On, assert_breaks, assert_control_symmetric, k4_trajectories};
 

@@ -1,5 +1,4 @@
 //! The training core: inits, schedules, optimizer options and breakers do what the config says.
-mod common;
 
 use featdiv::config::{MlpInit, Schedule, TrainConfig, WrnInit};
 use featdiv::models::init::init_mlp;
@@ -9,6 +8,7 @@ use rstest::rstest;
 use tch::{Device, Kind, Tensor};
 
 fn mlp(hidden: &[usize], init: MlpInit, seed: i64) -> Mlp {
+    let _turn = featdiv::determinism::global_state_lock();
     tch::manual_seed(seed);
     let mut m = Mlp::new(Device::Cpu, 784, hidden, 10, 0.0);
     init_mlp(&mut m, init).unwrap();
@@ -64,6 +64,7 @@ fn init_scales(#[case] init: MlpInit, #[case] std: f64) {
 
 #[test]
 fn init_codes_parse_or_explain() {
+    let _turn = featdiv::determinism::global_state_lock();
     assert_eq!(
         "k-unique:7".parse(),
         Ok(MlpInit::KUnique { k: 7, tied: true })
@@ -149,6 +150,7 @@ fn schedules() {
 #[case(false, 5e-4)]
 #[case(true, 5e-4)]
 fn sgd_matches_the_update_rule(#[case] nesterov: bool, #[case] wd: f64) {
+    let _turn = featdiv::determinism::global_state_lock();
     use tch::nn::OptimizerConfig;
     let (lr, mom) = (0.1, 0.9);
     let vs = tch::nn::VarStore::new(Device::Cpu);
@@ -193,6 +195,7 @@ fn sgd_matches_the_update_rule(#[case] nesterov: bool, #[case] wd: f64) {
 
 #[test]
 fn dropout_is_identity_in_eval_mode_and_random_in_training() {
+    let _turn = featdiv::determinism::global_state_lock();
     tch::manual_seed(0);
     let mut m = Mlp::new(Device::Cpu, 784, &[64], 10, 0.5);
     init_mlp(&mut m, MlpInit::He).unwrap();
@@ -203,6 +206,7 @@ fn dropout_is_identity_in_eval_mode_and_random_in_training() {
 
 #[test]
 fn gradient_noise_is_relative_and_spares_zero_gradients() {
+    let _turn = featdiv::determinism::global_state_lock();
     let vs = tch::nn::VarStore::new(Device::Cpu);
     let w = vs.root().var("w", &[1000], tch::nn::Init::Const(1.0));
     let mask = Tensor::arange(1000, (Kind::Float, Device::Cpu)).remainder(2.0);
@@ -221,8 +225,11 @@ fn gradient_noise_is_relative_and_spares_zero_gradients() {
 fn init_noise_scales_with_eps_and_he_std() {
     let m = mlp(&[256], MlpInit::KUnique { k: 1, tied: true }, 0);
     let before = m.layers[0].0.detach().copy();
-    tch::manual_seed(1);
-    featdiv::breakers::add_init_noise(&m.feature_layers(), 0.1);
+    {
+        let _turn = featdiv::determinism::global_state_lock();
+        tch::manual_seed(1);
+        featdiv::breakers::add_init_noise(&m.feature_layers(), 0.1);
+    }
     let delta = (&m.layers[0].0 - before).std(true).double_value(&[]);
     let want = 0.1 * (2.0f64 / 784.0).sqrt();
     assert!((delta - want).abs() < 0.02 * want, "{delta} vs {want}");

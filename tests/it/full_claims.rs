@@ -4,7 +4,7 @@
 //! undecided); the verdicts are printed and kept in a snapshot, so a change that moves one shows
 //! in review. Needs `make data`; about 45 minutes on 2 cores.
 #![cfg(feature = "full-claims")]
-mod common;
+use crate::common;
 
 use featdiv::claims::Verdict;
 use featdiv::experiment::ClaimId;

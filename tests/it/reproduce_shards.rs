@@ -1,7 +1,7 @@
 //! Shards: three local shards started at once into one folder, a real Slurm job array on a
 //! one-node loopback cluster, and the Kubernetes indexed Job's own command each merge to the
 //! report of one unsharded sweep, byte for byte.
-mod common;
+use crate::common;
 
 use common::sweeps::*;
 use std::path::PathBuf;

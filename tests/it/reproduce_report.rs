@@ -3,7 +3,7 @@
 //! in headless Chromium, snapshots of the claims table and metrics, child processes giving the
 //! records of in-process runs, and bad input (corrupt records, missing data) as errors that name
 //! the file.
-mod common;
+use crate::common;
 
 use common::snapshots::{gap, round_numbers, same_float, settle, settled};
 use common::sweeps::*;

@@ -5,7 +5,7 @@
 //!
 //! `make test` runs it for FEATDIV_FUZZ_SECONDS (default 20); `make fuzz` for 600. Each round
 //! draws its cases from the seed it prints, so a failure replays with PROPTEST_RNG_SEED.
-mod common;
+use crate::common;
 
 use featdiv::data::{self, Split};
 use proptest::prelude::*;
@@ -98,6 +98,7 @@ const FORMATS: [Format; 7] = [
 ];
 
 fn split(n: i64) -> Split {
+    let _turn = featdiv::determinism::global_state_lock();
     Split {
         images: Tensor::rand([n, 1, 4, 4], (Kind::Float, tch::Device::Cpu)),
         labels: Tensor::arange(n, (Kind::Int64, tch::Device::Cpu)).remainder(3),
@@ -126,7 +127,10 @@ fn valid(format: Format, dir: &Path) -> (Vec<u8>, &'static str) {
             (read(&dir.join("d.npz")), "d.npz")
         }
         Format::Safetensors => {
-            let w = Tensor::randn([6, 5], (Kind::Float, tch::Device::Cpu));
+            let w = {
+                let _turn = featdiv::determinism::global_state_lock();
+                Tensor::randn([6, 5], (Kind::Float, tch::Device::Cpu))
+            };
             Tensor::write_safetensors(&[("layer.weight", &w)], dir.join("w.safetensors")).unwrap();
             (read(&dir.join("w.safetensors")), "w.safetensors")
         }

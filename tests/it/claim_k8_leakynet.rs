@@ -2,7 +2,7 @@
 //! plan and stride), an inter-channel perturbation passes `i` layers and is erased by a `1`
 //! layer (rms ratio below 1e-4). Negative controls: a random (`h`) group is no identity; an
 //! all-identity code erases nothing.
-mod common;
+use crate::common;
 
 use featdiv::config::LeakyCode;
 use featdiv::metrics::channel_deviation;
@@ -67,6 +67,7 @@ proptest! {
 
     #[test]
     fn each_identity_group_is_the_identity(widen in 1usize..3, seed in 0i64..1000, stem in prop::sample::select(vec!["i", "1"])) {
+        let _turn = featdiv::determinism::global_state_lock();
         let n = net(&format!("{stem}_iiii_iiii_iiii"), widen, seed);
         tch::manual_seed(seed + 1);
         let x = Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu));
@@ -81,6 +82,7 @@ proptest! {
 
     #[test]
     fn averaging_layers_erase_what_identity_layers_pass(seed in 0i64..1000) {
+        let _turn = featdiv::determinism::global_state_lock();
         let passed = propagation("i_iiii_iiii_iiii", seed);
         // Identity layers pass the perturbation at ratio 1 up to the eval batch norms' factor
         // 1/sqrt(1 + 1e-5) per norm; 0.1 is a tenfold margin. An averaging layer makes every
