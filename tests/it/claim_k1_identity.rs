@@ -263,7 +263,10 @@ impl WidthOne {
 
     /// Trained from `unit` by SGD with momentum written out, on the tied net's batches.
     fn train(self, unit: &Unit, cfg: &Config, ds: &Dataset, kind: Kind) -> Trajectory {
-        let leaf = |t: Tensor| t.to_kind(kind).detach().set_requires_grad(true);
+        // A copy: to_kind is the tensor itself when the kind already matches, and the in-place
+        // updates below would then train `unit` too, so the next net would start where this one
+        // ended.
+        let leaf = |t: Tensor| t.to_kind(kind).detach().copy().set_requires_grad(true);
         let w = leaf(unit.w.shallow_clone());
         let b = leaf(unit.b.shallow_clone());
         let v = leaf(unit.v.to_kind(kind) * self.head_scale);
@@ -456,11 +459,16 @@ proptest! {
 /// One fixed case, every number printed: E1's width, rate, momentum and batch (256, 0.05, 0.9,
 /// 128) on the synthetic set. In float64 the identity, both controls and the bridge to the
 /// trainer, as in the property. In float32, train::train itself: this case is one where float32
-/// rounding is amplified (the loss swings between 13 and 24 in the first steps), and the
-/// trainer's run parts from its own float64 run by about 1,700 ulps a step and from the float32
-/// width-1 net by about 4,400 (2e-2 relative), so the float32 assertion is one rounding cannot
-/// blur: the trainer follows the reparametrized net, at least 100 times closer to it than to
-/// either control, which part from it at order 1 (measured: 650 times closer).
+/// rounding is amplified (the loss swings between 13 and 24 in the first steps), so how far two
+/// float32 runs of the same exact trajectory part depends on the CPU's kernels, and the
+/// assertion is against this machine's rounding envelope: the trainer's drift from its own
+/// float64 run plus the reparametrized net's drift from its own. The float64 identity makes the
+/// two float64 runs one trajectory, so by the triangle inequality two float32 runs of the same
+/// net part by at most the envelope (1% for the pairs' different magnitudes, which part by under
+/// 1% relative); the trainer must stay within it and both controls part beyond it. A fixed
+/// separation (the trainer 100 times closer to the reparametrized net than to either control,
+/// measured 650 on an AMD EPYC) failed on an Intel Xeon without AMX (41 times): there the
+/// trainer's own float32 drift is about 66,000 ulps, as far as it is from the reparametrized net.
 #[test]
 fn e1_setting_in_both_precisions() {
     let c = Case {
@@ -475,18 +483,26 @@ fn e1_setting_in_both_precisions() {
     let (cfg, ds) = (config(&c), data());
     let trainer = tied_by_trainer(&cfg, ds).expect("E1's setting trains");
     let (unit, _) = tied_sgd(&cfg, ds, Kind::Float);
-    let (_, tied64) = tied_sgd(&cfg, ds, Kind::Double);
+    let (unit64, tied64) = tied_sgd(&cfg, ds, Kind::Double);
     let f32_eps = f64::from(f32::EPSILON);
     let vs = |net: WidthOne| parting(&trainer, &net.train(&unit, &cfg, ds, Kind::Float), f32_eps);
     let reparametrized32 = vs(WidthOne::reparametrized(&c));
     let plain32 = vs(WidthOne::at_one_rate(&c, 1.0));
     let wrong_rates32 = vs(WidthOne::at_one_rate(&c, c.width as f64));
     let own64 = parting(&trainer, &tied64, f32_eps);
+    let reparametrized_own64 = parting(
+        &WidthOne::reparametrized(&c).train(&unit, &cfg, ds, Kind::Float),
+        &WidthOne::reparametrized(&c).train(&unit64, &cfg, ds, Kind::Double),
+        f32_eps,
+    );
+    let envelope = own64.worst() + reparametrized_own64.worst();
     let report = format!(
         "{c:?}, unit moved {:.3e}, loss {:.4} -> {:.4}\n\
          float64: reparametrized {:?}\n  plain width-1 {:?}\n  wrong rates {:?}\n\
          float32 (train::train): reparametrized {reparametrized32:?}\n  plain width-1 \
-         {plain32:?}\n  wrong rates {wrong_rates32:?}\n  its own float64 run {own64:?}",
+         {plain32:?}\n  wrong rates {wrong_rates32:?}\n  its own float64 run {own64:?}\n\
+         the reparametrized net against its own float64 run {reparametrized_own64:?}\n\
+         rounding envelope {envelope:.0} ulps",
         v.moved,
         trainer.losses[0],
         trainer.losses[c.steps - 1],
@@ -504,7 +520,11 @@ fn e1_setting_in_both_precisions() {
     assert_eq!(loop_is_the_trainer(&c), Some(Ok(())), "{report}");
     let closest_control = plain32.worst().min(wrong_rates32.worst());
     assert!(
-        reparametrized32.worst() * 100.0 < closest_control,
-        "float32: the trainer follows the reparametrized width-1 net\n{report}"
+        reparametrized32.worst() <= 1.01 * envelope,
+        "float32: the trainer follows the reparametrized width-1 net within rounding\n{report}"
+    );
+    assert!(
+        closest_control > envelope,
+        "float32: both controls part beyond rounding\n{report}"
     );
 }
