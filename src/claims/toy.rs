@@ -55,7 +55,7 @@ fn width_of(p: &crate::experiment::PlannedRun) -> String {
 /// one-sided at alpha); refuted by the mirror test (the tied runs no more than `margin` below
 /// He). Unit: a seed, its tied runs whose features stayed identical averaged over the widths
 /// (runs of one seed share their data order; runs with identical records count once). "Behaves
-/// as a width-1 network" is the exact identity of tests/claim_k1_identity.rs, not a comparison
+/// as a width-1 network" is the exact identity of tests/it/claim_k1_identity.rs, not a comparison
 /// of accuracies: the plain width-1 net at the same rate trains differently and is only measured
 /// beside it.
 impl Judge for IdenticalFeaturesHarm {
@@ -72,7 +72,7 @@ fn k1_criterion(c: &IdenticalFeaturesHarm) -> String {
         "harms training (superiority): tied k-unique:1 runs whose features stayed within {} ulps \
          fall more than {} below He (one-sided Welch test); refuted when they are shown no more \
          than {} below it. \"Behaves as a width-1 network\" is an exact identity, checked by make \
-         test (tests/claim_k1_identity.rs: the tied net equals a reparametrized width-1 net step \
+         test (tests/it/claim_k1_identity.rs: the tied net equals a reparametrized width-1 net step \
          for step); the plain width-1 net at the same rate is measured, not judged ({})",
         c.drift_bound_ulps,
         c.margin,

@@ -48,7 +48,7 @@ macro_rules! criterion {
 criterion!(
     /// K1 "harms training": tied k-unique:1 runs whose features stayed identical fall more than
     /// `margin` below He (superiority). "Behaves as a width-1 network" is an exact identity,
-    /// checked as a property (tests/claim_k1_identity.rs), not a comparison of accuracies.
+    /// checked as a property (tests/it/claim_k1_identity.rs), not a comparison of accuracies.
     IdenticalFeaturesHarm {
         weighing: Weighing,
         /// How far below He the tied runs must fall for the lack of diversity to harm training.
