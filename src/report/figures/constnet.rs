@@ -3,6 +3,30 @@
 use super::*;
 use crate::claims::constnet::RoundingBreaker;
 
+/// K4's figure caption; the scale of the runs follows it.
+const K4_CAPTION: &str = "K4: ConstNet's largest channel gap against the step, each seed thin and \
+                          the mean bold, with a rounding-level breaker and without one (exact \
+                          zeros on the bottom row). Look for the breaker's gap climbing from \
+                          rounding level past the macroscopic line while the control stays at \
+                          exactly 0.";
+
+/// K5's figure caption; the scale of the runs follows it.
+const K5_CAPTION: &str = "K5: test accuracy against the epoch for He and ConstNet with each \
+                          breaker (and none), each seed thin and the mean bold. Look for every \
+                          breaker reaching He's level and ConstNet without a breaker staying far \
+                          below.";
+
+/// K6's figure caption; the scale of the runs follows it.
+const K6_CAPTION: &str = "K6: the training loss of ConstNet without a breaker over its first \
+                          logged steps, each seed; the dashed line is ln(10). Look for the first \
+                          loss sitting exactly on ln(classes): logits 0 at init.";
+
+/// K7's figure caption; the scale of the runs follows it.
+const K7_CAPTION: &str = "K7: ConstNet's largest channel gap against the step without a breaker \
+                          (every seed, on the exact-zero row when the channels are bitwise \
+                          identical) and with dropout (the control). Look for the no-breaker runs \
+                          never leaving the zero row.";
+
 pub(super) fn k4(e: &ExperimentRuns) -> Option<Figure> {
     let breaker = RoundingBreaker::of(e);
     let (name, broken) = (breaker.label(), runs_of(e, breaker.group()));
@@ -11,13 +35,7 @@ pub(super) fn k4(e: &ExperimentRuns) -> Option<Figure> {
         figure(
             ClaimId::K4,
             "k4-rounding-breaks-symmetry",
-            format!(
-                "K4: ConstNet's largest channel gap against the step, each seed thin and the mean \
-                 bold, with a rounding-level breaker and without one (exact zeros on the bottom \
-                 row). Look for the breaker's gap climbing from rounding level past the \
-                 macroscopic line while the control stays at exactly 0. {}",
-                e.plan.scale
-            ),
+            caption(K4_CAPTION, e),
             gap_chart(
                 "Rounding-level noise against exact symmetry",
                 &[
@@ -37,12 +55,7 @@ pub(super) fn k5(e: &ExperimentRuns) -> Option<Figure> {
         figure(
             ClaimId::K5,
             "k5-accuracy-vs-epoch",
-            format!(
-                "K5: test accuracy against the epoch for He and ConstNet with each breaker (and \
-                 none), each seed thin and the mean bold. Look for every breaker reaching He's \
-                 level and ConstNet without a breaker staying far below. {}",
-                e.plan.scale
-            ),
+            caption(K5_CAPTION, e),
             Chart {
                 title: "ConstNet with a breaker against He".into(),
                 x_label: "epoch".into(),
@@ -67,12 +80,7 @@ pub(super) fn k6(e: &ExperimentRuns) -> Option<Figure> {
         figure(
             ClaimId::K6,
             "k6-loss-at-init",
-            format!(
-                "K6: the training loss of ConstNet without a breaker over its first logged steps, \
-                 each seed; the dashed line is ln(10). Look for the first loss sitting exactly on \
-                 ln(classes): logits 0 at init. {}",
-                e.plan.scale
-            ),
+            caption(K6_CAPTION, e),
             Chart {
                 title: "ConstNet's first losses".into(),
                 x_label: "step + 1 (log)".into(),
@@ -92,13 +100,7 @@ pub(super) fn k7(e: &ExperimentRuns) -> Option<Figure> {
         figure(
             ClaimId::K7,
             "k7-exact-symmetry",
-            format!(
-                "K7: ConstNet's largest channel gap against the step without a breaker (every \
-                 seed, on the exact-zero row when the channels are bitwise identical) and with \
-                 dropout (the control). Look for the no-breaker runs never leaving the zero row. \
-                 {}",
-                e.plan.scale
-            ),
+            caption(K7_CAPTION, e),
             gap_chart(
                 "Exact symmetry without a breaker",
                 &[

@@ -97,6 +97,11 @@ fn runs_and_mean(
     out
 }
 
+/// A caption, then the scale of the runs it draws.
+fn caption(text: &str, e: &ExperimentRuns) -> String {
+    format!("{text} {}", e.plan.scale)
+}
+
 fn figure(claim: ClaimId, id: &str, caption: String, chart: Chart) -> Figure {
     Figure {
         claim: Some(claim),

@@ -8,12 +8,7 @@ pub(super) fn k1(e: &ExperimentRuns) -> Option<Figure> {
         figure(
             ClaimId::K1,
             "k1-tied-vs-width",
-            format!(
-                "K1: final test accuracy of tied k-unique:1 at each hidden width, without a \
-                 breaker. Look for every width sitting at the level of a width-1 net, far below \
-                 He. {}",
-                e.plan.scale
-            ),
+            caption(K1_CAPTION, e),
             Chart {
                 title: "Identical features at every width".into(),
                 x_label: "hidden width (log)".into(),
@@ -27,18 +22,23 @@ pub(super) fn k1(e: &ExperimentRuns) -> Option<Figure> {
     })
 }
 
+/// K1's figure caption; the scale of the runs follows it.
+const K1_CAPTION: &str = "K1: final test accuracy of tied k-unique:1 at each hidden width, \
+                          without a breaker. Look for every width sitting at the level of a \
+                          width-1 net, far below He.";
+
+/// K2's figure caption; the scale of the runs follows it.
+const K2_CAPTION: &str = "K2: final test accuracy of the toy model against the number K of unique \
+                          features at init (tied), every seed and the mean with its 95% interval. \
+                          Look for accuracy rising with K from the width-1 level to He's.";
+
 pub(super) fn k2(e: &ExperimentRuns) -> Option<Figure> {
     let k = accuracies(e, group::K_CURVE, Accuracy::Final);
     (!k.is_empty()).then(|| {
         figure(
             ClaimId::K2,
             "k2-accuracy-vs-k",
-            format!(
-                "K2: final test accuracy of the toy model against the number K of unique features \
-                 at init (tied), every seed and the mean with its 95% interval. Look for accuracy \
-                 rising with K from the width-1 level to He's. {}",
-                e.plan.scale
-            ),
+            caption(K2_CAPTION, e),
             Chart {
                 title: "Accuracy vs unique features K".into(),
                 x_label: "K, unique features at init (log)".into(),

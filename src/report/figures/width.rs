@@ -14,18 +14,19 @@ fn width_curve(f: &Finished) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// K9's figure caption; the scale of the runs follows it.
+const K9_CAPTION: &str = "K9: effective width (participation ratio of the feature correlations, \
+                          median over layers) against the epoch; epoch 0 is the init. Look for \
+                          the broken ConstNets ending near He's width, whatever width they \
+                          started from.";
+
 pub(super) fn k9(e: &ExperimentRuns) -> Option<Figure> {
     let series = he_and_constnets(e, width_curve);
     (!series.is_empty()).then(|| {
         figure(
             ClaimId::K9,
             "k9-width-vs-epoch",
-            format!(
-                "K9: effective width (participation ratio of the feature correlations, median \
-                 over layers) against the epoch; epoch 0 is the init. Look for the broken \
-                 ConstNets ending near He's width, whatever width they started from. {}",
-                e.plan.scale
-            ),
+            caption(K9_CAPTION, e),
             Chart {
                 title: "Effective width over training".into(),
                 x_label: "epoch".into(),
