@@ -1,6 +1,7 @@
-//! The paper's claims K1-K9 (and K4-cpu, K4's CPU stand-in), each judged by its criterion's `Judge` from
-//! the runs of the experiments that measure it to a `ClaimRow`, by the criterion the experiment
-//! file declared (`[claims.Kn]`), against a baseline trained in the same experiment. Each
+//! The paper's claims K1-K9 (and K4-cpu, K4's CPU stand-in), each judged by its criterion's
+//! `Judge` from the runs of the experiments that measure it to a `ClaimRow`, by the criterion
+//! the experiment file declared (`[claims.Kn]`), against a baseline trained in the same
+//! experiment. Each
 //! criterion is a stated test (docs/judging.md): its hypotheses, its level, its unit of
 //! replication and its multiplicity control are in the judge's doc comment. Four verdicts:
 //! holds and refuted only with every precondition met and the test rejecting at its level;
