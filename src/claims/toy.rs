@@ -72,8 +72,8 @@ fn k1_criterion(c: &IdenticalFeaturesHarm) -> String {
         "harms training (superiority): tied k-unique:1 runs whose features stayed within {} ulps \
          fall more than {} below He (one-sided Welch test); refuted when they are shown no more \
          than {} below it. \"Behaves as a width-1 network\" is an exact identity, checked by make \
-         test (tests/it/claim_k1_identity.rs: the tied net equals a reparametrized width-1 net step \
-         for step); the plain width-1 net at the same rate is measured, not judged ({})",
+         test (tests/it/claim_k1_identity.rs: the tied net equals a reparametrized width-1 net \
+         step for step); the plain width-1 net at the same rate is measured, not judged ({})",
         c.drift_bound_ulps,
         c.margin,
         c.margin,

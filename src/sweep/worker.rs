@@ -1,8 +1,8 @@
 //! `featdiv worker`: a child of a sweep that trains runs in turn, as the sweep sends them, in one
 //! process. Starting a process per run cost about 1.3 s of a run (loading libtorch, decoding the
 //! data set), as long as a toy run trains; a worker pays it once. Each run's records are those of
-//! a fresh `featdiv train` (tests/it/reproduce_report.rs checks it): every run sets its seed, thread
-//! count, determinism switches and precision itself, and the cached data set is only read.
+//! a fresh `featdiv train` (tests/it/reproduce_report.rs checks it): every run sets its seed,
+//! thread count, determinism switches and precision itself, and the cached data set is only read.
 //!
 //! The protocol is one JSON line each way per run: a `Job` on stdin, a `Report` on stdout (after
 //! `REPORT_TAG`) when the run has ended. The worker exits when its stdin closes.

@@ -34,7 +34,8 @@ mod tests {
         // The default generator is process-global: tests that draw from it take turns.
         let _turn = crate::determinism::global_state_lock();
         // The library's own check of the closed form (the property over random shapes is in
-        // tests/it/claim_k6_constnet_init.rs): same float32 batch norms in another order, a few ulps.
+        // tests/it/claim_k6_constnet_init.rs): same float32 batch norms in another order, a few
+        // ulps.
         use crate::config::WrnInit;
         use crate::models::wrn::{Wrn, WrnShape};
         use tch::{Device, Kind, Tensor};
