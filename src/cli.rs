@@ -570,6 +570,14 @@ struct Timed {
 }
 
 impl Timed {
+    /// "min .. s, median .. s over N; .. GFLOP/s", the seconds to `digits` decimals.
+    fn times(&self, digits: usize) -> String {
+        format!(
+            "min {:.digits$} s, median {:.digits$} s over {}; {:.1} GFLOP/s",
+            self.min, self.median, self.repeats, self.gflops
+        )
+    }
+
     fn of(sorted_secs: &[f64], flops: f64, threads: usize, repeats: usize) -> Timed {
         let min = sorted_secs[0];
         Timed {
@@ -584,37 +592,26 @@ impl Timed {
 
 /// The line `featdiv bench --model wrn` prints: the step's shape and settings, then its times.
 fn wrn_step_summary(w: &BenchWrnArgs, t: &Timed) -> String {
-    let Timed {
-        threads,
-        repeats,
-        min,
-        median,
-        gflops,
-    } = t;
     format!(
-        "featdiv wrn step (ConstNet WRN-{}-{}, 3x32x32, batch {}, {} {}, {}, {threads} threads): \
-         min {min:.4} s, median {median:.4} s over {repeats}; {gflops:.1} GFLOP/s",
+        "featdiv wrn step (ConstNet WRN-{}-{}, 3x32x32, batch {}, {} {}, {}, {} threads): {}",
         w.depth,
         w.widen,
         w.batch,
         w.precision.name(),
         w.memory_format.name(),
         w.device,
+        t.threads,
+        t.times(4),
     )
 }
 
 /// The line `featdiv bench --model mlp` prints: the epoch's times.
 fn mlp_epoch_summary(t: &Timed) -> String {
-    let Timed {
-        threads,
-        repeats,
-        min,
-        median,
-        gflops,
-    } = t;
+    let setting = "784-256-10, batch 128";
     format!(
-        "featdiv mlp epoch (784-256-10, batch 128, {threads} threads): min {min:.3} s, median \
-         {median:.3} s over {repeats}; {gflops:.1} GFLOP/s"
+        "featdiv mlp epoch ({setting}, {} threads): {}",
+        t.threads,
+        t.times(3)
     )
 }
 
