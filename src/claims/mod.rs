@@ -163,8 +163,8 @@ pub trait Judge {
 
 /// `judge_claim`, from the claims' table (`experiment/claim_table.rs`).
 macro_rules! define_judge_claim {
-    ($($(#[$doc:meta])* $id:ident $name:literal $field:ident $(: $ty:ty)?
-        => $words:literal, $text:literal;)*) => {
+    ($($(#[$doc:meta])* $id:ident $name:literal $field:ident
+        => $words:literal, $text:literal $(, $criterion:tt)?;)*) => {
         fn judge_claim(id: ClaimId, s: &Source, all: &[ExperimentRuns]) -> ClaimRow {
             let criteria = criteria(s);
             let declared = match id {
