@@ -114,26 +114,15 @@ pub fn k4(
         let skipped = e.plan.skipped.join(", ");
         return super::judge::not_run(
             ClaimId::K4,
-            &format!(
-                "K4 needs runs with the GPU's nondeterministic kernels and these runs have none \
-                 ({}); the CPU stand-in is judged apart as K4-cpu",
-                if skipped.is_empty() {
-                    "no CUDA device"
-                } else {
-                    &skipped
-                }
-            ),
+            &k4_without_gpu(if skipped.is_empty() {
+                "no CUDA device"
+            } else {
+                &skipped
+            }),
             &e.plan.scale,
         );
     }
-    let criterion = format!(
-        "in every seed {} (first gap below {:.0e}) opens ConstNet's symmetry gap past {:.0e} \
-         within the budget, while the run without it stays exactly symmetric",
-        b.form(),
-        c.rounding_gap,
-        c.macro_gap
-    );
-    let j = Judgement::new(b.id(), &e.plan.scale, criterion, &c.rationale);
+    let j = Judgement::new(b.id(), &e.plan.scale, k4_criterion(c, b), &c.rationale);
     judged(j, |j| judge_k4(j, e, c, all, b))
 }
 
@@ -198,12 +187,7 @@ fn judge_k4(
             runs.len()
         ))
     } else {
-        Decision::Undecided(format!(
-            "{reached} of {} seeds passed {:.0e}; the others grew but the budget ran out: a \
-             longer run would decide",
-            runs.len(),
-            c.macro_gap
-        ))
+        Decision::Undecided(k4_out_of_budget(reached, runs.len(), c.macro_gap))
     })
 }
 
@@ -322,11 +306,7 @@ fn judge_k5(j: &mut Judgement, e: &ExperimentRuns, c: &BreakerMatchesHe) -> Evid
         } else if !tests.is_empty() && all_of(&within) <= alpha {
             Decision::Holds
         } else {
-            Decision::Undecided(format!(
-                "a breaker is not shown within {} of He (its bound straddles -{}): more seeds \
-                 would decide",
-                c.margin, c.margin
-            ))
+            Decision::Undecided(k5_straddles(c.margin))
         },
     )
 }
@@ -492,4 +472,41 @@ fn judge_k7(j: &mut Judgement, e: &ExperimentRuns, c: &SymmetryStays) -> Evidenc
     } else {
         Decision::Refuted(format!("without a breaker the gap reached {gap:.2e}"))
     })
+}
+
+// The criteria and reasons of K4 and K5 in words: templates, so the judges read as logic.
+
+/// K4's criterion in words, with its thresholds, for its breaker (`b`).
+fn k4_criterion(c: &RoundingBreaksSymmetry, b: RoundingBreaker) -> String {
+    format!(
+        "in every seed {} (first gap below {:.0e}) opens ConstNet's symmetry gap past {:.0e} \
+         within the budget, while the run without it stays exactly symmetric",
+        b.form(),
+        c.rounding_gap,
+        c.macro_gap
+    )
+}
+
+/// Why K4 is not run: `missing` says what the runs lack (the skipped variants, or no device).
+fn k4_without_gpu(missing: &str) -> String {
+    format!(
+        "K4 needs runs with the GPU's nondeterministic kernels and these runs have none \
+         ({missing}); the CPU stand-in is judged apart as K4-cpu"
+    )
+}
+
+/// K4 undecided: every seed's gap grew, but only `reached` of `seeds` passed `macro_gap`.
+fn k4_out_of_budget(reached: usize, seeds: usize, macro_gap: f64) -> String {
+    format!(
+        "{reached} of {seeds} seeds passed {macro_gap:.0e}; the others grew but the budget ran \
+         out: a longer run would decide"
+    )
+}
+
+/// K5 undecided: some breaker's bound straddles the margin.
+fn k5_straddles(margin: f64) -> String {
+    format!(
+        "a breaker is not shown within {margin} of He (its bound straddles -{margin}): more seeds \
+         would decide"
+    )
 }

@@ -203,10 +203,7 @@ fn judge_k8(j: &mut Judgement, e: &ExperimentRuns, c: &AveragingHinders) -> Evid
     } else if rho.is_nan() {
         Decision::Undecided("every structured code reached the same accuracy".into())
     } else {
-        Decision::Undecided(format!(
-            "rho {rho:.2} is not shown below 0 (p {p_fall:.2e}): more seeds or a longer budget \
-             would decide"
-        ))
+        Decision::Undecided(k8_fall_not_shown(rho, p_fall))
     })
 }
 
@@ -230,4 +227,12 @@ fn trend(
             .push(super::evidence::accuracy(f, c.weighing.accuracy)?);
     }
     Ok(pairs)
+}
+
+/// K8 undecided: the fall of accuracy with the averaging layers is not shown.
+fn k8_fall_not_shown(rho: f64, p_fall: f64) -> String {
+    format!(
+        "rho {rho:.2} is not shown below 0 (p {p_fall:.2e}): more seeds or a longer budget would \
+         decide"
+    )
 }

@@ -507,18 +507,10 @@ fn decide_k3(
                 &c.weighing,
             )?;
         }
-        return Ok(Decision::Refuted(format!(
-            "every eps up to {} fails: too few seeds escape chance, or the escaped stay more than \
-             {} below He",
-            c.small_eps, c.margin
-        )));
+        return Ok(Decision::Refuted(k3_every_eps_fails(c)));
     }
     measure_catch_up(j, e, (judged, he_runs), &c.weighing)?;
-    Ok(Decision::Undecided(format!(
-        "no small eps is shown to counteract (Holm over {} at alpha {alpha:.2}), nor every one \
-         shown to fail; more seeds would narrow the bounds",
-        judged.len()
-    )))
+    Ok(Decision::Undecided(k3_neither_shown(judged.len(), alpha)))
 }
 
 /// How fast each small eps still closed on He at the end of the high learning rate: what more
@@ -545,4 +537,22 @@ fn measure_catch_up(
         ));
     }
     Ok(())
+}
+
+/// K3 refuted: why, with its thresholds.
+fn k3_every_eps_fails(c: &SmallNoiseSuffices) -> String {
+    format!(
+        "every eps up to {} fails: too few seeds escape chance, or the escaped stay more than {} \
+         below He",
+        c.small_eps, c.margin
+    )
+}
+
+/// K3 undecided: neither a small eps that counteracts nor every one failing is shown, over
+/// `eps` of them.
+fn k3_neither_shown(eps: usize, alpha: f64) -> String {
+    format!(
+        "no small eps is shown to counteract (Holm over {eps} at alpha {alpha:.2}), nor every one \
+         shown to fail; more seeds would narrow the bounds"
+    )
 }

@@ -5,6 +5,16 @@ fn leaky_code(name: &str) -> Option<crate::config::LeakyCode> {
     crate::config::LeakyCode::parse(name, 16).ok()
 }
 
+/// K8's figure caption, with Spearman's rho over its runs; the scale of the runs follows it.
+fn k8_caption(rho: f64, runs: usize) -> String {
+    format!(
+        "K8: LeakyNet's best test accuracy against the number of channel-averaging layers of its \
+         init code (each seed, and each code's mean labelled), Spearman rho = {rho:.2} over \
+         {runs} runs (the criterion and its critical value are in the panel). Look for accuracy \
+         falling as averaging layers are added."
+    )
+}
+
 pub(super) fn k8(e: &ExperimentRuns) -> Option<Figure> {
     let mut dots = Vec::new();
     let mut means = Series {
@@ -42,14 +52,7 @@ pub(super) fn k8(e: &ExperimentRuns) -> Option<Figure> {
         figure(
             ClaimId::K8,
             "k8-accuracy-vs-averaging-layers",
-            format!(
-                "K8: LeakyNet's best test accuracy against the number of channel-averaging layers \
-                 of its init code (each seed, and each code's mean labelled), Spearman rho = \
-                 {rho:.2} over {} runs (the criterion and its critical value are in the panel). \
-                 Look for accuracy falling as averaging layers are added. {}",
-                xs.len(),
-                e.plan.scale
-            ),
+            caption(&k8_caption(rho, xs.len()), e),
             Chart {
                 title: "Accuracy vs averaging layers".into(),
                 x_label: "channel-averaging layers in the init code".into(),

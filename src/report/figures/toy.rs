@@ -52,6 +52,16 @@ pub(super) fn k2(e: &ExperimentRuns) -> Option<Figure> {
     })
 }
 
+/// K3's figure caption, with the largest eps that counts as small; the scale of the runs follows
+/// it.
+fn k3_caption(small_eps: f64) -> String {
+    format!(
+        "K3: tied k-unique:1 with init noise eps times the He std (log axis), every seed and the \
+         mean with its 95% interval; noise left of the dashed line counts as small (eps <= \
+         {small_eps}). Look for a small eps reaching the margin below He."
+    )
+}
+
 pub(super) fn k3(e: &ExperimentRuns) -> Option<Figure> {
     let all = accuracies(e, group::EPS_CURVE, Accuracy::Final);
     let eps: Vec<Point> = all.iter().filter(|p| p.x > 0.0).cloned().collect();
@@ -69,12 +79,7 @@ pub(super) fn k3(e: &ExperimentRuns) -> Option<Figure> {
         figure(
             ClaimId::K3,
             "k3-accuracy-vs-eps",
-            format!(
-                "K3: tied k-unique:1 with init noise eps times the He std (log axis), every seed \
-                 and the mean with its 95% interval; noise left of the dashed line counts as \
-                 small (eps <= {}). Look for a small eps reaching the margin below He. {}",
-                c.small_eps, e.plan.scale
-            ),
+            caption(&k3_caption(c.small_eps), e),
             Chart {
                 title: "Accuracy vs init noise eps".into(),
                 x_label: "eps, init noise relative to the He std (log)".into(),
