@@ -24,7 +24,7 @@ identical) harms training: the network behaves as a width-1 network.",
                     /// network" is an exact identity, checked as a property
                     /// (tests/it/claim_k1_identity.rs), not a comparison of accuracies.
                     IdenticalFeaturesHarm {
-                        weighing: Weighing = weighing,
+                        weighing: Weighing = Weighing::check,
                         /// How far below He the tied runs must fall for the lack of diversity to
                         /// harm training.
                         margin: f64 = in_unit,
@@ -40,7 +40,7 @@ features at initialization falls.",
                 {
                     /// K2: accuracy rises with the number K of unique features.
                     AccuracyRisesWithK {
-                        weighing: Weighing = weighing,
+                        weighing: Weighing = Weighing::check,
                         /// The least rise from the smallest K to the largest that counts as a
                         /// real dependence.
                         growth: f64 = in_unit,
@@ -59,7 +59,7 @@ features at initialization falls.",
                     /// chance, so the two parts are judged apart: a mean over both kinds of seed
                     /// has no useful interval.
                     SmallNoiseSuffices {
-                        weighing: Weighing = weighing,
+                        weighing: Weighing = Weighing::check,
                         margin: f64 = in_unit,
                         /// The largest eps (relative to the He std) that counts as small.
                         small_eps: f64 = above_zero,
@@ -104,7 +104,7 @@ its randomly initialized counterpart, given a symmetry breaker.",
                 {
                     /// K5: ConstNet with each breaker within `margin` of He.
                     BreakerMatchesHe {
-                        weighing: Weighing = weighing,
+                        weighing: Weighing = Weighing::check,
                         margin: f64 = in_unit,
                         /// A breaker has broken the symmetry once its gap passed this.
                         macro_gap: f64 = above_zero,
@@ -144,7 +144,7 @@ hinder symmetry breaking; more averaging layers, lower accuracy.",
                     /// K8: averaging layers erase a perturbation at init, and accuracy falls with
                     /// their number.
                     AveragingHinders |c| {
-                        weighing: Weighing = weighing,
+                        weighing: Weighing = Weighing::check,
                         /// Reach (to the last layer, relative to the injected size) below which
                         /// it is erased.
                         erase_below: f64 = below(c.pass_above, "pass_above"),

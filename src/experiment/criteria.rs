@@ -69,10 +69,6 @@ impl Weighing {
 // The checks a criterion's keys name in the claims' table: each takes the value and its key
 // (`K5.margin`) and errors naming `claims.` and the key.
 
-fn weighing(w: &Weighing, key: &str) -> Result<()> {
-    w.check(key)
-}
-
 /// A key any value of its type is valid for.
 fn any<T>(_: &T, _: &str) -> Result<()> {
     Ok(())
