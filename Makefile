@@ -32,7 +32,7 @@ test-tools:                 ## Chromium and a one-node Slurm (Debian packages) f
 build: setup
 	$(CARGO) build --release
 
-test: setup test-tools      ## the default claims checker: unit tests + claims at small scale (test binaries 7.5-9.2 min on 2 cores, docs/testing.md)
+test: setup test-tools      ## the default claims checker: unit tests + claims at small scale (test binaries 5.4-9.2 min on 2 cores without AMX, docs/testing.md)
 	@echo "proptest seed: PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) (make test PROPTEST_RNG_SEED=$(PROPTEST_RNG_SEED) replays these cases)"
 	@rm -f target/skipped-tests.txt
 	$(CARGO) test --release
