@@ -1,13 +1,13 @@
 //! K4, K5, K6, K7 on ConstNet (E2): rounding-level noise breaks the symmetry, a broken ConstNet
 //! trains like He, the signal at init, and exact symmetry without a breaker.
-use super::Judge;
 use super::evidence::{
     Evidence, Runs, chance, distinct, first_above, gap_trajectory, group, hashes, largest,
     require_seeds,
 };
 use super::judge::{Decision, Estimate, Flaw, Judgement};
-use super::pace::{require_caught_up, require_levelled, require_trained};
+use super::pace::{require_caught_up, require_levelled, trained_he};
 use super::stats::{Point, Welch, all_of, holm};
+use super::{Claim, Judge};
 use super::{ClaimRow, acc_text, judged};
 use crate::experiment::{
     BreakerMatchesHe, ClaimId, ConstNetAtInit, RoundingBreaksSymmetry, SymmetryStays,
@@ -217,98 +217,90 @@ fn rounding_in_the_toy_model(all: &[ExperimentRuns], macro_gap: f64) -> Evidence
 /// against H1 above it (Welch, non-inferiority); every breaker must pass (an intersection: each
 /// at alpha, no correction). Refuted when some breaker is shown more than `margin` below He
 /// (Holm over the breakers). Unit: a distinct seed (init, data order, breaker draws).
-impl Judge for BreakerMatchesHe {
-    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let criterion = k5_criterion(self);
-        let j = Judgement::new(ClaimId::K5, &e.plan.scale, criterion, &self.rationale);
-        judged(j, |j| judge_k5(j, e, self))
+impl Claim for BreakerMatchesHe {
+    fn criterion(&self) -> String {
+        let w = &self.weighing;
+        format!(
+            "every breaker's {} accuracy within {} of He (non-inferiority, one-sided Welch at \
+             alpha {:.2} over at least {} distinct seeds, spreads floored at the test set's \
+             binomial noise; every breaker must pass), once it has parted the channels (gap past \
+             {:.0e}), levelled off (rise at most {} per epoch) and, if short of He, stopped \
+             catching up with it at the high learning rate (closed at most {} per epoch over its \
+             last quarter, but for one standard error); refuted when a breaker is shown more than \
+             {} below He (Holm over the breakers); the run without a breaker more than {} below \
+             He; He beats chance by {} and levelled off at its high learning rate",
+            format!("{:?}", w.accuracy).to_lowercase(),
+            self.margin,
+            1.0 - w.confidence,
+            w.min_seeds,
+            self.macro_gap,
+            w.plateau,
+            self.catch_up,
+            self.margin,
+            self.margin,
+            w.learned
+        )
     }
-}
 
-/// K5's criterion in words, with its thresholds.
-fn k5_criterion(c: &BreakerMatchesHe) -> String {
-    let w = &c.weighing;
-    format!(
-        "every breaker's {} accuracy within {} of He (non-inferiority, one-sided Welch at alpha \
-         {:.2} over at least {} distinct seeds, spreads floored at the test set's binomial noise; \
-         every breaker must pass), once it has parted the channels (gap past {:.0e}), levelled \
-         off (rise at most {} per epoch) and, if short of He, stopped catching up with it at the \
-         high learning rate (closed at most {} per epoch over its last quarter, but for one \
-         standard error); refuted when a breaker is shown more than {} below He (Holm over the \
-         breakers); the run without a breaker more than {} below He; He beats chance by {} and \
-         levelled off at its high learning rate",
-        format!("{:?}", w.accuracy).to_lowercase(),
-        c.margin,
-        1.0 - w.confidence,
-        w.min_seeds,
-        c.macro_gap,
-        w.plateau,
-        c.catch_up,
-        c.margin,
-        c.margin,
-        w.learned
-    )
-}
-
-fn judge_k5(j: &mut Judgement, e: &ExperimentRuns, c: &BreakerMatchesHe) -> Evidence<Decision> {
-    let w = &c.weighing;
-    let he_runs = distinct(e.finished(group::HE));
-    require_trained(j, "He", &he_runs, w)?;
-    let he = group(e, group::HE, w.accuracy)?
-        .ok_or_else(|| Flaw::new(&e.plan.experiment, "no He runs"))?;
-    let none = group(e, group::NO_BREAKER, w.accuracy)?
-        .ok_or_else(|| Flaw::new(&e.plan.experiment, "no run without a breaker"))?;
-    let control = Welch::of(&none, &he);
-    let alpha = 1.0 - w.confidence;
-    j.measure(format!(
-        "He {}; ConstNet, no breaker {} ({})",
-        acc_text(&he),
-        acc_text(&none),
-        control.interval(w.confidence).text()
-    ));
-    j.require(
-        &format!(
-            "without a breaker ConstNet stays more than {} below He",
-            c.margin
-        ),
-        control.p_below(-c.margin) <= alpha,
-        control.interval(w.confidence).text(),
-        "the breakers have nothing to show at this budget",
-    );
-    j.runs(
-        hashes(&he_runs)
-            .into_iter()
-            .chain(hashes(&e.finished(group::NO_BREAKER))),
-    );
-    let mut tests = Vec::new();
-    for name in group::BREAKERS {
-        if let Some(t) = judge_breaker(j, e, name, &he, c)? {
-            tests.push((name, t));
-        }
-    }
-    j.require_breakers(&tests.iter().map(|(g, _)| *g).collect::<Vec<_>>());
-    let below: Vec<f64> = tests.iter().map(|(_, t)| t.p_below(-c.margin)).collect();
-    let within: Vec<f64> = tests.iter().map(|(_, t)| t.p_above(-c.margin)).collect();
-    if let Some(((g, t), _)) = tests.iter().zip(&within).max_by(|a, b| a.1.total_cmp(b.1)) {
-        j.estimate(Estimate::bounded(
-            format!("+{g} minus He"),
-            &t.interval(w.confidence),
+    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+        let w = &self.weighing;
+        let he_runs = trained_he(j, e, w)?;
+        let he = group(e, group::HE, w.accuracy)?
+            .ok_or_else(|| Flaw::new(&e.plan.experiment, "no He runs"))?;
+        let none = group(e, group::NO_BREAKER, w.accuracy)?
+            .ok_or_else(|| Flaw::new(&e.plan.experiment, "no run without a breaker"))?;
+        let control = Welch::of(&none, &he);
+        let alpha = 1.0 - w.confidence;
+        j.measure(format!(
+            "He {}; ConstNet, no breaker {} ({})",
+            acc_text(&he),
+            acc_text(&none),
+            control.interval(w.confidence).text()
         ));
+        j.require(
+            &format!(
+                "without a breaker ConstNet stays more than {} below He",
+                self.margin
+            ),
+            control.p_below(-self.margin) <= alpha,
+            control.interval(w.confidence).text(),
+            "the breakers have nothing to show at this budget",
+        );
+        j.runs(
+            hashes(&he_runs)
+                .into_iter()
+                .chain(hashes(&e.finished(group::NO_BREAKER))),
+        );
+        let mut tests = Vec::new();
+        for name in group::BREAKERS {
+            if let Some(t) = judge_breaker(j, e, name, &he, self)? {
+                tests.push((name, t));
+            }
+        }
+        j.require_breakers(&tests.iter().map(|(g, _)| *g).collect::<Vec<_>>());
+        let below: Vec<f64> = tests.iter().map(|(_, t)| t.p_below(-self.margin)).collect();
+        let within: Vec<f64> = tests.iter().map(|(_, t)| t.p_above(-self.margin)).collect();
+        if let Some(((g, t), _)) = tests.iter().zip(&within).max_by(|a, b| a.1.total_cmp(b.1)) {
+            j.estimate(Estimate::bounded(
+                format!("+{g} minus He"),
+                &t.interval(w.confidence),
+            ));
+        }
+        Ok(
+            if let Some(i) = holm(&below, alpha).iter().position(|r| *r) {
+                let (g, t) = &tests[i];
+                Decision::Refuted(format!(
+                    "+{g} is shown more than {} below He: {}",
+                    self.margin,
+                    t.interval(w.confidence).text()
+                ))
+            } else if !tests.is_empty() && all_of(&within) <= alpha {
+                Decision::Holds
+            } else {
+                Decision::Undecided(k5_straddles(self.margin))
+            },
+        )
     }
-    Ok(
-        if let Some(i) = holm(&below, alpha).iter().position(|r| *r) {
-            let (g, t) = &tests[i];
-            Decision::Refuted(format!(
-                "+{g} is shown more than {} below He: {}",
-                c.margin,
-                t.interval(w.confidence).text()
-            ))
-        } else if !tests.is_empty() && all_of(&within) <= alpha {
-            Decision::Holds
-        } else {
-            Decision::Undecided(k5_straddles(c.margin))
-        },
-    )
 }
 
 /// One breaker's preconditions (seeds, channels parted, levelled off) and its accuracy against
@@ -358,120 +350,106 @@ fn judge_breaker(
     Ok(Some(t))
 }
 
-impl Judge for ConstNetAtInit {
-    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let criterion = k6_criterion(self);
-        let j = Judgement::new(ClaimId::K6, &e.plan.scale, criterion, &self.rationale);
-        judged(j, |j| judge_k6(j, e, self))
+impl Claim for ConstNetAtInit {
+    fn criterion(&self) -> String {
+        format!(
+            "for every run without a breaker: at init every conv has exactly one distinct channel, \
+             and the loss at step 0 is ln(classes) within {:.0e} (the closed form and the step-0 \
+             gradients are checked by make test)",
+            self.loss_tol
+        )
     }
-}
 
-/// K6's criterion in words, with its thresholds.
-fn k6_criterion(c: &ConstNetAtInit) -> String {
-    format!(
-        "for every run without a breaker: at init every conv has exactly one distinct channel, \
-         and the loss at step 0 is ln(classes) within {:.0e} (the closed form and the step-0 \
-         gradients are checked by make test)",
-        c.loss_tol
-    )
-}
-
-fn judge_k6(j: &mut Judgement, e: &ExperimentRuns, c: &ConstNetAtInit) -> Evidence<Decision> {
-    let none = e.finished(group::NO_BREAKER);
-    require_seeds(j, "ConstNet without a breaker", none.len(), 1);
-    j.runs(hashes(&none));
-    let mut broken = Vec::new();
-    let mut most = 0;
-    for (p, f) in &none {
-        let layers = &f.summary.diversity_init;
-        if layers.is_empty() {
-            return Err(Flaw::new(
-                RunFiles(&f.dir).summary(),
-                "diversity_init lists no layers",
+    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+        let none = e.finished(group::NO_BREAKER);
+        require_seeds(j, "ConstNet without a breaker", none.len(), 1);
+        j.runs(hashes(&none));
+        let mut broken = Vec::new();
+        let mut most = 0;
+        for (p, f) in &none {
+            let layers = &f.summary.diversity_init;
+            if layers.is_empty() {
+                return Err(Flaw::new(
+                    RunFiles(&f.dir).summary(),
+                    "diversity_init lists no layers",
+                ));
+            }
+            let step0 = f.steps.iter().find(|s| s.step == 0);
+            let loss = step0
+                .map(|s| s.loss)
+                .ok_or_else(|| Flaw::new(RunFiles(&f.dir).steps(), "no record of step 0"))?;
+            if !loss.is_finite() {
+                return Err(Flaw::new(
+                    RunFiles(&f.dir).steps(),
+                    format!("the loss at step 0 is {loss}"),
+                ));
+            }
+            let want = -chance(f)?.ln();
+            let distinct: Vec<usize> = layers.iter().map(|l| l.distinct_exact).collect();
+            most = distinct.iter().copied().fold(most, usize::max);
+            j.measure(format!(
+                "seed {}: loss at step 0 {loss:.6} vs ln(classes) {want:.6}; distinct channels per \
+                 conv {distinct:?}",
+                p.seed
             ));
+            if distinct.iter().any(|&d| d != 1) || (loss - want).abs() > self.loss_tol {
+                broken.push(format!("seed {}", p.seed));
+            }
         }
-        let step0 = f.steps.iter().find(|s| s.step == 0);
-        let loss = step0
-            .map(|s| s.loss)
-            .ok_or_else(|| Flaw::new(RunFiles(&f.dir).steps(), "no record of step 0"))?;
-        if !loss.is_finite() {
-            return Err(Flaw::new(
-                RunFiles(&f.dir).steps(),
-                format!("the loss at step 0 is {loss}"),
-            ));
-        }
-        let want = -chance(f)?.ln();
-        let distinct: Vec<usize> = layers.iter().map(|l| l.distinct_exact).collect();
-        most = distinct.iter().copied().fold(most, usize::max);
-        j.measure(format!(
-            "seed {}: loss at step 0 {loss:.6} vs ln(classes) {want:.6}; distinct channels per \
-             conv {distinct:?}",
-            p.seed
+        j.estimate(Estimate::exact(
+            "most distinct channels of a conv at init",
+            most as f64,
         ));
-        if distinct.iter().any(|&d| d != 1) || (loss - want).abs() > c.loss_tol {
-            broken.push(format!("seed {}", p.seed));
-        }
-    }
-    j.estimate(Estimate::exact(
-        "most distinct channels of a conv at init",
-        most as f64,
-    ));
-    Ok(if broken.is_empty() {
-        Decision::Holds
-    } else {
-        Decision::Refuted(format!(
-            "not ConstNet's state at init in {}",
-            broken.join(", ")
-        ))
-    })
-}
-
-impl Judge for SymmetryStays {
-    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let criterion = k7_criterion(self);
-        let j = Judgement::new(ClaimId::K7, &e.plan.scale, criterion, &self.rationale);
-        judged(j, |j| judge_k7(j, e, self))
+        Ok(if broken.is_empty() {
+            Decision::Holds
+        } else {
+            Decision::Refuted(format!(
+                "not ConstNet's state at init in {}",
+                broken.join(", ")
+            ))
+        })
     }
 }
 
-/// K7's criterion in words, with its thresholds.
-fn k7_criterion(c: &SymmetryStays) -> String {
-    format!(
-        "in every run without a breaker (at least {} seeds) the largest channel gap over every \
-         logged step and layer is exactly 0; the dropout runs, parted, show the measure sees a \
-         gap",
-        c.min_seeds
-    )
-}
+impl Claim for SymmetryStays {
+    fn criterion(&self) -> String {
+        format!(
+            "in every run without a breaker (at least {} seeds) the largest channel gap over every \
+             logged step and layer is exactly 0; the dropout runs, parted, show the measure sees a \
+             gap",
+            self.min_seeds
+        )
+    }
 
-fn judge_k7(j: &mut Judgement, e: &ExperimentRuns, c: &SymmetryStays) -> Evidence<Decision> {
-    let none = e.finished(group::NO_BREAKER);
-    require_seeds(j, "ConstNet without a breaker", none.len(), c.min_seeds);
-    let dropout = e.finished(group::DROPOUT);
-    let control = largest_of(&dropout)?;
-    j.require(
-        "the dropout control parts the channels (gap > 0)",
-        !dropout.is_empty() && control > 0.0,
-        format!("largest gap {control:.2e}"),
-        "add the dropout variant, or a longer budget",
-    );
-    let gap = largest_of(&none)?;
-    let logged: usize = none.iter().map(|(_, f)| f.steps.len()).sum();
-    j.estimate(Estimate::exact(
-        "largest channel gap without a breaker",
-        gap,
-    ));
-    j.measure(format!(
-        "largest channel gap over {logged} logged steps of {} seeds (all layers): {gap:.1e}; \
-         control with dropout: {control:.2e}",
-        none.len()
-    ));
-    j.runs(hashes(&none));
-    Ok(if gap == 0.0 {
-        Decision::Holds
-    } else {
-        Decision::Refuted(format!("without a breaker the gap reached {gap:.2e}"))
-    })
+    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+        let none = e.finished(group::NO_BREAKER);
+        require_seeds(j, "ConstNet without a breaker", none.len(), self.min_seeds);
+        let dropout = e.finished(group::DROPOUT);
+        let control = largest_of(&dropout)?;
+        j.require(
+            "the dropout control parts the channels (gap > 0)",
+            !dropout.is_empty() && control > 0.0,
+            format!("largest gap {control:.2e}"),
+            "add the dropout variant, or a longer budget",
+        );
+        let gap = largest_of(&none)?;
+        let logged: usize = none.iter().map(|(_, f)| f.steps.len()).sum();
+        j.estimate(Estimate::exact(
+            "largest channel gap without a breaker",
+            gap,
+        ));
+        j.measure(format!(
+            "largest channel gap over {logged} logged steps of {} seeds (all layers): {gap:.1e}; \
+             control with dropout: {control:.2e}",
+            none.len()
+        ));
+        j.runs(hashes(&none));
+        Ok(if gap == 0.0 {
+            Decision::Holds
+        } else {
+            Decision::Refuted(format!("without a breaker the gap reached {gap:.2e}"))
+        })
+    }
 }
 
 // The criteria and reasons of K4 and K5 in words: templates, so the judges read as logic.

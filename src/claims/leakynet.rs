@@ -1,13 +1,13 @@
 //! K8 on LeakyNet (E3): channel-averaging layers erase a perturbation at init, and accuracy falls
 //! with their number.
-use super::Judge;
+use super::Claim;
+use super::acc_text;
 use super::evidence::{Evidence, distinct, hashes, point, require_seeds};
 use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{require_caught_up, require_trained};
 use super::stats::{Point, spearman, spearman_p};
-use super::{ClaimRow, acc_text, judged};
 use crate::config::{LeakyCode, ModelSpec};
-use crate::experiment::{AveragingHinders, ClaimId, PlannedRun};
+use crate::experiment::{AveragingHinders, PlannedRun};
 use crate::records::RunFiles;
 use crate::runs::{ExperimentRuns, Finished};
 
@@ -108,103 +108,101 @@ fn erasure(codes: &[Code], c: &AveragingHinders) -> Result<(), String> {
 /// another on these inputs, such as a 1/C_in centre tap on one channel, trains byte-identical
 /// runs and counts once); with the identity codes trained and each averaging code no longer
 /// catching up with them. Refuted by rho shown above 0 or the mechanism failing at init.
-impl Judge for AveragingHinders {
-    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let criterion = k8_criterion(self);
-        let j = Judgement::new(ClaimId::K8, &e.plan.scale, criterion, &self.rationale);
-        judged(j, |j| judge_k8(j, e, self))
+impl Claim for AveragingHinders {
+    fn criterion(&self) -> String {
+        let w = &self.weighing;
+        format!(
+            "at init a perturbation at the stem's output reaches the last layer below {:.0e} \
+             through any averaging layer and above {} through identities only; over the structured \
+             codes' distinct runs, Spearman rho(averaging layers, {} accuracy) below 0 (one-sided \
+             permutation test at alpha {:.2}); the identity codes beat chance by {} and level off \
+             (at most {} per epoch but for one standard error), and each averaging code has \
+             stopped catching up with them at the high learning rate (closed at most {} per epoch \
+             over its last quarter) (at least {} distinct seeds a code)",
+            self.erase_below,
+            self.pass_above,
+            format!("{:?}", w.accuracy).to_lowercase(),
+            1.0 - w.confidence,
+            w.learned,
+            w.plateau,
+            self.catch_up,
+            w.min_seeds
+        )
     }
-}
 
-/// K8's criterion in words, with its thresholds.
-fn k8_criterion(c: &AveragingHinders) -> String {
-    let w = &c.weighing;
-    format!(
-        "at init a perturbation at the stem's output reaches the last layer below {:.0e} through \
-         any averaging layer and above {} through identities only; over the structured codes' \
-         distinct runs, Spearman rho(averaging layers, {} accuracy) below 0 (one-sided \
-         permutation test at alpha {:.2}); the identity codes beat chance by {} and level off (at \
-         most {} per epoch but for one standard error), and each averaging code has stopped \
-         catching up with them at the high learning rate (closed at most {} per epoch over its \
-         last quarter) (at least {} distinct seeds a code)",
-        c.erase_below,
-        c.pass_above,
-        format!("{:?}", w.accuracy).to_lowercase(),
-        1.0 - w.confidence,
-        w.learned,
-        w.plateau,
-        c.catch_up,
-        w.min_seeds
-    )
-}
-
-fn judge_k8(j: &mut Judgement, e: &ExperimentRuns, c: &AveragingHinders) -> Evidence<Decision> {
-    let codes = codes(e, c)?;
-    for k in &codes {
-        require_seeds(j, &k.code.to_string(), k.runs.len(), c.weighing.min_seeds);
-        j.measure(format!(
-            "{} ({} avg) {}, reach at init {:.1e}",
-            k.code,
-            k.code.averaging_layers(),
-            acc_text(&k.acc),
-            k.reach.iter().copied().fold(0.0, f64::max)
-        ));
-        j.runs(hashes(&k.runs));
-    }
-    let structured: Vec<&Code> = codes.iter().filter(|k| !k.code.has_random()).collect();
-    let identity: Vec<_> = structured
-        .iter()
-        .filter(|k| k.code.averaging_layers() == 0)
-        .flat_map(|k| k.runs.iter().copied())
-        .collect();
-    let identity = distinct(identity);
-    require_trained(j, "the identity codes", &identity, &c.weighing)?;
-    if let Err(why) = erasure(&codes, c) {
-        return Ok(Decision::Refuted(format!(
-            "the mechanism fails at init: {why}"
-        )));
-    }
-    let pooled = distinct(
-        structured
-            .iter()
-            .flat_map(|k| k.runs.iter().copied())
-            .collect(),
-    );
-    let (n_avg, accs) = trend(&structured, &pooled, c)?;
-    let rho = spearman(&n_avg, &accs);
-    let (p_fall, p_rise) = (
-        spearman_p(&n_avg, &accs, true),
-        spearman_p(&n_avg, &accs, false),
-    );
-    j.estimate(Estimate::tested(
-        "Spearman rho(averaging layers, accuracy)",
-        rho,
-        p_fall,
-    ));
-    j.measure(format!(
-        "erasure at init holds; Spearman rho(averaging layers, accuracy) = {rho:.2} over {} \
-         distinct runs of {} structured codes (permutation p {p_fall:.4})",
-        n_avg.len(),
-        structured.len()
-    ));
-    let alpha = 1.0 - c.weighing.confidence;
-    Ok(if p_fall <= alpha {
-        // A shortfall counts for the claim only once the averaging codes stopped catching up.
-        for k in structured.iter().filter(|k| k.code.averaging_layers() > 0) {
-            let name = k.code.to_string();
-            let baseline = ("the identity codes", &identity);
-            require_caught_up(j, (&name, &k.runs), baseline, c.catch_up, &c.weighing)?;
+    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+        let codes = codes(e, self)?;
+        for k in &codes {
+            require_seeds(
+                j,
+                &k.code.to_string(),
+                k.runs.len(),
+                self.weighing.min_seeds,
+            );
+            j.measure(format!(
+                "{} ({} avg) {}, reach at init {:.1e}",
+                k.code,
+                k.code.averaging_layers(),
+                acc_text(&k.acc),
+                k.reach.iter().copied().fold(0.0, f64::max)
+            ));
+            j.runs(hashes(&k.runs));
         }
-        Decision::Holds
-    } else if p_rise <= alpha {
-        Decision::Refuted(format!(
-            "accuracy rises with the averaging layers: rho {rho:.2}"
-        ))
-    } else if rho.is_nan() {
-        Decision::Undecided("every structured code reached the same accuracy".into())
-    } else {
-        Decision::Undecided(k8_fall_not_shown(rho, p_fall))
-    })
+        let structured: Vec<&Code> = codes.iter().filter(|k| !k.code.has_random()).collect();
+        let identity: Vec<_> = structured
+            .iter()
+            .filter(|k| k.code.averaging_layers() == 0)
+            .flat_map(|k| k.runs.iter().copied())
+            .collect();
+        let identity = distinct(identity);
+        require_trained(j, "the identity codes", &identity, &self.weighing)?;
+        if let Err(why) = erasure(&codes, self) {
+            return Ok(Decision::Refuted(format!(
+                "the mechanism fails at init: {why}"
+            )));
+        }
+        let pooled = distinct(
+            structured
+                .iter()
+                .flat_map(|k| k.runs.iter().copied())
+                .collect(),
+        );
+        let (n_avg, accs) = trend(&structured, &pooled, self)?;
+        let rho = spearman(&n_avg, &accs);
+        let (p_fall, p_rise) = (
+            spearman_p(&n_avg, &accs, true),
+            spearman_p(&n_avg, &accs, false),
+        );
+        j.estimate(Estimate::tested(
+            "Spearman rho(averaging layers, accuracy)",
+            rho,
+            p_fall,
+        ));
+        j.measure(format!(
+            "erasure at init holds; Spearman rho(averaging layers, accuracy) = {rho:.2} over {} \
+             distinct runs of {} structured codes (permutation p {p_fall:.4})",
+            n_avg.len(),
+            structured.len()
+        ));
+        let alpha = 1.0 - self.weighing.confidence;
+        Ok(if p_fall <= alpha {
+            // A shortfall counts for the claim only once the averaging codes stopped catching up.
+            for k in structured.iter().filter(|k| k.code.averaging_layers() > 0) {
+                let name = k.code.to_string();
+                let baseline = ("the identity codes", &identity);
+                require_caught_up(j, (&name, &k.runs), baseline, self.catch_up, &self.weighing)?;
+            }
+            Decision::Holds
+        } else if p_rise <= alpha {
+            Decision::Refuted(format!(
+                "accuracy rises with the averaging layers: rho {rho:.2}"
+            ))
+        } else if rho.is_nan() {
+            Decision::Undecided("every structured code reached the same accuracy".into())
+        } else {
+            Decision::Undecided(k8_fall_not_shown(rho, p_fall))
+        })
+    }
 }
 
 /// The (averaging layers, accuracy) pairs of the pooled distinct structured runs.

@@ -7,8 +7,8 @@
 //! holds and refuted only with every precondition met and the test rejecting at its level;
 //! undecided (saying what is missing and what would decide) otherwise; not run without runs or
 //! criterion. The report only renders the rows. Throughout the judges, `j` is the claim's
-//! `Judgement`, `e` the runs of its experiment, `c` its criterion and `w` the criterion's
-//! `Weighing`.
+//! `Judgement`, `e` the runs of its experiment, `c` its criterion (`self` in a `Claim`) and `w`
+//! the criterion's `Weighing`.
 pub mod constnet;
 pub mod evidence;
 pub mod growth;
@@ -24,9 +24,10 @@ pub mod lab;
 #[cfg(test)]
 mod tests;
 
-use crate::experiment::{ClaimId, Criteria};
+use crate::experiment::{ClaimId, Criteria, Rationale};
 use crate::runs::ExperimentRuns;
-use judge::{Check, Flaw, not_run};
+use evidence::Evidence;
+use judge::{Check, Decision, Judgement, not_run};
 use serde::Serialize;
 
 /// A claim's verdict at the scale it was measured.
@@ -156,9 +157,28 @@ pub fn claims_table(exps: &[ExperimentRuns]) -> Vec<ClaimRow> {
 }
 
 /// A claim's judge: its row from the runs of the experiment that measures it (`all`: every
-/// experiment of the runs folder), by this criterion. Implemented beside each claim's logic.
+/// experiment of the runs folder), by this criterion. Every `Claim` has it; K4's criterion
+/// implements it itself.
 pub trait Judge {
     fn judge(&self, id: ClaimId, runs: &ExperimentRuns, all: &[ExperimentRuns]) -> ClaimRow;
+}
+
+/// A claim judged from the runs of its own experiment alone: its criterion in words and its
+/// decision, which `Judge` turns into its row. Every criterion type is one but K4's, which
+/// judges two claims and reads the other experiments' runs.
+pub trait Claim: Rationale {
+    /// The criterion in words, with its thresholds.
+    fn criterion(&self) -> String;
+    /// The decision on the runs `e`, recording into `j` what it checked and measured; a flaw
+    /// in the records makes the claim undecided.
+    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision>;
+}
+
+impl<C: Claim> Judge for C {
+    fn judge(&self, id: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
+        let j = Judgement::new(id, &e.plan.scale, self.criterion(), self.rationale());
+        judged(j, |j| self.decide(j, e))
+    }
 }
 
 /// `judge_claim`, from the claims' table (`experiment/claim_table.rs`).
@@ -191,8 +211,8 @@ pub fn acc_text(p: &stats::Point) -> String {
 
 /// The row of a claim judged by `judge`: its decision, or undecided on the first flaw it met.
 pub fn judged(
-    mut j: judge::Judgement,
-    judge: impl FnOnce(&mut judge::Judgement) -> Result<judge::Decision, Flaw>,
+    mut j: Judgement,
+    judge: impl FnOnce(&mut Judgement) -> Evidence<Decision>,
 ) -> ClaimRow {
     match judge(&mut j) {
         Ok(decision) => j.decide(decision),

@@ -6,12 +6,12 @@
 //! t quantile: with two or three seeds a confidence bound would let almost any pace pass, and a
 //! precondition guards a verdict, so it must be able to fail. No spread measured (one run, or
 //! seeds that agree) allows nothing: the mean pace itself is compared.
-use super::evidence::{Evidence, Runs, accuracy, chance, require_seeds};
+use super::evidence::{Evidence, Runs, accuracy, chance, distinct, require_seeds};
 use super::judge::{Flaw, Judgement};
 use super::stats::{Point, mean_std};
-use crate::experiment::{Accuracy, Weighing};
+use crate::experiment::{Accuracy, Weighing, group};
 use crate::records::RunFiles;
-use crate::runs::Finished;
+use crate::runs::{ExperimentRuns, Finished};
 
 /// A run's accuracy after each evaluation as `which` reads it (the running best, or as it was),
 /// with the epoch of each; a NaN is a flaw naming the records.
@@ -108,6 +108,17 @@ impl Pace {
     pub fn within(&self, limit: f64) -> bool {
         self.mean - self.se <= limit
     }
+}
+
+/// The experiment's distinct He runs, required to have learned (`require_trained`).
+pub fn trained_he<'a>(
+    j: &mut Judgement,
+    e: &'a ExperimentRuns,
+    w: &Weighing,
+) -> Evidence<Runs<'a>> {
+    let he_runs = distinct(e.finished(group::HE));
+    require_trained(j, "He", &he_runs, w)?;
+    Ok(he_runs)
 }
 
 /// Requires a baseline (`name`, its runs) to have learned: its mean accuracy beats chance by

@@ -2,18 +2,16 @@
 //! harm training (superiority against He), accuracy rises with the number of unique features
 //! (rank correlation and a rise, both required), and a small init noise counteracts the lack of
 //! diversity (most seeds escape chance, and the escaped come within a margin of He).
-use super::Judge;
+use super::Claim;
+use super::acc_text;
 use super::evidence::{
     Evidence, Runs, distinct, final_ulps, group, hashes, point, points, require_seeds,
 };
 use super::judge::{Decision, Estimate, Flaw, Judgement};
-use super::pace::{catching_up, require_caught_up, require_levelled, require_trained};
+use super::pace::{catching_up, require_caught_up, require_levelled, trained_he};
 use super::stats::{Binomial, Interval, Point, Welch, all_of, holm, spearman, spearman_p};
-use super::{ClaimRow, acc_text, judged};
 use crate::experiment::group;
-use crate::experiment::{
-    AccuracyRisesWithK, ClaimId, IdenticalFeaturesHarm, SmallNoiseSuffices, Weighing,
-};
+use crate::experiment::{AccuracyRisesWithK, IdenticalFeaturesHarm, SmallNoiseSuffices, Weighing};
 use crate::runs::ExperimentRuns;
 use std::collections::BTreeSet;
 
@@ -58,27 +56,84 @@ fn width_of(p: &crate::experiment::PlannedRun) -> String {
 /// as a width-1 network" is the exact identity of tests/it/claim_k1_identity.rs, not a comparison
 /// of accuracies: the plain width-1 net at the same rate trains differently and is only measured
 /// beside it.
-impl Judge for IdenticalFeaturesHarm {
-    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let criterion = k1_criterion(self);
-        let j = Judgement::new(ClaimId::K1, &e.plan.scale, criterion, &self.rationale);
-        judged(j, |j| judge_k1(j, e, self))
+impl Claim for IdenticalFeaturesHarm {
+    fn criterion(&self) -> String {
+        format!(
+            "harms training (superiority): tied k-unique:1 runs whose features stayed within {} \
+             ulps fall more than {} below He (one-sided Welch test); refuted when they are shown \
+             no more than {} below it. \"Behaves as a width-1 network\" is an exact identity, \
+             checked by make test (tests/it/claim_k1_identity.rs: the tied net equals a \
+             reparametrized width-1 net step for step); the plain width-1 net at the same rate is \
+             measured, not judged ({})",
+            self.drift_bound_ulps,
+            self.margin,
+            self.margin,
+            weighing_text(&self.weighing)
+        )
     }
-}
 
-/// K1's criterion in words, with its thresholds.
-fn k1_criterion(c: &IdenticalFeaturesHarm) -> String {
-    format!(
-        "harms training (superiority): tied k-unique:1 runs whose features stayed within {} ulps \
-         fall more than {} below He (one-sided Welch test); refuted when they are shown no more \
-         than {} below it. \"Behaves as a width-1 network\" is an exact identity, checked by make \
-         test (tests/it/claim_k1_identity.rs: the tied net equals a reparametrized width-1 net \
-         step for step); the plain width-1 net at the same rate is measured, not judged ({})",
-        c.drift_bound_ulps,
-        c.margin,
-        c.margin,
-        weighing_text(&c.weighing)
-    )
+    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+        let w = &self.weighing;
+        let he_runs = trained_he(j, e, w)?;
+        let (kept, parted) = kept_identical(e, self)?;
+        let tied = per_seed(&kept, w)?;
+        require_seeds(
+            j,
+            "seeds of tied runs that stayed identical",
+            tied.accs.len(),
+            w.min_seeds,
+        );
+        let he = point(0.0, &he_runs, w.accuracy)?;
+        let t = Welch::of(&tied, &he);
+        j.estimate(Estimate::bounded(
+            "tied minus He",
+            &t.interval(w.confidence),
+        ));
+        j.measure(format!(
+            "tied k-unique:1 that stayed identical {} ({} distinct runs, {} seeds) vs He {}: \
+             difference {}",
+            acc_text(&tied),
+            kept.len(),
+            tied.accs.len(),
+            acc_text(&he),
+            t.interval(w.confidence).text()
+        ));
+        if !parted.is_empty() {
+            j.measure(format!(
+                "left out, parted by float32 rounding (K4-cpu evidence): {}",
+                parted.join(", ")
+            ));
+        }
+        let width1 = distinct(e.finished(group::WIDTH_1));
+        if !width1.is_empty() {
+            let one = point(0.0, &width1, w.accuracy)?;
+            j.measure(format!(
+                "beside it, not judged: a plain width-1 net at the same rate {} (tied minus it {})",
+                acc_text(&one),
+                Welch::of(&tied, &one).interval(w.confidence).text()
+            ));
+        }
+        if let Some(untied) = group(e, group::UNTIED, w.accuracy)? {
+            j.measure(format!("control: untied k-unique:1 {}", acc_text(&untied)));
+        }
+        j.runs(hashes(&kept).into_iter().chain(hashes(&he_runs)));
+        let alpha = 1.0 - w.confidence;
+        Ok(if t.p_below(-self.margin) <= alpha {
+            Decision::Holds
+        } else if t.p_above(-self.margin) <= alpha {
+            Decision::Refuted(format!(
+                "the tied runs are shown no more than {} below He: {}",
+                self.margin,
+                t.interval(w.confidence).text()
+            ))
+        } else {
+            Decision::Undecided(format!(
+                "tied minus He {} straddles -{}; more seeds would decide",
+                t.interval(w.confidence).text(),
+                self.margin
+            ))
+        })
+    }
 }
 
 /// The tied runs whose features stayed identical, and the others in words.
@@ -102,74 +157,6 @@ fn kept_identical<'a>(
     Ok((distinct(kept), parted))
 }
 
-fn judge_k1(
-    j: &mut Judgement,
-    e: &ExperimentRuns,
-    c: &IdenticalFeaturesHarm,
-) -> Evidence<Decision> {
-    let w = &c.weighing;
-    let he_runs = distinct(e.finished(group::HE));
-    require_trained(j, "He", &he_runs, w)?;
-    let (kept, parted) = kept_identical(e, c)?;
-    let tied = per_seed(&kept, w)?;
-    require_seeds(
-        j,
-        "seeds of tied runs that stayed identical",
-        tied.accs.len(),
-        w.min_seeds,
-    );
-    let he = point(0.0, &he_runs, w.accuracy)?;
-    let t = Welch::of(&tied, &he);
-    j.estimate(Estimate::bounded(
-        "tied minus He",
-        &t.interval(w.confidence),
-    ));
-    j.measure(format!(
-        "tied k-unique:1 that stayed identical {} ({} distinct runs, {} seeds) vs He {}: \
-         difference {}",
-        acc_text(&tied),
-        kept.len(),
-        tied.accs.len(),
-        acc_text(&he),
-        t.interval(w.confidence).text()
-    ));
-    if !parted.is_empty() {
-        j.measure(format!(
-            "left out, parted by float32 rounding (K4-cpu evidence): {}",
-            parted.join(", ")
-        ));
-    }
-    let width1 = distinct(e.finished(group::WIDTH_1));
-    if !width1.is_empty() {
-        let one = point(0.0, &width1, w.accuracy)?;
-        j.measure(format!(
-            "beside it, not judged: a plain width-1 net at the same rate {} (tied minus it {})",
-            acc_text(&one),
-            Welch::of(&tied, &one).interval(w.confidence).text()
-        ));
-    }
-    if let Some(untied) = group(e, group::UNTIED, w.accuracy)? {
-        j.measure(format!("control: untied k-unique:1 {}", acc_text(&untied)));
-    }
-    j.runs(hashes(&kept).into_iter().chain(hashes(&he_runs)));
-    let alpha = 1.0 - w.confidence;
-    Ok(if t.p_below(-c.margin) <= alpha {
-        Decision::Holds
-    } else if t.p_above(-c.margin) <= alpha {
-        Decision::Refuted(format!(
-            "the tied runs are shown no more than {} below He: {}",
-            c.margin,
-            t.interval(w.confidence).text()
-        ))
-    } else {
-        Decision::Undecided(format!(
-            "tied minus He {} straddles -{}; more seeds would decide",
-            t.interval(w.confidence).text(),
-            c.margin
-        ))
-    })
-}
-
 /// One accuracy a seed, the mean over the widths a seed was trained at: runs of one seed share
 /// their data order, so a seed, not a run, is the replicate.
 fn per_seed(runs: &Runs, w: &Weighing) -> Evidence<Point> {
@@ -190,91 +177,90 @@ fn per_seed(runs: &Runs, w: &Weighing) -> Evidence<Point> {
 /// largest > `growth` are shown at alpha (an intersection: each test at alpha, no correction),
 /// with the smallest K no longer catching up with the largest; refuted when either contrary
 /// (rise < growth, rho < 0) is shown, Holm over the two. Unit: a distinct run.
-impl Judge for AccuracyRisesWithK {
-    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let criterion = k2_criterion(self);
-        let j = Judgement::new(ClaimId::K2, &e.plan.scale, criterion, &self.rationale);
-        judged(j, |j| judge_k2(j, e, self))
+impl Claim for AccuracyRisesWithK {
+    fn criterion(&self) -> String {
+        format!(
+            "accuracy rises with K: Spearman rho(K, accuracy) over every distinct run above 0 and \
+             the rise from the smallest K to the largest above {} (Welch), each one-sided; the \
+             smallest K stopped catching up with the largest at the high learning rate; refuted \
+             when the rise is shown below {} or rho below 0 (Holm over the two) ({})",
+            self.growth,
+            self.growth,
+            weighing_text(&self.weighing)
+        )
     }
-}
 
-/// K2's criterion in words, with its thresholds.
-fn k2_criterion(c: &AccuracyRisesWithK) -> String {
-    format!(
-        "accuracy rises with K: Spearman rho(K, accuracy) over every distinct run above 0 and the \
-         rise from the smallest K to the largest above {} (Welch), each one-sided; the smallest K \
-         stopped catching up with the largest at the high learning rate; refuted when the rise is \
-         shown below {} or rho below 0 (Holm over the two) ({})",
-        c.growth,
-        c.growth,
-        weighing_text(&c.weighing)
-    )
-}
-
-fn judge_k2(j: &mut Judgement, e: &ExperimentRuns, c: &AccuracyRisesWithK) -> Evidence<Decision> {
-    let w = &c.weighing;
-    require_trained(j, "He", &distinct(e.finished(group::HE)), w)?;
-    let curve = points(e, group::K_CURVE, w.accuracy)?;
-    j.require(
-        "three or more values of K",
-        curve.len() >= 3,
-        format!("{}", curve.len()),
-        "add K values to the experiment",
-    );
-    for p in &curve {
-        require_seeds(j, &format!("K = {}", p.x), p.accs.len(), w.min_seeds);
-    }
-    j.runs(hashes(&e.finished(group::K_CURVE)));
-    j.measure(format!("accuracy by K: {}", curve_text(&curve)));
-    let (Some(lo), Some(hi)) = (curve.first(), curve.last()) else {
-        return Ok(Decision::Undecided("no K curve".into()));
-    };
-    let (ks, accs): (Vec<f64>, Vec<f64>) = curve
-        .iter()
-        .flat_map(|p| p.accs.iter().map(move |a| (p.x, *a)))
-        .unzip();
-    let rho = spearman(&ks, &accs);
-    let rise = Welch::of(hi, lo);
-    let (p_up, p_down) = (spearman_p(&ks, &accs, false), spearman_p(&ks, &accs, true));
-    j.estimate(Estimate::bounded(
-        format!("rise from K = {} to K = {}", lo.x, hi.x),
-        &rise.interval(w.confidence),
-    ));
-    j.measure(format!(
-        "Spearman rho(K, accuracy) = {rho:.2} over {} runs (permutation p {p_up:.4}); rise from K \
-         = {} to K = {}: {}",
-        ks.len(),
-        lo.x,
-        hi.x,
-        rise.interval(w.confidence).text()
-    ));
-    let alpha = 1.0 - w.confidence;
-    let holds = all_of(&[p_up, rise.p_above(c.growth)]);
-    let contrary = [rise.p_below(c.growth), p_down];
-    Ok(if holds <= alpha {
-        let (name, base) = (format!("K = {}", lo.x), format!("K = {}", hi.x));
-        let runs = |x: f64| -> Runs {
-            distinct(
-                e.finished(group::K_CURVE)
-                    .into_iter()
-                    .filter(|(p, _)| p.x == Some(x))
-                    .collect(),
-            )
+    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+        let w = &self.weighing;
+        trained_he(j, e, w)?;
+        let curve = points(e, group::K_CURVE, w.accuracy)?;
+        j.require(
+            "three or more values of K",
+            curve.len() >= 3,
+            format!("{}", curve.len()),
+            "add K values to the experiment",
+        );
+        for p in &curve {
+            require_seeds(j, &format!("K = {}", p.x), p.accs.len(), w.min_seeds);
+        }
+        j.runs(hashes(&e.finished(group::K_CURVE)));
+        j.measure(format!("accuracy by K: {}", curve_text(&curve)));
+        let (Some(lo), Some(hi)) = (curve.first(), curve.last()) else {
+            return Ok(Decision::Undecided("no K curve".into()));
         };
-        require_caught_up(j, (&name, &runs(lo.x)), (&base, &runs(hi.x)), c.catch_up, w)?;
-        Decision::Holds
-    } else if holm(&contrary, alpha).contains(&true) {
-        Decision::Refuted(format!(
-            "accuracy does not rise with K: rise {} (needs more than {}), rho {rho:.2}",
-            rise.interval(w.confidence).text(),
-            c.growth
-        ))
-    } else {
-        Decision::Undecided(format!(
-            "rho {rho:.2} and rise {} do not settle it; more seeds would",
+        let (ks, accs): (Vec<f64>, Vec<f64>) = curve
+            .iter()
+            .flat_map(|p| p.accs.iter().map(move |a| (p.x, *a)))
+            .unzip();
+        let rho = spearman(&ks, &accs);
+        let rise = Welch::of(hi, lo);
+        let (p_up, p_down) = (spearman_p(&ks, &accs, false), spearman_p(&ks, &accs, true));
+        j.estimate(Estimate::bounded(
+            format!("rise from K = {} to K = {}", lo.x, hi.x),
+            &rise.interval(w.confidence),
+        ));
+        j.measure(format!(
+            "Spearman rho(K, accuracy) = {rho:.2} over {} runs (permutation p {p_up:.4}); rise \
+             from K = {} to K = {}: {}",
+            ks.len(),
+            lo.x,
+            hi.x,
             rise.interval(w.confidence).text()
-        ))
-    })
+        ));
+        let alpha = 1.0 - w.confidence;
+        let holds = all_of(&[p_up, rise.p_above(self.growth)]);
+        let contrary = [rise.p_below(self.growth), p_down];
+        Ok(if holds <= alpha {
+            let (name, base) = (format!("K = {}", lo.x), format!("K = {}", hi.x));
+            let runs = |x: f64| -> Runs {
+                distinct(
+                    e.finished(group::K_CURVE)
+                        .into_iter()
+                        .filter(|(p, _)| p.x == Some(x))
+                        .collect(),
+                )
+            };
+            require_caught_up(
+                j,
+                (&name, &runs(lo.x)),
+                (&base, &runs(hi.x)),
+                self.catch_up,
+                w,
+            )?;
+            Decision::Holds
+        } else if holm(&contrary, alpha).contains(&true) {
+            Decision::Refuted(format!(
+                "accuracy does not rise with K: rise {} (needs more than {}), rho {rho:.2}",
+                rise.interval(w.confidence).text(),
+                self.growth
+            ))
+        } else {
+            Decision::Undecided(format!(
+                "rho {rho:.2} and rise {} do not settle it; more seeds would",
+                rise.interval(w.confidence).text()
+            ))
+        })
+    }
 }
 
 fn curve_text(c: &[Point]) -> String {
@@ -383,80 +369,72 @@ impl Escape {
 /// minus `margin` (Welch, non-inferiority); (a) and (b) an intersection, the eps a family under
 /// Holm. Refuted when every small eps fails one part (Holm over its two, an intersection over
 /// the eps) and has stopped catching up with He. Unit: a distinct seed.
-impl Judge for SmallNoiseSuffices {
-    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let criterion = k3_criterion(self);
-        let j = Judgement::new(ClaimId::K3, &e.plan.scale, criterion, &self.rationale);
-        judged(j, |j| judge_k3(j, e, self))
+impl Claim for SmallNoiseSuffices {
+    fn criterion(&self) -> String {
+        format!(
+            "for some eps in (0, {}] (Holm over them): more than {} of the seeds escape chance \
+             (accuracy above chance by {}; exact binomial test) and the escaped come within {} of \
+             He (Welch, non-inferiority); eps = 0 stays more than {} below He; refuted when every \
+             small eps fails a part and has stopped catching up with He (closed at most {} per \
+             epoch of its gap over the last quarter of the high learning rate) ({})",
+            self.small_eps,
+            self.escape_fraction,
+            self.escaped_above,
+            self.margin,
+            self.margin,
+            self.catch_up,
+            weighing_text(&self.weighing)
+        )
     }
-}
 
-/// K3's criterion in words, with its thresholds.
-fn k3_criterion(c: &SmallNoiseSuffices) -> String {
-    format!(
-        "for some eps in (0, {}] (Holm over them): more than {} of the seeds escape chance \
-         (accuracy above chance by {}; exact binomial test) and the escaped come within {} of He \
-         (Welch, non-inferiority); eps = 0 stays more than {} below He; refuted when every small \
-         eps fails a part and has stopped catching up with He (closed at most {} per epoch of its \
-         gap over the last quarter of the high learning rate) ({})",
-        c.small_eps,
-        c.escape_fraction,
-        c.escaped_above,
-        c.margin,
-        c.margin,
-        c.catch_up,
-        weighing_text(&c.weighing)
-    )
-}
-
-fn judge_k3(j: &mut Judgement, e: &ExperimentRuns, c: &SmallNoiseSuffices) -> Evidence<Decision> {
-    let w = &c.weighing;
-    let he_runs = distinct(e.finished(group::HE));
-    require_trained(j, "He", &he_runs, w)?;
-    let Some((_, first)) = he_runs.first() else {
-        return Err(Flaw::new(&e.plan.experiment, "no He runs"));
-    };
-    let chance = super::evidence::chance(first)?;
-    let he = point(0.0, &he_runs, w.accuracy)?;
-    let curve = points(e, group::EPS_CURVE, w.accuracy)?;
-    j.measure(format!(
-        "He {}; tied k-unique:1 + eps: {}",
-        acc_text(&he),
-        curve_text(&curve)
-    ));
-    j.runs(
-        hashes(&he_runs)
-            .into_iter()
-            .chain(hashes(&e.finished(group::EPS_CURVE))),
-    );
-    require_control(j, &curve, &he, c);
-    let small: Vec<f64> = curve
-        .iter()
-        .map(|p| p.x)
-        .filter(|x| *x > 0.0 && *x <= c.small_eps)
-        .collect();
-    j.require(
-        &format!("eps values in (0, {}]", c.small_eps),
-        !small.is_empty(),
-        format!("{}", small.len()),
-        "add small eps values to the experiment",
-    );
-    let mut judged = Vec::new();
-    for &x in &small {
-        let runs = eps_runs(e, x);
-        require_seeds(j, &format!("eps = {x}"), runs.len(), w.min_seeds);
-        require_levelled(j, &format!("eps = {x}"), &runs, w)?;
-        judged.push(Escape::of(x, &runs, &he, c, chance)?);
-    }
-    j.measure(format!(
-        "small eps: {}",
-        judged
+    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+        let w = &self.weighing;
+        let he_runs = trained_he(j, e, w)?;
+        let Some((_, first)) = he_runs.first() else {
+            return Err(Flaw::new(&e.plan.experiment, "no He runs"));
+        };
+        let chance = super::evidence::chance(first)?;
+        let he = point(0.0, &he_runs, w.accuracy)?;
+        let curve = points(e, group::EPS_CURVE, w.accuracy)?;
+        j.measure(format!(
+            "He {}; tied k-unique:1 + eps: {}",
+            acc_text(&he),
+            curve_text(&curve)
+        ));
+        j.runs(
+            hashes(&he_runs)
+                .into_iter()
+                .chain(hashes(&e.finished(group::EPS_CURVE))),
+        );
+        require_control(j, &curve, &he, self);
+        let small: Vec<f64> = curve
             .iter()
-            .map(|s| s.text(w.confidence))
-            .collect::<Vec<_>>()
-            .join("; ")
-    ));
-    decide_k3(j, e, c, (&judged, &he_runs))
+            .map(|p| p.x)
+            .filter(|x| *x > 0.0 && *x <= self.small_eps)
+            .collect();
+        j.require(
+            &format!("eps values in (0, {}]", self.small_eps),
+            !small.is_empty(),
+            format!("{}", small.len()),
+            "add small eps values to the experiment",
+        );
+        let mut judged = Vec::new();
+        for &x in &small {
+            let runs = eps_runs(e, x);
+            require_seeds(j, &format!("eps = {x}"), runs.len(), w.min_seeds);
+            require_levelled(j, &format!("eps = {x}"), &runs, w)?;
+            judged.push(Escape::of(x, &runs, &he, self, chance)?);
+        }
+        j.measure(format!(
+            "small eps: {}",
+            judged
+                .iter()
+                .map(|s| s.text(w.confidence))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+        decide_k3(j, e, self, (&judged, &he_runs))
+    }
 }
 
 /// eps = 0 must stay more than the margin below He: else there is nothing to counteract.

@@ -1,14 +1,13 @@
 //! K9 on the E2 runs (analysed by E4): given a breaker, ConstNet ends near He's effective width.
-use super::Judge;
+use super::Claim;
 use super::evidence::{
     Evidence, Runs, distinct, first_above, gap_trajectory, hashes, require_seeds,
 };
 use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{high_lr_evals, last_quarter_start};
 use super::stats::{Interval, Point, Welch, all_of, holm, mean_std, median};
-use super::{ClaimRow, judged};
+use crate::experiment::CharacteristicWidth;
 use crate::experiment::group;
-use crate::experiment::{CharacteristicWidth, ClaimId};
 use crate::metrics::LayerDiversity;
 use crate::records::RunFiles;
 use crate::runs::{ExperimentRuns, Finished};
@@ -111,76 +110,69 @@ fn require_settled(
 /// He's seed variance counts) is equivalent to 0 within ln(width_factor): two one-sided tests
 /// (Schuirmann), every breaker must pass (an intersection). Refuted when some breaker is shown
 /// outside the band on either side (Holm over breakers and sides). Unit: a distinct seed.
-impl Judge for CharacteristicWidth {
-    fn judge(&self, _: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let criterion = k9_criterion(self);
-        let j = Judgement::new(ClaimId::K9, &e.plan.scale, criterion, &self.rationale);
-        judged(j, |j| judge_k9(j, e, self))
+impl Claim for CharacteristicWidth {
+    fn criterion(&self) -> String {
+        format!(
+            "for every breaker, the final effective width (participation ratio; per run the \
+             geometric mean over layers) equivalent to He's within a factor {} (two one-sided \
+             Welch tests on the log ratio at alpha {:.2}, over at least {} distinct seeds of each \
+             group); refuted when a breaker is shown beyond the factor (Holm over breakers and \
+             sides); once the breaker has parted the channels (gap past {:.0e}) and its median \
+             width and He's have settled before the learning rate decayed (moved under {} over the \
+             last quarter of the evaluations at a high rate, at least half the first)",
+            self.width_factor,
+            1.0 - self.confidence,
+            self.min_seeds,
+            self.macro_gap,
+            self.width_plateau
+        )
     }
-}
 
-/// K9's criterion in words, with its thresholds.
-fn k9_criterion(c: &CharacteristicWidth) -> String {
-    format!(
-        "for every breaker, the final effective width (participation ratio; per run the geometric \
-         mean over layers) equivalent to He's within a factor {} (two one-sided Welch tests on \
-         the log ratio at alpha {:.2}, over at least {} distinct seeds of each group); refuted \
-         when a breaker is shown beyond the factor (Holm over breakers and sides); once the \
-         breaker has parted the channels (gap past {:.0e}) and its median width and He's have \
-         settled before the learning rate decayed (moved under {} over the last quarter of the \
-         evaluations at a high rate, at least half the first)",
-        c.width_factor,
-        1.0 - c.confidence,
-        c.min_seeds,
-        c.macro_gap,
-        c.width_plateau
-    )
-}
-
-fn judge_k9(j: &mut Judgement, e: &ExperimentRuns, c: &CharacteristicWidth) -> Evidence<Decision> {
-    let he_runs = distinct(e.finished(group::HE));
-    require_seeds(j, "He", he_runs.len(), c.min_seeds);
-    require_settled(j, "He", &he_runs, c)?;
-    let he = log_widths(&he_runs, None)?;
-    let layers = he_runs
-        .first()
-        .map(|(_, f)| f.summary.diversity_final.len());
-    j.runs(hashes(&he_runs));
-    let mut tests = Vec::new();
-    for name in group::BREAKERS.iter().copied().chain([group::NO_BREAKER]) {
-        let runs = distinct(e.finished(name));
-        if runs.is_empty() {
-            continue;
+    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+        let he_runs = distinct(e.finished(group::HE));
+        require_seeds(j, "He", he_runs.len(), self.min_seeds);
+        require_settled(j, "He", &he_runs, self)?;
+        let he = log_widths(&he_runs, None)?;
+        let layers = he_runs
+            .first()
+            .map(|(_, f)| f.summary.diversity_final.len());
+        j.runs(hashes(&he_runs));
+        let mut tests = Vec::new();
+        for name in group::BREAKERS.iter().copied().chain([group::NO_BREAKER]) {
+            let runs = distinct(e.finished(name));
+            if runs.is_empty() {
+                continue;
+            }
+            let t = Welch::of(&log_widths(&runs, layers)?, &he);
+            let init = median(widths(
+                runs[0].1,
+                &runs[0].1.summary.diversity_init,
+                "diversity_init",
+            )?);
+            let i = t.interval(self.confidence);
+            j.measure(format!(
+                "{name}: width {init:.1} at init, final width to He's x{:.2} [x{:.2}, x{:.2}]",
+                i.diff.exp(),
+                i.lo.exp(),
+                i.hi.exp()
+            ));
+            if name == group::NO_BREAKER {
+                continue;
+            }
+            require_breaker(j, name, &runs, self)?;
+            j.runs(hashes(&runs));
+            tests.push((name, t));
         }
-        let t = Welch::of(&log_widths(&runs, layers)?, &he);
-        let init = median(widths(
-            runs[0].1,
-            &runs[0].1.summary.diversity_init,
-            "diversity_init",
-        )?);
-        let i = t.interval(c.confidence);
         j.measure(format!(
-            "{name}: width {init:.1} at init, final width to He's x{:.2} [x{:.2}, x{:.2}]",
-            i.diff.exp(),
-            i.lo.exp(),
-            i.hi.exp()
+            "He's final width {:.1} (geometric mean over layers, mean over seeds)",
+            he.mean.exp()
         ));
-        if name == group::NO_BREAKER {
-            continue;
+        j.require_breakers(&tests.iter().map(|(g, _)| *g).collect::<Vec<_>>());
+        if let Some(e) = weakest_width(&tests, self) {
+            j.estimate(e);
         }
-        require_breaker(j, name, &runs, c)?;
-        j.runs(hashes(&runs));
-        tests.push((name, t));
+        Ok(decide_k9(&tests, self))
     }
-    j.measure(format!(
-        "He's final width {:.1} (geometric mean over layers, mean over seeds)",
-        he.mean.exp()
-    ));
-    j.require_breakers(&tests.iter().map(|(g, _)| *g).collect::<Vec<_>>());
-    if let Some(e) = weakest_width(&tests, c) {
-        j.estimate(e);
-    }
-    Ok(decide_k9(&tests, c))
 }
 
 /// A breaker's preconditions: seeds, channels parted in every seed, width settled.

@@ -264,6 +264,12 @@ macro_rules! define_claims {
                 $($(#[$kdoc])* pub $key: $kty,)*
             }
 
+            impl Rationale for $ty {
+                fn rationale(&self) -> &str {
+                    &self.rationale
+                }
+            }
+
             impl $ty {
                 /// Each key's check, in order; the first that fails names its key.
                 fn check(&self) -> Result<()> {

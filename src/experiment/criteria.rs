@@ -8,6 +8,12 @@ use std::fmt;
 
 crate::claim_table!(define_claims);
 
+/// What every criterion type holds beside its keys.
+pub trait Rationale {
+    /// Why the criterion's thresholds are what they are, in one line.
+    fn rationale(&self) -> &str;
+}
+
 /// Which accuracy of a run a claim compares: after the last step, or the best end-of-epoch
 /// evaluation (what the authors reported).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

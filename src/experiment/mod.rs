@@ -12,7 +12,7 @@ mod vocabulary;
 pub use budget::Budget;
 pub use criteria::{
     Accuracy, AccuracyRisesWithK, AveragingHinders, BreakerMatchesHe, CharacteristicWidth, ClaimId,
-    ConstNetAtInit, Criteria, Growth, IdenticalFeaturesHarm, RoundingBreaksSymmetry,
+    ConstNetAtInit, Criteria, Growth, IdenticalFeaturesHarm, Rationale, RoundingBreaksSymmetry,
     SmallNoiseSuffices, SymmetryStays, Weighing,
 };
 pub use registration::Registration;
