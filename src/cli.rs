@@ -382,8 +382,8 @@ fn calibrate(experiments: &Path, draws: usize, seed: u64, file: &Path) -> Result
         );
     })?;
     cal.write(file)?;
-    for c in &cal.claims {
-        let level = if c.within_level() { "within" } else { "ABOVE" };
+    for (c, within) in cal.claims.iter().zip(cal.within_level()) {
+        let level = if within { "within" } else { "ABOVE" };
         out!(
             "{:<7} alpha {:.2}: size {:.4} (holds), {:.4} (refuted), {level} its level; \
              power {:.3}",

@@ -139,7 +139,7 @@ pub fn e2(
         }
     }
     let mut e4 = Lab::new(named::E4_DIVERSITY, c4.clone(), WRN).e;
-    e4.plan.analysis_of = vec!["e2-constnet".into()];
+    e4.plan.analysis_of = vec![named::E2_CONSTNET.into()];
     vec![lab.e, e4]
 }
 
