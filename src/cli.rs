@@ -382,8 +382,13 @@ fn calibrate(experiments: &Path, draws: usize, seed: u64, file: &Path) -> Result
         );
     })?;
     cal.write(file)?;
-    for (c, within) in cal.claims.iter().zip(cal.within_level()) {
-        let level = if within { "within" } else { "ABOVE" };
+    let above = cal.shown_above_level();
+    for c in &cal.claims {
+        let level = if above.contains(&c.id) {
+            "SHOWN ABOVE"
+        } else {
+            "not shown above"
+        };
         out!(
             "{:<7} alpha {:.2}: size {:.4} (holds), {:.4} (refuted), {level} its level; \
              power {:.3}",

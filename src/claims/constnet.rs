@@ -7,8 +7,8 @@ use super::evidence::{
 use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{require_caught_up, require_levelled, trained_he};
 use super::stats::{Point, Welch, all_of, holm};
-use super::{Claim, Judge};
 use super::{ClaimRow, acc_text, judged};
+use super::{Criterion, Judge};
 use crate::experiment::{
     BreakerMatchesHe, ClaimId, ConstNetAtInit, RoundingBreaksSymmetry, SymmetryStays,
 };
@@ -91,8 +91,13 @@ impl RoundingBreaker {
 impl Judge for RoundingBreaksSymmetry {
     fn judge(&self, id: ClaimId, e: &ExperimentRuns, all: &[ExperimentRuns]) -> ClaimRow {
         let breaker = match id {
+            ClaimId::K4 => RoundingBreaker::Gpu,
             ClaimId::K4Cpu => RoundingBreaker::CpuStandIn,
-            _ => RoundingBreaker::Gpu,
+            // The claims' table gives this criterion to K4 and K4-cpu only.
+            other => {
+                let why = format!("{other} cannot be judged by K4's criterion");
+                return super::judge::not_run(other, &why, &e.plan.scale);
+            }
         };
         k4(e, self, all, breaker)
     }
@@ -217,8 +222,8 @@ fn rounding_in_the_toy_model(all: &[ExperimentRuns], macro_gap: f64) -> Evidence
 /// against H1 above it (Welch, non-inferiority); every breaker must pass (an intersection: each
 /// at alpha, no correction). Refuted when some breaker is shown more than `margin` below He
 /// (Holm over the breakers). Unit: a distinct seed (init, data order, breaker draws).
-impl Claim for BreakerMatchesHe {
-    fn criterion(&self) -> String {
+impl Criterion for BreakerMatchesHe {
+    fn statement(&self) -> String {
         let w = &self.weighing;
         format!(
             "every breaker's {} accuracy within {} of He (non-inferiority, one-sided Welch at \
@@ -242,7 +247,7 @@ impl Claim for BreakerMatchesHe {
         )
     }
 
-    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+    fn decision(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
         let w = &self.weighing;
         let he_runs = trained_he(j, e, w)?;
         let he = group(e, group::HE, w.accuracy)?
@@ -350,8 +355,8 @@ fn judge_breaker(
     Ok(Some(t))
 }
 
-impl Claim for ConstNetAtInit {
-    fn criterion(&self) -> String {
+impl Criterion for ConstNetAtInit {
+    fn statement(&self) -> String {
         format!(
             "for every run without a breaker: at init every conv has exactly one distinct channel, \
              and the loss at step 0 is ln(classes) within {:.0e} (the closed form and the step-0 \
@@ -360,7 +365,7 @@ impl Claim for ConstNetAtInit {
         )
     }
 
-    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+    fn decision(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
         let none = e.finished(group::NO_BREAKER);
         require_seeds(j, "ConstNet without a breaker", none.len(), 1);
         j.runs(hashes(&none));
@@ -411,8 +416,8 @@ impl Claim for ConstNetAtInit {
     }
 }
 
-impl Claim for SymmetryStays {
-    fn criterion(&self) -> String {
+impl Criterion for SymmetryStays {
+    fn statement(&self) -> String {
         format!(
             "in every run without a breaker (at least {} seeds) the largest channel gap over every \
              logged step and layer is exactly 0; the dropout runs, parted, show the measure sees a \
@@ -421,7 +426,7 @@ impl Claim for SymmetryStays {
         )
     }
 
-    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+    fn decision(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
         let none = e.finished(group::NO_BREAKER);
         require_seeds(j, "ConstNet without a breaker", none.len(), self.min_seeds);
         let dropout = e.finished(group::DROPOUT);

@@ -248,14 +248,8 @@ impl Judgement {
 
 /// The row of a claim one of whose runs failed: undecided, naming the run's summary and error.
 pub fn failed_run(id: ClaimId, file: &std::path::Path, error: &str, scale: &str) -> ClaimRow {
-    ClaimRow {
-        verdict: Verdict::Undecided,
-        reason: Some(format!(
-            "the evidence is flawed: {}: the run failed: {error}",
-            file.display()
-        )),
-        ..not_run(id, "", scale)
-    }
+    let nothing_judged = Judgement::new(id, scale, String::new(), "");
+    nothing_judged.flawed(Flaw::new(file, format!("the run failed: {error}")))
 }
 
 /// The row of a claim that could not be judged at all: no runs, or no criterion.

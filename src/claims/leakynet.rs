@@ -1,6 +1,6 @@
 //! K8 on LeakyNet (E3): channel-averaging layers erase a perturbation at init, and accuracy falls
 //! with their number.
-use super::Claim;
+use super::Criterion;
 use super::acc_text;
 use super::evidence::{Evidence, distinct, hashes, point, require_seeds};
 use super::judge::{Decision, Estimate, Flaw, Judgement};
@@ -108,8 +108,8 @@ fn erasure(codes: &[Code], c: &AveragingHinders) -> Result<(), String> {
 /// another on these inputs, such as a 1/C_in centre tap on one channel, trains byte-identical
 /// runs and counts once); with the identity codes trained and each averaging code no longer
 /// catching up with them. Refuted by rho shown above 0 or the mechanism failing at init.
-impl Claim for AveragingHinders {
-    fn criterion(&self) -> String {
+impl Criterion for AveragingHinders {
+    fn statement(&self) -> String {
         let w = &self.weighing;
         format!(
             "at init a perturbation at the stem's output reaches the last layer below {:.0e} \
@@ -130,7 +130,7 @@ impl Claim for AveragingHinders {
         )
     }
 
-    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+    fn decision(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
         let codes = codes(e, self)?;
         for k in &codes {
             require_seeds(

@@ -1,14 +1,14 @@
 //! The paper's claims K1-K9 (and K4-cpu, K4's CPU stand-in), each judged by its criterion's
 //! `Judge` from the runs of the experiments that measure it to a `ClaimRow`, by the criterion
 //! the experiment file declared (`[claims.Kn]`), against a baseline trained in the same
-//! experiment. Each
-//! criterion is a stated test (docs/judging.md): its hypotheses, its level, its unit of
-//! replication and its multiplicity control are in the judge's doc comment. Four verdicts:
-//! holds and refuted only with every precondition met and the test rejecting at its level;
-//! undecided (saying what is missing and what would decide) otherwise; not run without runs or
-//! criterion. The report only renders the rows. Throughout the judges, `j` is the claim's
-//! `Judgement`, `e` the runs of its experiment, `c` its criterion (`self` in a `Claim`) and `w`
-//! the criterion's `Weighing`.
+//! experiment. Each criterion is a stated test (docs/judging.md): its hypotheses, its level,
+//! its unit of replication and its multiplicity control are in its judge's doc comment. Four
+//! verdicts: holds and refuted only with every precondition met and the test rejecting at its
+//! level; undecided (saying what is missing and what would decide) otherwise; not run without
+//! runs or criterion. The report only renders the rows. Throughout the judges, `j` is the
+//! claim's `Judgement`, `e` the runs of its experiment, `c` its criterion (`self` in a
+//! `Criterion`), `w` the criterion's `Weighing`, and in a loop over runs `p` a planned run and
+//! `f` its finished records.
 pub mod constnet;
 pub mod evidence;
 pub mod growth;
@@ -157,27 +157,27 @@ pub fn claims_table(exps: &[ExperimentRuns]) -> Vec<ClaimRow> {
 }
 
 /// A claim's judge: its row from the runs of the experiment that measures it (`all`: every
-/// experiment of the runs folder), by this criterion. Every `Claim` has it; K4's criterion
+/// experiment of the runs folder), by this criterion. Every `Criterion` has it; K4's criterion
 /// implements it itself.
 pub trait Judge {
-    fn judge(&self, id: ClaimId, runs: &ExperimentRuns, all: &[ExperimentRuns]) -> ClaimRow;
+    fn judge(&self, id: ClaimId, e: &ExperimentRuns, all: &[ExperimentRuns]) -> ClaimRow;
 }
 
-/// A claim judged from the runs of its own experiment alone: its criterion in words and its
-/// decision, which `Judge` turns into its row. Every criterion type is one but K4's, which
-/// judges two claims and reads the other experiments' runs.
-pub trait Claim: Rationale {
+/// A criterion judged from the runs of its own experiment alone: its statement in words and
+/// its decision, which `Judge` turns into the claim's row. Every criterion type is one but
+/// K4's, which judges two claims and reads the other experiments' runs.
+pub trait Criterion: Rationale {
     /// The criterion in words, with its thresholds.
-    fn criterion(&self) -> String;
+    fn statement(&self) -> String;
     /// The decision on the runs `e`, recording into `j` what it checked and measured; a flaw
     /// in the records makes the claim undecided.
-    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision>;
+    fn decision(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision>;
 }
 
-impl<C: Claim> Judge for C {
+impl<C: Criterion> Judge for C {
     fn judge(&self, id: ClaimId, e: &ExperimentRuns, _: &[ExperimentRuns]) -> ClaimRow {
-        let j = Judgement::new(id, &e.plan.scale, self.criterion(), self.rationale());
-        judged(j, |j| self.decide(j, e))
+        let j = Judgement::new(id, &e.plan.scale, self.statement(), self.rationale());
+        judged(j, |j| self.decision(j, e))
     }
 }
 

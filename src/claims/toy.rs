@@ -2,7 +2,7 @@
 //! harm training (superiority against He), accuracy rises with the number of unique features
 //! (rank correlation and a rise, both required), and a small init noise counteracts the lack of
 //! diversity (most seeds escape chance, and the escaped come within a margin of He).
-use super::Claim;
+use super::Criterion;
 use super::acc_text;
 use super::evidence::{
     Evidence, Runs, distinct, final_ulps, group, hashes, point, points, require_seeds,
@@ -56,8 +56,8 @@ fn width_of(p: &crate::experiment::PlannedRun) -> String {
 /// as a width-1 network" is the exact identity of tests/it/claim_k1_identity.rs, not a comparison
 /// of accuracies: the plain width-1 net at the same rate trains differently and is only measured
 /// beside it.
-impl Claim for IdenticalFeaturesHarm {
-    fn criterion(&self) -> String {
+impl Criterion for IdenticalFeaturesHarm {
+    fn statement(&self) -> String {
         format!(
             "harms training (superiority): tied k-unique:1 runs whose features stayed within {} \
              ulps fall more than {} below He (one-sided Welch test); refuted when they are shown \
@@ -72,7 +72,7 @@ impl Claim for IdenticalFeaturesHarm {
         )
     }
 
-    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+    fn decision(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
         let w = &self.weighing;
         let he_runs = trained_he(j, e, w)?;
         let (kept, parted) = kept_identical(e, self)?;
@@ -177,8 +177,8 @@ fn per_seed(runs: &Runs, w: &Weighing) -> Evidence<Point> {
 /// largest > `growth` are shown at alpha (an intersection: each test at alpha, no correction),
 /// with the smallest K no longer catching up with the largest; refuted when either contrary
 /// (rise < growth, rho < 0) is shown, Holm over the two. Unit: a distinct run.
-impl Claim for AccuracyRisesWithK {
-    fn criterion(&self) -> String {
+impl Criterion for AccuracyRisesWithK {
+    fn statement(&self) -> String {
         format!(
             "accuracy rises with K: Spearman rho(K, accuracy) over every distinct run above 0 and \
              the rise from the smallest K to the largest above {} (Welch), each one-sided; the \
@@ -190,7 +190,7 @@ impl Claim for AccuracyRisesWithK {
         )
     }
 
-    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+    fn decision(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
         let w = &self.weighing;
         trained_he(j, e, w)?;
         let curve = points(e, group::K_CURVE, w.accuracy)?;
@@ -369,8 +369,8 @@ impl Escape {
 /// minus `margin` (Welch, non-inferiority); (a) and (b) an intersection, the eps a family under
 /// Holm. Refuted when every small eps fails one part (Holm over its two, an intersection over
 /// the eps) and has stopped catching up with He. Unit: a distinct seed.
-impl Claim for SmallNoiseSuffices {
-    fn criterion(&self) -> String {
+impl Criterion for SmallNoiseSuffices {
+    fn statement(&self) -> String {
         format!(
             "for some eps in (0, {}] (Holm over them): more than {} of the seeds escape chance \
              (accuracy above chance by {}; exact binomial test) and the escaped come within {} of \
@@ -387,7 +387,7 @@ impl Claim for SmallNoiseSuffices {
         )
     }
 
-    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+    fn decision(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
         let w = &self.weighing;
         let he_runs = trained_he(j, e, w)?;
         let Some((_, first)) = he_runs.first() else {

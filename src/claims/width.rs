@@ -1,5 +1,5 @@
 //! K9 on the E2 runs (analysed by E4): given a breaker, ConstNet ends near He's effective width.
-use super::Claim;
+use super::Criterion;
 use super::evidence::{
     Evidence, Runs, distinct, first_above, gap_trajectory, hashes, require_seeds,
 };
@@ -110,8 +110,8 @@ fn require_settled(
 /// He's seed variance counts) is equivalent to 0 within ln(width_factor): two one-sided tests
 /// (Schuirmann), every breaker must pass (an intersection). Refuted when some breaker is shown
 /// outside the band on either side (Holm over breakers and sides). Unit: a distinct seed.
-impl Claim for CharacteristicWidth {
-    fn criterion(&self) -> String {
+impl Criterion for CharacteristicWidth {
+    fn statement(&self) -> String {
         format!(
             "for every breaker, the final effective width (participation ratio; per run the \
              geometric mean over layers) equivalent to He's within a factor {} (two one-sided \
@@ -128,7 +128,7 @@ impl Claim for CharacteristicWidth {
         )
     }
 
-    fn decide(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
+    fn decision(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
         let he_runs = distinct(e.finished(group::HE));
         require_seeds(j, "He", he_runs.len(), self.min_seeds);
         require_settled(j, "He", &he_runs, self)?;

@@ -1,7 +1,8 @@
 //! The docs are checked like code: every relative link in README.md and docs/ resolves (file
 //! and heading), every `make X` and `featdiv X` they name exists, and the README's results table
-//! is the one `featdiv table` makes from the committed claims.json files. Each check is shown to
-//! fail on a planted fault.
+//! is the one `featdiv table` makes from the committed claims.json files, and the claims'-table
+//! entry docs/architecture.md shows is the table's own. Each check is shown to fail on a planted
+//! fault.
 use featdiv::report::table;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -283,4 +284,35 @@ fn a_table_that_disagrees_with_its_claims_is_found() {
         table_disagreement(&without, &files).as_deref(),
         Some("README.md has no results-table block")
     );
+}
+
+/// The `text` block after "K5 is the entry" in docs/architecture.md, each line trimmed.
+fn example_entry(architecture: &str) -> String {
+    let after = architecture
+        .split_once("K5 is the entry")
+        .expect("docs/architecture.md shows K5's entry")
+        .1;
+    let block = after.split_once("```text\n").expect("a text block").1;
+    let block = block.split_once("```").expect("the block closes").0;
+    trimmed(block)
+}
+
+fn trimmed(text: &str) -> String {
+    text.lines().map(str::trim).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn the_architecture_docs_show_the_claims_tables_own_entry() {
+    let doc = std::fs::read_to_string(root().join("docs/architecture.md")).unwrap();
+    let table = std::fs::read_to_string(root().join("src/experiment/claim_table.rs")).unwrap();
+    let entry = example_entry(&doc);
+    assert!(entry.lines().count() > 10, "{entry}");
+    assert!(
+        trimmed(&table).contains(&entry),
+        "not in the table:\n{entry}"
+    );
+    // Negative control: the entry with one range check changed is no longer the table's.
+    let edited = entry.replacen("margin: f64 = in_unit", "margin: f64 = above_zero", 1);
+    assert_ne!(edited, entry);
+    assert!(!trimmed(&table).contains(&edited));
 }

@@ -166,7 +166,7 @@ proptest::proptest! {
 
     #[test]
     fn a_failed_or_missing_run_never_reads_holds(
-        claim in 0usize..10,
+        claim in 0..ClaimId::ALL.len(),
         at in 0usize..64,
         failed in proptest::bool::ANY,
     ) {

@@ -67,8 +67,7 @@ pub(super) fn k3(e: &ExperimentRuns) -> Option<Figure> {
     let eps: Vec<Point> = all.iter().filter(|p| p.x > 0.0).cloned().collect();
     let zero = all.iter().find(|p| p.x == 0.0);
     let c = e.plan.criteria.k3.as_ref()?;
-    let mut hlines = baselines(e);
-    hlines.retain(|l| l.0.starts_with("He"));
+    let mut hlines: Vec<(String, f64)> = he_line(e).into_iter().collect();
     if let Some(he) = hlines.first().map(|h| h.1) {
         hlines.push((format!("He - {} (the margin)", c.margin), he - c.margin));
     }
