@@ -61,7 +61,7 @@ pub(super) struct RawModel {
     /// wrn, leakynet
     #[serde(default = "default_depth")]
     depth: usize,
-    #[serde(default = "one")]
+    #[serde(default = "super::one")]
     widen: usize,
     #[serde(default = "default_bn_momentum")]
     bn_momentum: f64,
@@ -70,9 +70,6 @@ pub(super) struct RawModel {
     leaky_slope: f64,
 }
 
-fn one() -> usize {
-    1
-}
 fn he() -> String {
     "he".into()
 }
@@ -206,7 +203,7 @@ impl From<&ModelConfig> for RawModel {
             hidden: default_hidden(),
             init: String::new(),
             depth: default_depth(),
-            widen: 1,
+            widen: super::one(),
             bn_momentum: default_bn_momentum(),
             leaky_slope: default_leaky_slope(),
         };
