@@ -6,7 +6,7 @@ use super::evidence::{
 };
 use super::judge::{Decision, Estimate, Flaw, Judgement};
 use super::pace::{require_caught_up, require_levelled, trained_he};
-use super::stats::{Point, Welch, all_of, holm};
+use super::stats::{Interval, Point, Welch, all_of, holm};
 use super::{ClaimRow, acc_text, judged};
 use super::{Criterion, Judge};
 use crate::experiment::{
@@ -186,11 +186,7 @@ fn judge_k4(
     Ok(if reached == runs.len() {
         Decision::Holds
     } else if grew == 0 {
-        Decision::Refuted(format!(
-            "in {} of {} seeds the gap did not grow at all",
-            runs.len() - reached,
-            runs.len()
-        ))
+        Decision::Refuted(k4_never_grew(runs.len() - reached, runs.len()))
     } else {
         Decision::Undecided(k4_out_of_budget(reached, runs.len(), c.macro_gap))
     })
@@ -294,11 +290,7 @@ impl Criterion for BreakerMatchesHe {
         Ok(
             if let Some(i) = holm(&below, alpha).iter().position(|r| *r) {
                 let (g, t) = &tests[i];
-                Decision::Refuted(format!(
-                    "+{g} is shown more than {} below He: {}",
-                    self.margin,
-                    t.interval(w.confidence).text()
-                ))
+                Decision::Refuted(k5_shown_below(g, self.margin, &t.interval(w.confidence)))
             } else if !tests.is_empty() && all_of(&within) <= alpha {
                 Decision::Holds
             } else {
@@ -408,10 +400,7 @@ impl Criterion for ConstNetAtInit {
         Ok(if broken.is_empty() {
             Decision::Holds
         } else {
-            Decision::Refuted(format!(
-                "not ConstNet's state at init in {}",
-                broken.join(", ")
-            ))
+            Decision::Refuted(k6_not_at_init(&broken))
         })
     }
 }
@@ -452,7 +441,7 @@ impl Criterion for SymmetryStays {
         Ok(if gap == 0.0 {
             Decision::Holds
         } else {
-            Decision::Refuted(format!("without a breaker the gap reached {gap:.2e}"))
+            Decision::Refuted(k7_gap_opened(gap))
         })
     }
 }
@@ -492,4 +481,24 @@ fn k5_straddles(margin: f64) -> String {
         "a breaker is not shown within {margin} of He (its bound straddles -{margin}): more seeds \
          would decide"
     )
+}
+
+/// K4 refuted: in `stuck` of `seeds` seeds the breaker's gap never grew.
+fn k4_never_grew(stuck: usize, seeds: usize) -> String {
+    format!("in {stuck} of {seeds} seeds the gap did not grow at all")
+}
+
+/// K5 refuted: breaker `g` is shown more than `margin` below He, by `t`.
+fn k5_shown_below(g: &str, margin: f64, t: &Interval) -> String {
+    format!("+{g} is shown more than {margin} below He: {}", t.text())
+}
+
+/// K6 refuted: the runs not in ConstNet's state at init, each with why.
+fn k6_not_at_init(broken: &[String]) -> String {
+    format!("not ConstNet's state at init in {}", broken.join(", "))
+}
+
+/// K7 refuted: the largest gap a run without a breaker reached.
+fn k7_gap_opened(gap: f64) -> String {
+    format!("without a breaker the gap reached {gap:.2e}")
 }

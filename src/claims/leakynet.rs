@@ -157,9 +157,7 @@ impl Criterion for AveragingHinders {
         let identity = distinct(identity);
         require_trained(j, "the identity codes", &identity, &self.weighing)?;
         if let Err(why) = erasure(&codes, self) {
-            return Ok(Decision::Refuted(format!(
-                "the mechanism fails at init: {why}"
-            )));
+            return Ok(Decision::Refuted(k8_not_erased(&why)));
         }
         let pooled = distinct(
             structured
@@ -194,11 +192,9 @@ impl Criterion for AveragingHinders {
             }
             Decision::Holds
         } else if p_rise <= alpha {
-            Decision::Refuted(format!(
-                "accuracy rises with the averaging layers: rho {rho:.2}"
-            ))
+            Decision::Refuted(k8_rises(rho))
         } else if rho.is_nan() {
-            Decision::Undecided("every structured code reached the same accuracy".into())
+            Decision::Undecided(K8_NO_SPREAD.into())
         } else {
             Decision::Undecided(k8_fall_not_shown(rho, p_fall))
         })
@@ -234,3 +230,16 @@ fn k8_fall_not_shown(rho: f64, p_fall: f64) -> String {
          decide"
     )
 }
+
+/// K8 refuted: at init the averaging layers did not erase the perturbation (`why`).
+fn k8_not_erased(why: &str) -> String {
+    format!("the mechanism fails at init: {why}")
+}
+
+/// K8 refuted: accuracy is shown to rise with the averaging layers (Spearman's `rho`).
+fn k8_rises(rho: f64) -> String {
+    format!("accuracy rises with the averaging layers: rho {rho:.2}")
+}
+
+/// K8 undecided: no spread of accuracy to rank the codes by.
+const K8_NO_SPREAD: &str = "every structured code reached the same accuracy";

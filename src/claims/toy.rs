@@ -121,17 +121,9 @@ impl Criterion for IdenticalFeaturesHarm {
         Ok(if t.p_below(-self.margin) <= alpha {
             Decision::Holds
         } else if t.p_above(-self.margin) <= alpha {
-            Decision::Refuted(format!(
-                "the tied runs are shown no more than {} below He: {}",
-                self.margin,
-                t.interval(w.confidence).text()
-            ))
+            Decision::Refuted(k1_no_harm(self.margin, &t.interval(w.confidence)))
         } else {
-            Decision::Undecided(format!(
-                "tied minus He {} straddles -{}; more seeds would decide",
-                t.interval(w.confidence).text(),
-                self.margin
-            ))
+            Decision::Undecided(k1_straddles(&t.interval(w.confidence), self.margin))
         })
     }
 }
@@ -206,7 +198,7 @@ impl Criterion for AccuracyRisesWithK {
         j.runs(hashes(&e.finished(group::K_CURVE)));
         j.measure(format!("accuracy by K: {}", curve_text(&curve)));
         let (Some(lo), Some(hi)) = (curve.first(), curve.last()) else {
-            return Ok(Decision::Undecided("no K curve".into()));
+            return Ok(Decision::Undecided(K2_NO_CURVE.into()));
         };
         let (ks, accs): (Vec<f64>, Vec<f64>) = curve
             .iter()
@@ -249,16 +241,9 @@ impl Criterion for AccuracyRisesWithK {
             )?;
             Decision::Holds
         } else if holm(&contrary, alpha).contains(&true) {
-            Decision::Refuted(format!(
-                "accuracy does not rise with K: rise {} (needs more than {}), rho {rho:.2}",
-                rise.interval(w.confidence).text(),
-                self.growth
-            ))
+            Decision::Refuted(k2_no_rise(&rise.interval(w.confidence), self.growth, rho))
         } else {
-            Decision::Undecided(format!(
-                "rho {rho:.2} and rise {} do not settle it; more seeds would",
-                rise.interval(w.confidence).text()
-            ))
+            Decision::Undecided(k2_unsettled(rho, &rise.interval(w.confidence)))
         })
     }
 }
@@ -532,5 +517,40 @@ fn k3_neither_shown(eps: usize, alpha: f64) -> String {
     format!(
         "no small eps is shown to counteract (Holm over {eps} at alpha {alpha:.2}), nor every one \
          shown to fail; more seeds would narrow the bounds"
+    )
+}
+
+/// K1 refuted: the tied runs are shown no more than `margin` below He, by `t`.
+fn k1_no_harm(margin: f64, t: &Interval) -> String {
+    format!(
+        "the tied runs are shown no more than {margin} below He: {}",
+        t.text()
+    )
+}
+
+/// K1 undecided: tied minus He, `t`, straddles -`margin`.
+fn k1_straddles(t: &Interval, margin: f64) -> String {
+    format!(
+        "tied minus He {} straddles -{margin}; more seeds would decide",
+        t.text()
+    )
+}
+
+/// K2 undecided: the experiment has no K curve.
+const K2_NO_CURVE: &str = "no K curve";
+
+/// K2 refuted: a rise of at most `growth` or a falling rho is shown.
+fn k2_no_rise(rise: &Interval, growth: f64, rho: f64) -> String {
+    format!(
+        "accuracy does not rise with K: rise {} (needs more than {growth}), rho {rho:.2}",
+        rise.text()
+    )
+}
+
+/// K2 undecided: neither the rise nor its contrary is shown.
+fn k2_unsettled(rho: f64, rise: &Interval) -> String {
+    format!(
+        "rho {rho:.2} and rise {} do not settle it; more seeds would",
+        rise.text()
     )
 }

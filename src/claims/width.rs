@@ -233,19 +233,23 @@ fn decide_k9(tests: &[(&str, Welch)], c: &CharacteristicWidth) -> Decision {
     if let Some(i) = holm(&outside, alpha).iter().position(|r| *r) {
         let (g, t) = tests[i / 2];
         let x = t.interval(c.confidence);
-        Decision::Refuted(format!(
-            "{g} ends a factor x{:.2} [x{:.2}, x{:.2}] from He's width, beyond {}",
-            x.diff.exp(),
-            x.lo.exp(),
-            x.hi.exp(),
-            c.width_factor
-        ))
+        Decision::Refuted(k9_beyond(g, &x, c.width_factor))
     } else if !tests.is_empty() && all_of(&within) <= alpha {
         Decision::Holds
     } else {
-        Decision::Undecided(format!(
-            "a breaker's width is not shown within a factor {} of He's: more seeds would decide",
-            c.width_factor
-        ))
+        Decision::Undecided(k9_not_shown_within(c.width_factor))
     }
+}
+
+/// K9 refuted: breaker `g` ends beyond `factor` of He's width; `x` is the log ratio's interval.
+fn k9_beyond(g: &str, x: &Interval, factor: f64) -> String {
+    let (d, lo, hi) = (x.diff.exp(), x.lo.exp(), x.hi.exp());
+    format!("{g} ends a factor x{d:.2} [x{lo:.2}, x{hi:.2}] from He's width, beyond {factor}")
+}
+
+/// K9 undecided: some breaker is shown neither within the factor nor beyond it.
+fn k9_not_shown_within(factor: f64) -> String {
+    format!(
+        "a breaker's width is not shown within a factor {factor} of He's: more seeds would decide"
+    )
 }

@@ -154,16 +154,7 @@ pub(super) fn growth_figure(fits: &[GrowthFit]) -> Option<Figure> {
     Some(figure(
         ClaimId::K4,
         "k4-breaking-step-vs-noise",
-        format!(
-            "Breaking step (the first logged step at which ConstNet's largest channel gap passes \
-             {:.0e}) against the relative size sigma of the gradient noise, each run a dot, each \
-             configuration's least-squares line in ln sigma. Look for the steps falling linearly \
-             in ln sigma (exponential growth of the gap at rate lambda) above float32 rounding, \
-             and no dot below it: noise that rounds away leaves the channels exactly identical. \
-             {}",
-            fits.first().map_or(1e-3, |f| f.macro_gap),
-            fits_text.join(" ")
-        ),
+        growth_caption(fits.first().map_or(1e-3, |f| f.macro_gap), &fits_text),
         Chart {
             title: "Larger noise breaks the symmetry sooner".into(),
             x_label: "relative gradient noise sigma (log)".into(),
@@ -174,4 +165,16 @@ pub(super) fn growth_figure(fits: &[GrowthFit]) -> Option<Figure> {
             ..Chart::default()
         },
     ))
+}
+
+/// The breaking-step figure's caption: the gap that counts as broken, then each fit in words.
+fn growth_caption(macro_gap: f64, fits: &[String]) -> String {
+    format!(
+        "Breaking step (the first logged step at which ConstNet's largest channel gap passes \
+         {macro_gap:.0e}) against the relative size sigma of the gradient noise, each run a dot, \
+         each configuration's least-squares line in ln sigma. Look for the steps falling linearly \
+         in ln sigma (exponential growth of the gap at rate lambda) above float32 rounding, and no \
+         dot below it: noise that rounds away leaves the channels exactly identical. {}",
+        fits.join(" ")
+    )
 }
