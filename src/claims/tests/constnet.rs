@@ -4,31 +4,24 @@ use super::*;
 /// An edit of the records, for one precondition.
 type Edit = fn(&mut Vec<ExperimentRuns>);
 
+/// Caps every logged channel gap of E2's runs of group `g` at `most`.
+fn cap_gaps(e: &mut [ExperimentRuns], g: &str, most: f64) {
+    for f in group(e, ClaimId::K4Cpu, g) {
+        for l in f.steps.iter_mut().flat_map(|s| s.layers.iter_mut()) {
+            l.gap_abs = l.gap_abs.min(most);
+        }
+    }
+}
+
 #[test]
 fn k4_refuted_when_the_gap_never_grows() {
-    let row = planted(ClaimId::K4Cpu, |e| {
-        for f in group(e, ClaimId::K4Cpu, "grad-noise") {
-            f.steps.iter_mut().for_each(|s| {
-                s.layers
-                    .iter_mut()
-                    .for_each(|l| l.gap_abs = l.gap_abs.min(5e-8))
-            });
-        }
-    });
+    let row = planted(ClaimId::K4Cpu, |e| cap_gaps(e, "grad-noise", 5e-8));
     assert_verdict(&row, Verdict::Refuted, "did not grow");
 }
 
 #[test]
 fn k4_undecided_when_the_budget_ran_out_or_the_control_parted() {
-    let row = planted(ClaimId::K4Cpu, |e| {
-        for f in group(e, ClaimId::K4Cpu, "grad-noise") {
-            f.steps.iter_mut().for_each(|s| {
-                s.layers
-                    .iter_mut()
-                    .for_each(|l| l.gap_abs = l.gap_abs.min(1e-4))
-            });
-        }
-    });
+    let row = planted(ClaimId::K4Cpu, |e| cap_gaps(e, "grad-noise", 1e-4));
     assert_verdict(&row, Verdict::Undecided, "budget ran out");
     let row = planted(ClaimId::K4Cpu, |e| {
         group(e, ClaimId::K4Cpu, "none")[0].steps[2].layers[0].gap_abs = 1e-9

@@ -14,11 +14,11 @@ fn k8_refuted_when_averaging_does_not_erase_or_accuracy_rises() {
     });
     assert_verdict(&row, Verdict::Refuted, "does not erase");
     let row = planted(ClaimId::K8, |e| {
-        for r in e[2].runs.iter_mut() {
-            let code = crate::config::LeakyCode::parse(&r.planned.variant, 16).unwrap();
-            let acc = 0.25 + 0.02 * code.averaging_layers() as f64 + 0.001 * r.planned.seed as f64;
-            set_curve(r.finished_mut().into_iter().collect(), acc);
-        }
+        plant_accuracy(
+            e,
+            |_| true,
+            |layers, seed| 0.25 + 0.02 * layers + 0.001 * seed,
+        )
     });
     assert_verdict(&row, Verdict::Refuted, "rises with the averaging layers");
 }
@@ -26,15 +26,9 @@ fn k8_refuted_when_averaging_does_not_erase_or_accuracy_rises() {
 #[test]
 fn k8_undecided_until_the_identity_codes_learn() {
     let row = planted(ClaimId::K8, |e| {
-        for r in e[2]
-            .runs
-            .iter_mut()
-            .filter(|r| !r.planned.variant.starts_with('h'))
-        {
-            let code = crate::config::LeakyCode::parse(&r.planned.variant, 16).unwrap();
-            let acc = 0.15 - 0.004 * code.averaging_layers() as f64 + 0.001 * r.planned.seed as f64;
-            set_curve(r.finished_mut().into_iter().collect(), acc);
-        }
+        plant_accuracy(e, structured, |layers, seed| {
+            0.15 - 0.004 * layers + 0.001 * seed
+        })
     });
     assert_verdict(&row, Verdict::Undecided, "identity codes learned");
 }
@@ -54,6 +48,21 @@ fn k8_no_trend_is_undecided() {
         }
     });
     assert_verdict(&row, Verdict::Undecided, "is not shown below 0");
+}
+
+/// Whether E3's variant is a structured code (not an `h...` He-initialized one).
+fn structured(variant: &str) -> bool {
+    !variant.starts_with('h')
+}
+
+/// Sets the accuracy curve of every E3 run whose variant `which` selects to
+/// `acc(averaging layers of its code, seed)`.
+fn plant_accuracy(e: &mut [ExperimentRuns], which: fn(&str) -> bool, acc: fn(f64, f64) -> f64) {
+    for r in e[2].runs.iter_mut().filter(|r| which(&r.planned.variant)) {
+        let code = crate::config::LeakyCode::parse(&r.planned.variant, 16).unwrap();
+        let acc = acc(code.averaging_layers() as f64, r.planned.seed as f64);
+        set_curve(r.finished_mut().into_iter().collect(), acc);
+    }
 }
 
 /// E3's runs of one LeakyNet code.
