@@ -387,7 +387,7 @@ fn feature_motion(model: &dyn Model, init: &[Tensor]) -> f64 {
 
 /// Trains `cfg` on `ds` and returns, at every logged step, the largest symmetry gap over the
 /// feature layers (0 while every group of features that started identical still is).
-pub fn gap_trajectory(cfg: &Config, ds: &Dataset, device: Device) -> Result<Vec<(usize, f64)>> {
+pub fn train_for_gaps(cfg: &Config, ds: &Dataset, device: Device) -> Result<Vec<(usize, f64)>> {
     let mut gaps = Vec::new();
     train(cfg, ds, device, &mut |line| {
         if let Line::Step(r) = line {
@@ -427,7 +427,7 @@ mod gap_tests {
             let cfg =
                 crate::config::Config::from_file(&root.join("configs/toy.toml"), &sets).unwrap();
             let ds = crate::data::load(&cfg.data, cfg.seed).unwrap();
-            super::gap_trajectory(&cfg, &ds, tch::Device::Cpu).unwrap()
+            super::train_for_gaps(&cfg, &ds, tch::Device::Cpu).unwrap()
         };
         let tied = trajectory("");
         let steps: Vec<usize> = tied.iter().map(|(s, _)| *s).collect();

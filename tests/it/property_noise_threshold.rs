@@ -27,7 +27,7 @@ use crate::common;
 
 use featdiv::claims::growth::{breaking_step, fit_line, trajectory_rate};
 use featdiv::config::Config;
-use featdiv::train::gap_trajectory;
+use featdiv::train::train_for_gaps;
 use proptest::prelude::*;
 
 /// K4's macroscopic level: the channels have visibly parted.
@@ -42,7 +42,7 @@ const BELOW: f64 = 9.313225746154785e-10; // 2^-30
 
 fn gaps(cfg: &Config) -> Vec<(usize, f64)> {
     let ds = featdiv::data::load(&cfg.data, cfg.seed).expect("the fixture loads");
-    gap_trajectory(cfg, &ds, tch::Device::Cpu).expect("the case trains")
+    train_for_gaps(cfg, &ds, tch::Device::Cpu).expect("the case trains")
 }
 
 /// Marks a run stopped at its first logged gap past `LEVEL` (`gaps_until_broken`).

@@ -5,7 +5,7 @@
 //! kernels. The criterion is the report's: K4's of `configs/experiments/e2-constnet.toml`.
 use featdiv::config::Config;
 use featdiv::experiment::{Experiment, RoundingBreaksSymmetry};
-use featdiv::train::gap_trajectory;
+use featdiv::train::train_for_gaps;
 
 /// K4's criterion as the shipped E2 declares it.
 pub fn criterion() -> RoundingBreaksSymmetry {
@@ -86,7 +86,7 @@ pub fn k4_trajectories(on: K4On) -> K4Trajectories {
             .expect("the fixture loads")
             .to_device(device);
         (
-            gap_trajectory(&cfg, &ds, device).expect("K4 run trains"),
+            train_for_gaps(&cfg, &ds, device).expect("K4 run trains"),
             cfg.train.steps,
         )
     };
