@@ -99,7 +99,7 @@ bench: setup-cuda build data  ## featdiv vs PyTorch eager, interleaved: MLP epoc
 	@python3 bench/ratio.py target/bench.log
 
 DRAWS ?= 4000
-calibrate: build            ## every verdict's size and power by simulation, DRAWS draws a scenario (about 2 min on 2 cores): docs/calibration.json
+calibrate: build            ## every verdict's size and power by simulation, DRAWS draws a scenario (47 s on an AMD EPYC): docs/calibration.json
 	./target/release/featdiv calibrate --draws $(DRAWS) --out docs/calibration.json
 
 gpu-bundle: setup          ## binaries for ci/gpu-check on a GPU machine without cargo, in gpu-bundle/ (< 64 MiB)

@@ -390,12 +390,13 @@ fn calibrate(experiments: &Path, draws: usize, seed: u64, file: &Path) -> Result
             "not shown above"
         };
         out!(
-            "{:<7} alpha {:.2}: size {:.4} (holds), {:.4} (refuted), {level} its level; \
-             power {:.3}",
+            "{:<7} alpha {:.2}: size {:.4} (holds), {:.4} (refuted), at most {:.4} (95% upper \
+             bound), {level} its level; power {:.3}",
             c.id.to_string(),
             c.alpha,
             c.size,
             c.size_refuted,
+            c.size_upper_bound(0.95),
             c.power
         );
     }

@@ -24,7 +24,7 @@ pub mod lab;
 #[cfg(test)]
 mod tests;
 
-use crate::experiment::{ClaimId, Criteria, Rationale};
+use crate::experiment::{ClaimId, Rationale};
 use crate::runs::ExperimentRuns;
 use evidence::Evidence;
 use judge::{Check, Decision, Judgement, not_run};
@@ -81,7 +81,7 @@ pub struct ClaimRow {
 /// finished, and the experiment whose runs it reads (itself, or the one it analyses).
 pub struct Source<'a> {
     pub declared: &'a ExperimentRuns,
-    pub runs: &'a ExperimentRuns,
+    pub measured: &'a ExperimentRuns,
 }
 
 /// The experiments that measure `id`, finished or not (the report's figures draw what there
@@ -100,7 +100,7 @@ pub fn measured_by<'a>(
                 "",
             ))
         })?;
-    let runs = match declared.plan.analysis_of.first() {
+    let measured = match declared.plan.analysis_of.first() {
         None => declared,
         Some(name) => exps
             .iter()
@@ -116,33 +116,28 @@ pub fn measured_by<'a>(
                 )
             })?,
     };
-    Ok(Source { declared, runs })
+    Ok(Source { declared, measured })
 }
 
 /// Where `id` is judged, or the row saying why it cannot be: not run (no experiment declares it,
 /// or runs are missing) or undecided (a run failed).
 pub fn source<'a>(exps: &'a [ExperimentRuns], id: ClaimId) -> Result<Source<'a>, Box<ClaimRow>> {
     let source = measured_by(exps, id)?;
-    let runs = source.runs;
-    let scale = &runs.plan.scale;
-    if let Some((file, error)) = runs.runs.iter().find_map(|r| r.failure()) {
+    let e = source.measured;
+    let scale = &e.plan.scale;
+    if let Some((file, error)) = e.runs.iter().find_map(|r| r.failure()) {
         return Err(Box::new(judge::failed_run(id, file, error, scale)));
     }
-    let done = runs.runs.iter().filter(|r| r.finished().is_some()).count();
-    if runs.runs.is_empty() || done < runs.runs.len() {
+    let done = e.runs.iter().filter(|r| r.finished().is_some()).count();
+    if e.runs.is_empty() || done < e.runs.len() {
         let why = format!(
             "{}: {done} of {} runs finished (run reproduce or the missing sweep shards)",
-            runs.plan.experiment,
-            runs.runs.len()
+            e.plan.experiment,
+            e.runs.len()
         );
         return Err(Box::new(not_run(id, &why, scale)));
     }
     Ok(source)
-}
-
-/// The criteria of the experiment that declares a claim.
-pub fn criteria<'a>(s: &Source<'a>) -> &'a Criteria {
-    &s.declared.plan.criteria
 }
 
 /// All claims K1..K9, in order.
@@ -186,16 +181,16 @@ macro_rules! define_judge_claim {
     ($($(#[$doc:meta])* $id:ident $name:literal $field:ident
         => $words:literal, $text:literal $(, $criterion:tt)?;)*) => {
         fn judge_claim(id: ClaimId, s: &Source, all: &[ExperimentRuns]) -> ClaimRow {
-            let criteria = criteria(s);
+            let criteria = &s.declared.plan.criteria;
             let declared = match id {
                 $(ClaimId::$id => criteria.$field.as_ref().map(|c| c as &dyn Judge),)*
             };
             match declared {
-                Some(criterion) => criterion.judge(id, s.runs, all),
+                Some(criterion) => criterion.judge(id, s.measured, all),
                 None => not_run(
                     id,
                     "the experiment declares no criterion for it",
-                    &s.runs.plan.scale,
+                    &s.measured.plan.scale,
                 ),
             }
         }

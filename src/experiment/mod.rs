@@ -243,6 +243,19 @@ impl Experiment {
                 v.name
             );
         }
+        // A claim is judged on the runs of one experiment (claims::measured_by).
+        ensure!(
+            self.analysis_of.len() <= 1 || self.claims.ids().is_empty(),
+            "invalid key analysis_of: an experiment that declares claims ({}) analyses one \
+             experiment's runs, not {}",
+            self.claims
+                .ids()
+                .iter()
+                .map(|id| id.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.analysis_of.len()
+        );
         ensure!(
             self.analysis_of.is_empty() || self.variants.is_empty(),
             "an experiment is either an analysis (analysis_of) or has variants, not both"

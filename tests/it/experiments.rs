@@ -319,6 +319,11 @@ scale = "s"
 )]
 #[case("seeds = [0]", "seeds = []", "no seeds")]
 #[case(
+    "seeds = [0]",
+    "seeds = [0]\nanalysis_of = [\"e1\", \"e2\"]",
+    "analysis_of: an experiment that declares claims (K7) analyses one experiment's runs, not 2"
+)]
+#[case(
     "scale = \"s\"",
     "scale = \"s\"\nvariant_seeds = { nope = [1, 2] }",
     "profiles.quick.variant_seeds: no variant is named \"nope\""

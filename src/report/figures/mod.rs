@@ -199,7 +199,7 @@ const AFTER_GROWTH: &[(ClaimId, Builder)] = &[
 /// Every figure: the claims' in order, each drawn from the runs the claim is judged on (found
 /// as the claims find them), then the rest.
 pub(super) fn figures_of(exps: &[ExperimentRuns], growth: &[GrowthFit]) -> Vec<Figure> {
-    let runs_of_claim = |id| claims::measured_by(exps, id).ok().map(|s| s.runs);
+    let runs_of_claim = |id| claims::measured_by(exps, id).ok().map(|s| s.measured);
     let draw = |builders: &'static [(ClaimId, Builder)]| {
         builders
             .iter()
