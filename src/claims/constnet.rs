@@ -27,7 +27,7 @@ fn largest_of(runs: &Runs) -> Evidence<f64> {
 
 /// Requires the run without a breaker to have stayed exactly symmetric.
 fn require_clean_control(j: &mut Judgement, none: &Runs, min_seeds: usize) -> Evidence<()> {
-    require_seeds(j, "ConstNet without a breaker", none.len(), min_seeds);
+    require_seeds(j, NO_BREAKER_RUNS, none.len(), min_seeds);
     let gap = largest_of(none)?;
     j.require(
         "without a breaker the gap stays exactly 0 (K7)",
@@ -37,6 +37,9 @@ fn require_clean_control(j: &mut Judgement, none: &Runs, min_seeds: usize) -> Ev
     );
     Ok(())
 }
+
+/// The runs without a symmetry breaker, as the preconditions name them.
+const NO_BREAKER_RUNS: &str = "ConstNet without a breaker";
 
 /// K4 and its CPU stand-in K4-cpu: which breaker each reads, and the words of its criterion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +78,7 @@ impl RoundingBreaker {
     /// Its name in a figure's legend.
     pub fn label(self) -> &'static str {
         match self {
-            RoundingBreaker::Gpu => "nondeterministic CUDA kernels",
+            RoundingBreaker::Gpu => self.form(),
             RoundingBreaker::CpuStandIn => "gradient noise 2^-24 (CPU stand-in)",
         }
     }
@@ -359,7 +362,7 @@ impl Criterion for ConstNetAtInit {
 
     fn decision(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
         let none = e.finished(group::NO_BREAKER);
-        require_seeds(j, "ConstNet without a breaker", none.len(), 1);
+        require_seeds(j, NO_BREAKER_RUNS, none.len(), 1);
         j.runs(hashes(&none));
         let mut broken = Vec::new();
         let mut most = 0;
@@ -417,7 +420,7 @@ impl Criterion for SymmetryStays {
 
     fn decision(&self, j: &mut Judgement, e: &ExperimentRuns) -> Evidence<Decision> {
         let none = e.finished(group::NO_BREAKER);
-        require_seeds(j, "ConstNet without a breaker", none.len(), self.min_seeds);
+        require_seeds(j, NO_BREAKER_RUNS, none.len(), self.min_seeds);
         let dropout = e.finished(group::DROPOUT);
         let control = largest_of(&dropout)?;
         j.require(
