@@ -415,7 +415,7 @@ fn train(
         overrides.push(format!("device={:?}", d.to_string()));
     }
     let mut data = featdiv::data::DataCache::default();
-    let outcome = featdiv::runner::run_config_file(config, &overrides, out, quiet, &mut data)?;
+    let outcome = featdiv::single_run::run_config_file(config, &overrides, out, quiet, &mut data)?;
     out!(
         "final test acc {:.4}  best {:.4} (step {})  {} steps in {:.1} s  -> {}",
         outcome.final_test_acc,

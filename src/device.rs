@@ -47,7 +47,7 @@ fn cuda_candidates() -> Vec<String> {
 
 /// Loads CUDA support where `spec` may use it, before anything else touches libtorch: a call
 /// that asks libtorch about CUDA (a seed, a device count) before libtorch_cuda.so is loaded
-/// leaves CUDA off for the whole process. Every command and `runner::run_to_dir` call this
+/// leaves CUDA off for the whole process. Every command and `single_run::run_to_dir` call this
 /// first. A failed load is kept and reported by `resolve` when CUDA is asked for.
 pub fn prepare(spec: DeviceSpec) {
     if spec != DeviceSpec::Cpu {

@@ -1,4 +1,4 @@
-//! The records of a run, one schema for the writer (`runner`) and the readers (`runs`, the
+//! The records of a run, one schema for the writer (`single_run`) and the readers (`runs`, the
 //! report, tests): the run folder's files, the lines of `steps.jsonl` and `summary.json`.
 //! Non-finite floats are written as null and read back as NaN.
 use crate::environment::Environment;

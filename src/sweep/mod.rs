@@ -284,7 +284,7 @@ fn run_in_process(
     data: &mut crate::data::DataCache,
 ) -> Result<()> {
     let cfg = r.config()?;
-    match crate::runner::run_to_dir(&cfg, &r.base, &r.overrides, partial, false, data) {
+    match crate::single_run::run_to_dir(&cfg, &r.base, &r.overrides, partial, false, data) {
         Ok(_) => finish(partial, out, &r.hash),
         Err(e) => crate::files::and_then_keep(Err(e), fail(partial, out, &r.hash)),
     }

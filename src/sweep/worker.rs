@@ -61,5 +61,6 @@ pub fn serve() -> Result<()> {
 
 /// What `featdiv train --config C --set ... --out O --quiet` does, with the data cached.
 fn train(job: &Job, data: &mut DataCache) -> Result<()> {
-    crate::runner::run_config_file(&job.config, &job.overrides, &job.out, true, data).map(|_| ())
+    crate::single_run::run_config_file(&job.config, &job.overrides, &job.out, true, data)
+        .map(|_| ())
 }
