@@ -401,7 +401,7 @@ pub fn train_for_gaps(cfg: &Config, ds: &Dataset, device: Device) -> Result<Vec<
 #[cfg(test)]
 mod gap_tests {
     #[test]
-    fn gap_trajectory_logs_every_logged_step_and_sees_a_breaker() {
+    fn train_for_gaps_logs_every_logged_step_and_sees_a_breaker() {
         // The tied toy MLP on the committed fixture for 20 steps, logged every 5 (and at powers of
         // two): without a breaker the gap is exactly 0 at every logged step, with init noise 0.05
         // it is open from step 0.

@@ -449,7 +449,7 @@ impl Criterion for SymmetryStays {
     }
 }
 
-// The criteria and reasons of K4 and K5 in words: templates, so the judges read as logic.
+// The criteria and reasons of K4-K7 in words: templates, so the judges read as logic.
 
 /// K4's criterion in words, with its thresholds, for its breaker (`b`).
 fn k4_criterion(c: &RoundingBreaksSymmetry, b: RoundingBreaker) -> String {

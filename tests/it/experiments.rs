@@ -292,6 +292,42 @@ name = "a"
 scale = "s"
 "#;
 
+/// An analysis (no variants) of `analysed` experiments, with K7's criterion or none.
+fn analysis(analysed: &[&str], claims: bool) -> String {
+    let criterion = if claims {
+        "[claims.K7]\nrationale = \"r\"\nmin_seeds = 1\n"
+    } else {
+        ""
+    };
+    format!(
+        "name = \"t\"\ntitle = \"t\"\nseeds = [0]\nanalysis_of = {analysed:?}\n{criterion}\
+         [base.data]\nsource = \"synthetic\"\n[base.model]\narch = \"mlp\"\n\
+         [profiles.quick]\nscale = \"s\"\n"
+    )
+}
+
+#[test]
+fn an_analysis_that_declares_claims_analyses_one_experiment() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("analysis.toml");
+    let load = |text: String| {
+        std::fs::write(&path, text).unwrap();
+        Experiment::from_file(&path).map(|_| ())
+    };
+    let err = load(analysis(&["e1", "e2"], true)).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains(
+            "invalid key analysis_of: an experiment that declares claims (K7) analyses one \
+             experiment's runs, not 2"
+        ) && msg.contains("analysis.toml"),
+        "{msg}"
+    );
+    // Controls: one analysed experiment with claims, or two without, are accepted.
+    load(analysis(&["e1"], true)).unwrap();
+    load(analysis(&["e1", "e2"], false)).unwrap();
+}
+
 #[rstest]
 #[case("min_seeds = 1", "min_seeds = 0", "claims.K7.min_seeds")]
 #[case(
@@ -318,11 +354,6 @@ scale = "s"
     "device: unknown variant `tpu`"
 )]
 #[case("seeds = [0]", "seeds = []", "no seeds")]
-#[case(
-    "seeds = [0]",
-    "seeds = [0]\nanalysis_of = [\"e1\", \"e2\"]",
-    "analysis_of: an experiment that declares claims (K7) analyses one experiment's runs, not 2"
-)]
 #[case(
     "scale = \"s\"",
     "scale = \"s\"\nvariant_seeds = { nope = [1, 2] }",

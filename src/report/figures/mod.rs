@@ -220,3 +220,28 @@ pub(super) fn figures_of(exps: &[ExperimentRuns], growth: &[GrowthFit]) -> Vec<F
     }
     figs
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// K9's figure is drawn after E5's per-layer figures, beside E4's diversity figures.
+    const DRAWN_APART: [ClaimId; 1] = [ClaimId::K9];
+
+    /// The claims but K4-cpu (drawn in K4's figure) that none of `builders` draws.
+    fn without_figure(builders: &[(ClaimId, Builder)]) -> Vec<ClaimId> {
+        let listed = builders.iter().map(|&(id, _)| id).chain(DRAWN_APART);
+        let drawn: std::collections::BTreeSet<ClaimId> = listed.collect();
+        let wanted = ClaimId::ALL.into_iter().filter(|&id| id != ClaimId::K4Cpu);
+        wanted.filter(|id| !drawn.contains(id)).collect()
+    }
+
+    #[test]
+    fn every_claim_but_k4_cpu_has_a_figure_builder() {
+        let all: Vec<(ClaimId, Builder)> = [BEFORE_GROWTH, AFTER_GROWTH].concat();
+        assert_eq!(without_figure(&all), []);
+        // Negative control: without K5's line, K5 is missing.
+        let without_k5: Vec<_> = all.into_iter().filter(|b| b.0 != ClaimId::K5).collect();
+        assert_eq!(without_figure(&without_k5), [ClaimId::K5]);
+    }
+}
