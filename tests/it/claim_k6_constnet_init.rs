@@ -6,6 +6,7 @@
 use crate::common;
 
 use featdiv::config::{MemoryFormat, Precision, WrnInit};
+use featdiv::metrics::spread_along;
 use featdiv::models::Model;
 use featdiv::models::init::constnet_features_closed_form;
 use featdiv::models::wrn::{Wrn, WrnShape};
@@ -20,11 +21,6 @@ fn wrn(depth: usize, widen: usize, in_channels: i64, init: WrnInit, seed: i64) -
         ..WrnShape::default()
     };
     common::wrn(shape, init, seed)
-}
-
-/// Largest difference between any channel and channel 0 of an [B, C, ...] activation.
-fn channel_spread(t: &Tensor) -> f64 {
-    common::channel_spread(t, 1)
 }
 
 fn input(batch: i64, channels: i64, size: i64, seed: i64) -> (Tensor, Tensor) {
@@ -57,10 +53,10 @@ proptest! {
         let precision = if bf16 { Precision::Bf16 } else { Precision::Fp32 };
         let _autocast = featdiv::precision::autocast(precision, Device::Cpu);
         for (l, act) in net.trace_t(&x, true).iter().enumerate() {
-            prop_assert_eq!(channel_spread(act), 0.0, "layer {} channels differ", l);
+            prop_assert_eq!(spread_along(act, 1), 0.0, "layer {} channels differ", l);
         }
         for f in net.feature_layers() {
-            prop_assert_eq!(common::channel_spread(&f.weight, 0), 0.0, "{} weights differ across output channels", f.name);
+            prop_assert_eq!(spread_along(&f.weight, 0), 0.0, "{} weights differ across output channels", f.name);
         }
         let logits = net.forward_t(&x, true);
         prop_assert_eq!(logits.abs().max().double_value(&[]), 0.0);
@@ -97,7 +93,7 @@ proptest! {
         // Negative control: the random counterpart breaks identity and the closed form.
         let he = wrn(depth, widen, channels, WrnInit::He, seed);
         let feats = he.features_t(&x, true);
-        prop_assert!(channel_spread(&feats) > 0.0);
+        prop_assert!(spread_along(&feats, 1) > 0.0);
         prop_assert!((&feats - &closed).abs().max().double_value(&[]) > bound);
     }
 }

@@ -7,7 +7,6 @@ use featdiv::config::{Config, DataConfig, WrnInit};
 use featdiv::data::{self, Dataset};
 use featdiv::models::wrn::{Wrn, WrnShape};
 use std::path::PathBuf;
-use tch::Tensor;
 
 /// The repository: FEATDIV_ROOT where set (a test binary run on another machine, by
 /// ci/gpu-check), else where it was built.
@@ -112,12 +111,6 @@ pub fn leaky(code: &str, widen: usize, seed: i64) -> featdiv::models::leakynet::
     let code = featdiv::config::LeakyCode::parse(code, shape.depth).expect("a valid code");
     featdiv::models::init::init_leakynet(&mut n, &code).expect("init applies");
     n
-}
-
-/// Largest difference between any channel and channel 0 of an [B, C, ...] activation or a
-/// weight [C, ...] (dim 1 or 0).
-pub fn channel_spread(t: &Tensor, dim: i64) -> f64 {
-    featdiv::metrics::spread_along(t, dim)
 }
 
 /// Records that `test` was skipped (it needs what this machine lacks) in
