@@ -89,7 +89,8 @@ fn nondeterministic_backward_differs_and_deterministic_does_not() {
         );
     } else {
         println!(
-            "nondeterministic mode: gradients differing bitwise between identical passes: {nondet:?}"
+            "nondeterministic mode: gradients differing bitwise between identical passes: \
+             {nondet:?}"
         );
     }
     let det = differing(DeterminismMode::Deterministic, 10);
@@ -117,7 +118,8 @@ fn k4_constnet_on_gpu_symmetric_iff_deterministic() {
             assert_breaks(&t);
         }
         None => println!(
-            "K4 on GPU: not observed: the nondeterministic kernels left the largest gap at {:.2e} after {} steps (trajectory {:?})",
+            "K4 on GPU: not observed: the nondeterministic kernels left the largest gap at {:.2e} \
+             after {} steps (trajectory {:?})",
             t.broken.iter().map(|g| g.1).fold(0.0, f64::max),
             t.steps,
             t.broken

@@ -1,7 +1,8 @@
 //! K1, symmetric dynamics: with tied `k-unique:1` and no breaker, hidden features that start
 //! identical stay identical. Exactly, where the float32 kernels treat all features alike; within
-//! drift_bound_ulps() elsewhere (SIMD-tail units, docs/paper.md, arithmetic), and such drift is reported.
-//! Negative control: every breaker on the same configuration breaks the symmetry beyond that bound.
+//! drift_bound_ulps() elsewhere (SIMD-tail units, docs/paper.md, arithmetic), and such drift is
+//! reported. Negative control: every breaker on the same configuration breaks the symmetry beyond
+//! that bound.
 use crate::common;
 
 use featdiv::config::Config;
@@ -118,11 +119,20 @@ proptest! {
         let o = o.unwrap();
         let (gap, ulps) = final_gap(&o);
         if width.is_power_of_two() && width >= 8 {
-            prop_assert_eq!(gap, 0.0, "width {} (a power of two) must stay exactly symmetric", width);
+            prop_assert_eq!(
+                gap,
+                0.0,
+                "width {} (a power of two) must stay exactly symmetric",
+                width
+            );
         } else {
-            prop_assert!(ulps <= drift_bound_ulps(), "width {}: drift {} ulps over bound {}", width, ulps, drift_bound_ulps());
+            let bound = drift_bound_ulps();
+            prop_assert!(ulps <= bound, "width {width}: drift {ulps} ulps over bound {bound}");
             if ulps > 0 {
-                eprintln!("K1 report: width {width} depth {depth} batch {batch} drifted {ulps} ulps ({gap:.2e}) in 30 steps without a breaker");
+                eprintln!(
+                    "K1 report: width {width} depth {depth} batch {batch} drifted {ulps} ulps \
+                     ({gap:.2e}) in 30 steps without a breaker"
+                );
             }
         }
         // Negative control, where the features learn at all (a dead ReLU layer learns nothing).
@@ -133,16 +143,25 @@ proptest! {
                 Ok(ob) if ob.feature_motion >= 1e-4 => ob,
                 Ok(_) => continue,
                 Err(d) => {
-                    eprintln!("K1 control {name} at width {width} depth {depth} batch {batch}: {d}");
+                    eprintln!(
+                        "K1 control {name} at width {width} depth {depth} batch {batch}: {d}"
+                    );
                     continue;
                 }
             };
             let (bgap, bulps) = final_gap(&ob);
             if acts == Acts::InTraining && bulps <= drift_bound_ulps() {
-                eprintln!("K1 control {name} at width {width} depth {depth} batch {batch} seed {seed} lr {lr}: gap {bgap:.2e} ({bulps} ulps), the features active on too few draws for it to act");
+                eprintln!(
+                    "K1 control {name} at width {width} depth {depth} batch {batch} seed {seed} \
+                     lr {lr}: gap {bgap:.2e} ({bulps} ulps), the features active on too few draws \
+                     for it to act"
+                );
                 continue;
             }
-            prop_assert!(bulps > drift_bound_ulps(), "{}: gap {:.2e} ({} ulps) did not exceed the drift bound", name, bgap, bulps);
+            prop_assert!(
+                bulps > drift_bound_ulps(),
+                "{name}: gap {bgap:.2e} ({bulps} ulps) did not exceed the drift bound"
+            );
         }
     }
 }

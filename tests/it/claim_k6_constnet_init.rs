@@ -32,20 +32,28 @@ fn input(batch: i64, channels: i64, size: i64, seed: i64) -> (Tensor, Tensor) {
 
 proptest! {
     // A forward and backward pass of a small WRN per case (~10-50 ms).
-    #![proptest_config(common::proptest_config(24, "proptest-regressions/claim_k6_constnet_init.txt"))]
+    #![proptest_config(common::proptest_config(
+        24,
+        "proptest-regressions/claim_k6_constnet_init.txt"
+    ))]
 
     #[test]
     fn constnet_at_init(
         depth in prop::sample::select(vec![7usize, 10, 13]),
         widen in 1usize..4,
         batch in 2i64..9,
-        (channels, size) in prop::sample::select(vec![(1i64, 28i64), (3, 32), (3, 16), (1, 12), (2, 9)]),
+        (channels, size) in
+            prop::sample::select(vec![(1i64, 28i64), (3, 32), (3, 16), (1, 12), (2, 9)]),
         seed in 0i64..1000,
         bf16 in proptest::bool::ANY,
         channels_last in proptest::bool::ANY,
     ) {
         let _turn = featdiv::determinism::global_state_lock();
-        let format = if channels_last { MemoryFormat::ChannelsLast } else { MemoryFormat::Contiguous };
+        let format = if channels_last {
+            MemoryFormat::ChannelsLast
+        } else {
+            MemoryFormat::Contiguous
+        };
         let net = wrn(depth, widen, channels, WrnInit::ConstNet, seed);
         featdiv::precision::apply_format(format, net.var_store());
         let (x, y) = input(batch, channels, size, seed);
@@ -56,7 +64,8 @@ proptest! {
             prop_assert_eq!(spread_along(act, 1), 0.0, "layer {} channels differ", l);
         }
         for f in net.feature_layers() {
-            prop_assert_eq!(spread_along(&f.weight, 0), 0.0, "{} weights differ across output channels", f.name);
+            let spread = spread_along(&f.weight, 0);
+            prop_assert_eq!(spread, 0.0, "{} weights differ across output channels", f.name);
         }
         let logits = net.forward_t(&x, true);
         prop_assert_eq!(logits.abs().max().double_value(&[]), 0.0);
@@ -75,7 +84,10 @@ proptest! {
         // a twofold margin.
         let err = (&feats - &closed).abs().max().double_value(&[]);
         let bound = if bf16 { 2f64.powi(-5) } else { 1e-5 };
-        eprintln!("K6 closed form: depth {depth} widen {widen} batch {batch} size {size} bf16 {bf16}: error {err:.2e}");
+        eprintln!(
+            "K6 closed form: depth {depth} widen {widen} batch {batch} size {size} bf16 {bf16}: \
+             error {err:.2e}"
+        );
         prop_assert!(err <= bound, "closed form off by {} (bound {})", err, bound);
 
         // Only the head gets a gradient at step 0.

@@ -59,7 +59,10 @@ fn spread_after_training(cfg: &Config) -> (f64, featdiv::metrics::ChannelSymmetr
 
 proptest! {
     // Two 10-step WRN trainings per case (~1 s): 8 cases.
-    #![proptest_config(common::proptest_config(8, "proptest-regressions/claim_k7_constnet_symmetry.txt"))]
+    #![proptest_config(common::proptest_config(
+        8,
+        "proptest-regressions/claim_k7_constnet_symmetry.txt"
+    ))]
 
     #[test]
     fn constnet_stays_channel_symmetric_without_a_breaker(
@@ -72,10 +75,17 @@ proptest! {
     ) {
         let cfg = config_at(depth, widen, batch, lr, seed, 0.0, numerics);
         let (spread, sym) = spread_after_training(&cfg);
-        prop_assert_eq!(spread, 0.0, "symmetry lost without a breaker at {:?}: {:?}", numerics, sym);
+        prop_assert_eq!(
+            spread,
+            0.0,
+            "symmetry lost without a breaker at {:?}: {:?}",
+            numerics,
+            sym
+        );
         prop_assert!(!sym.parameters.is_empty() && !sym.activations.is_empty());
         // Negative control.
-        let (spread, _) = spread_after_training(&config_at(depth, widen, batch, lr, seed, 0.01, numerics));
+        let dropout = config_at(depth, widen, batch, lr, seed, 0.01, numerics);
+        let (spread, _) = spread_after_training(&dropout);
         prop_assert!(spread > 0.0, "dropout 0.01 must break the symmetry within {} steps", STEPS);
     }
 }

@@ -104,8 +104,13 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let mut last = None;
         for epochs in BUDGETS {
-            let row = k5_at(&dir.path().join(format!("e{epochs}")), &experiment(depth, widen, lr, seed, epochs));
-            println!("WRN-{depth}-{widen}, lr {lr:.3}, seed {seed}, {epochs} epochs: K5 {}: {:?}\n    {}", row.verdict, row.reason, row.measured);
+            let exp = experiment(depth, widen, lr, seed, epochs);
+            let row = k5_at(&dir.path().join(format!("e{epochs}")), &exp);
+            println!(
+                "WRN-{depth}-{widen}, lr {lr:.3}, seed {seed}, {epochs} epochs: K5 {}: {:?}\n    \
+                 {}",
+                row.verdict, row.reason, row.measured
+            );
             let line = serde_json::json!({
                 "depth": depth, "widen": widen, "lr": lr, "seed": seed, "epochs": epochs,
                 "verdict": row.verdict, "reason": row.reason, "measured": row.measured,

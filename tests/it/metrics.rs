@@ -70,7 +70,11 @@ proptest! {
     #![proptest_config(common::proptest_config(32, "proptest-regressions/metrics.txt"))]
 
     #[test]
-    fn correlations_are_invariant_under_permuting_features(o in 2i64..40, i in 2i64..40, seed in 0i64..1000) {
+    fn correlations_are_invariant_under_permuting_features(
+        o in 2i64..40,
+        i in 2i64..40,
+        seed in 0i64..1000,
+    ) {
         let _turn = featdiv::determinism::global_state_lock();
         tch::manual_seed(seed);
         let w = weight(o, i);
@@ -86,13 +90,21 @@ proptest! {
     }
 
     #[test]
-    fn symmetry_gap_is_zero_exactly_for_identical_features(n in 2i64..64, d in 1i64..50, k in 1usize..8, seed in 0i64..1000, which in 0usize..1000, bump_exp in -20i32..0) {
+    fn symmetry_gap_is_zero_exactly_for_identical_features(
+        n in 2i64..64,
+        d in 1i64..50,
+        k in 1usize..8,
+        seed in 0i64..1000,
+        which in 0usize..1000,
+        bump_exp in -20i32..0,
+    ) {
         let _turn = featdiv::determinism::global_state_lock();
         let k = k.min(n as usize);
         tch::manual_seed(seed);
         let unique = weight(k as i64, d);
         let groups: Vec<usize> = (0..n as usize).map(|j| j % k).collect();
-        let rows = unique.index_select(0, &Tensor::from_slice(&groups.iter().map(|&g| g as i64).collect::<Vec<_>>()));
+        let index: Vec<i64> = groups.iter().map(|&g| g as i64).collect();
+        let rows = unique.index_select(0, &Tensor::from_slice(&index));
         let gap = symmetry_gap(&rows, &groups);
         prop_assert_eq!(gap.abs, 0.0);
         prop_assert_eq!(gap.ulps, 0);
@@ -106,7 +118,7 @@ proptest! {
         // A relative bump of at least 2^-20 is 8 float32 ulps or more: never rounded away.
         let _ = bumped.get(j as i64).get(col).fill_(v + v.abs().max(1e-3) * 2f64.powi(bump_exp));
         let gap = symmetry_gap(&bumped, &groups);
-        prop_assert!(gap.abs > 0.0 && gap.ulps > 0, "bumped feature {} must show a gap, got {:?}", j, gap);
+        prop_assert!(gap.abs > 0.0 && gap.ulps > 0, "bumped feature {j} must show a gap: {gap:?}");
         prop_assert_eq!(distinct_features(&bumped, 0.0), k + 1);
     }
 
@@ -249,9 +261,13 @@ fn diversity_of_the_reference_checkpoint_snapshot() {
         .map(|l| {
             serde_json::json!({
                 "name": l.name, "shape": l.shape,
-                "forward": common::sig(l.forward, 6), "backward": common::sig(l.backward, 6), "all": common::sig(l.all.unwrap(), 6),
-                "gap_abs": common::sig(l.gap_abs, 4), "distinct_exact": l.distinct_exact,
-                "width_participation": common::sig(l.width_participation, 4), "width_rho": common::sig(l.width_rho, 4),
+                "forward": common::sig(l.forward, 6),
+                "backward": common::sig(l.backward, 6),
+                "all": common::sig(l.all.unwrap(), 6),
+                "gap_abs": common::sig(l.gap_abs, 4),
+                "distinct_exact": l.distinct_exact,
+                "width_participation": common::sig(l.width_participation, 4),
+                "width_rho": common::sig(l.width_rho, 4),
             })
         })
         .collect();

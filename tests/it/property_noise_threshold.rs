@@ -188,7 +188,10 @@ fn check_case(
 proptest! {
     // Three WRN-7 runs a case, the breakers' up to their break (about 20 s for three full
     // 300-step runs): 1 case a test in the default suite.
-    #![proptest_config(common::proptest_config(1, "proptest-regressions/property_noise_threshold.txt"))]
+    #![proptest_config(common::proptest_config(
+        1,
+        "proptest-regressions/property_noise_threshold.txt"
+    ))]
 
     #[test]
     fn wrn_gradient_noise_above_the_threshold_breaks_and_below_it_rounds_away(
@@ -198,7 +201,8 @@ proptest! {
         seed in 0u64..1000,
         log_sigma in -4.0f64..-3.0,
     ) {
-        check_case(|b| wrn(widen, batch, lr, seed, b), ("grad_noise", Acts::Always), 10f64.powf(log_sigma), 10.0)?;
+        let sigma = 10f64.powf(log_sigma);
+        check_case(|b| wrn(widen, batch, lr, seed, b), ("grad_noise", Acts::Always), sigma, 10.0)?;
     }
 
     #[test]
@@ -211,15 +215,20 @@ proptest! {
         log_size in -3.0f64..-2.0,
     ) {
         let breaker = if dropout { "dropout" } else { "init_noise" };
-        check_case(|b| wrn(widen, batch, lr, seed, b), (breaker, Acts::Always), 10f64.powf(log_size), 10.0)?;
+        let size = 10f64.powf(log_size);
+        check_case(|b| wrn(widen, batch, lr, seed, b), (breaker, Acts::Always), size, 10.0)?;
     }
 }
 
 proptest! {
-    // Five MLP runs a case, the breakers' up to their break (about 4 s): 4 cases. Proptest replays every seed of a
-    // regression file in every test that names it, so the MLP's found case has its own file:
-    // in the WRN tests it would only add an arbitrary WRN case of a minute.
-    #![proptest_config(common::proptest_config(4, "proptest-regressions/property_noise_threshold_mlp.txt"))]
+    // Five MLP runs a case, the breakers' up to their break (about 4 s): 4 cases. Proptest
+    // replays every seed of a regression file in every test that names it, so the MLP's found
+    // case has its own file: in the WRN tests it would only add an arbitrary WRN case of a
+    // minute.
+    #![proptest_config(common::proptest_config(
+        4,
+        "proptest-regressions/property_noise_threshold_mlp.txt"
+    ))]
 
     #[test]
     fn tied_mlp_breaks_only_with_a_breaker_macroscopic_by_itself(
@@ -278,7 +287,8 @@ fn growth_rate_of_a_fixed_configuration_is_snapshotted() {
     let lambda = -1.0 / line.slope;
     let from_trajectories = rates.iter().sum::<f64>() / rates.len() as f64;
     eprintln!(
-        "WRN-7-1: breaking steps {broke:?}, lambda {lambda:.4} from them (residual {:.1}), {from_trajectories:.4} from the trajectories",
+        "WRN-7-1: breaking steps {broke:?}, lambda {lambda:.4} from them (residual {:.1}), \
+         {from_trajectories:.4} from the trajectories",
         line.residual_rms
     );
     assert!(lambda > 0.0, "larger noise must break sooner: {broke:?}");

@@ -140,7 +140,10 @@ pub fn is_root() -> bool {
 #[macro_export]
 macro_rules! snapshot_json {
     ($name:expr, $value:expr) => {
-        insta::with_settings!({snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"), prepend_module_to_snapshot => false}, {
+        insta::with_settings!({
+            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+            prepend_module_to_snapshot => false,
+        }, {
             insta::assert_json_snapshot!($name, $value);
         })
     };
@@ -164,7 +167,8 @@ pub fn proptest_config(cases: u32, file: &'static str) -> proptest::test_runner:
     let seed = proptest_seed();
     let cases = cases.saturating_mul(proptest_scale());
     eprintln!(
-        "proptest: {cases} cases, seed {seed} (replay: PROPTEST_RNG_SEED={seed} FEATDIV_PROPTEST_SCALE={})",
+        "proptest: {cases} cases, seed {seed} (replay: PROPTEST_RNG_SEED={seed} \
+         FEATDIV_PROPTEST_SCALE={})",
         proptest_scale()
     );
     proptest::test_runner::Config {
