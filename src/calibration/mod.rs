@@ -88,11 +88,16 @@ impl Rate {
 }
 
 impl ClaimCalibration {
+    /// The scenarios that measure a size (for holds or for refuted), not power.
+    fn size_scenarios(&self) -> impl Iterator<Item = &Rate> {
+        self.scenarios.iter().filter(|r| r.kind != Kind::Power)
+    }
+
     /// The largest upper bound at `confidence` over the claim's size scenarios: how far above
     /// its alpha the claim's size may be, given the draws.
     pub fn size_upper_bound(&self, confidence: f64) -> f64 {
-        let sizes = self.scenarios.iter().filter(|r| r.kind != Kind::Power);
-        sizes.map(|r| r.upper_bound(confidence)).fold(0.0, f64::max)
+        let bounds = self.size_scenarios().map(|r| r.upper_bound(confidence));
+        bounds.fold(0.0, f64::max)
     }
 }
 
@@ -119,10 +124,7 @@ impl Calibration {
         let sizes: Vec<(ClaimId, f64)> = self
             .claims
             .iter()
-            .flat_map(|c| {
-                let sizes = c.scenarios.iter().filter(|r| r.kind != Kind::Power);
-                sizes.map(|r| (c.id, r.p_above(c.alpha)))
-            })
+            .flat_map(|c| c.size_scenarios().map(|r| (c.id, r.p_above(c.alpha))))
             .collect();
         let p: Vec<f64> = sizes.iter().map(|&(_, p)| p).collect();
         let shown = holm(&p, Self::SHOWN_ABOVE);

@@ -58,6 +58,13 @@ impl RoundingBreaker {
         }
     }
 
+    /// The breaker claim `id` reads, if it is K4 or K4-cpu.
+    fn of_claim(id: ClaimId) -> Option<RoundingBreaker> {
+        [RoundingBreaker::Gpu, RoundingBreaker::CpuStandIn]
+            .into_iter()
+            .find(|b| b.id() == id)
+    }
+
     /// The breaker K4 is shown by in a runs folder: the GPU's kernels where it has their runs,
     /// else the CPU stand-in.
     pub fn of(e: &ExperimentRuns) -> RoundingBreaker {
@@ -93,16 +100,14 @@ impl RoundingBreaker {
 
 impl Judge for RoundingBreaksSymmetry {
     fn judge(&self, id: ClaimId, e: &ExperimentRuns, all: &[ExperimentRuns]) -> ClaimRow {
-        let breaker = match id {
-            ClaimId::K4 => RoundingBreaker::Gpu,
-            ClaimId::K4Cpu => RoundingBreaker::CpuStandIn,
-            // The claims' table gives this criterion to K4 and K4-cpu only.
-            other => {
-                let why = format!("{other} cannot be judged by K4's criterion");
-                return super::judge::not_run(other, &why, &e.plan.scale);
+        // The claims' table gives this criterion to K4 and K4-cpu only.
+        match RoundingBreaker::of_claim(id) {
+            Some(breaker) => k4(e, self, all, breaker),
+            None => {
+                let why = format!("{id} cannot be judged by K4's criterion");
+                super::judge::not_run(id, &why, &e.plan.scale)
             }
-        };
-        k4(e, self, all, breaker)
+        }
     }
 }
 

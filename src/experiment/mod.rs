@@ -244,16 +244,12 @@ impl Experiment {
             );
         }
         // A claim is judged on the runs of one experiment (claims::measured_by).
+        let claims: Vec<String> = self.claims.ids().iter().map(|id| id.to_string()).collect();
         ensure!(
-            self.analysis_of.len() <= 1 || self.claims.ids().is_empty(),
+            self.analysis_of.len() <= 1 || claims.is_empty(),
             "invalid key analysis_of: an experiment that declares claims ({}) analyses one \
              experiment's runs, not {}",
-            self.claims
-                .ids()
-                .iter()
-                .map(|id| id.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            claims.join(", "),
             self.analysis_of.len()
         );
         ensure!(
